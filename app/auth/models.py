@@ -1,0 +1,42 @@
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import CheckConstraint, LargeBinary, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models import Base, created_at_column, uuid_pk
+
+
+class Role(enum.IntEnum):
+    """Roles in order of power: each one may do what the ones below it may."""
+
+    reader = 1
+    analyst = 2
+    verifier = 3
+    admin = 4
+
+
+ROLE_NAMES = tuple(role.name for role in Role)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLE_NAMES!r}", name="role"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    # The first characters of the secret, to recognise a key in lists and logs.
+    prefix: Mapped[str] = mapped_column(Text)
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[dt.datetime] = created_at_column()
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+    @property
+    def role_level(self) -> Role:
+        return Role[self.role]

