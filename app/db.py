@@ -5,6 +5,7 @@ import os
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -118,13 +119,20 @@ class SchemaState:
         return set(self.current) == set(self.head)
 
 
+@cache
+def code_heads() -> tuple[str, ...]:
+    """The Alembic head revision(s) this code expects."""
+    from alembic.script import ScriptDirectory
+
+    return tuple(ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads())
+
+
 def schema_state(url: str) -> SchemaState:
     """Which Alembic revision the database is at, and which the code expects."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
 
-    head = ScriptDirectory.from_config(alembic_config(url)).get_heads()
+    head = code_heads()
     engine = create_engine(sqlalchemy_url(url), poolclass=None)
     try:
         with engine.connect() as conn:

@@ -1,0 +1,63 @@
+import datetime as dt
+import uuid
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import ApiKey
+
+
+async def get_by_secret_hash(session: AsyncSession, secret_sha256: bytes) -> ApiKey | None:
+    """The key whose secret hashes to secret_sha256, if any."""
+    result = await session.execute(select(ApiKey).where(ApiKey.secret_sha256 == secret_sha256))
+    return result.scalar_one_or_none()
+
+
+async def get(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    """One key by id."""
+    return await session.get(ApiKey, key_id)
+
+
+async def add(session: AsyncSession, key: ApiKey) -> ApiKey:
+    """Insert a key; server defaults are loaded back."""
+    session.add(key)
+    await session.flush()
+    await session.refresh(key)
+    return key
+
+
+async def count_usable(session: AsyncSession) -> int:
+    """Keys neither revoked nor expired."""
+    result = await session.execute(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(
+            ApiKey.revoked_at.is_(None),
+            (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > func.now()),
+        )
+    )
+    return int(result.scalar_one())
+
+
+async def page(
+    session: AsyncSession, limit: int, after: tuple[dt.datetime, uuid.UUID] | None
+) -> list[ApiKey]:
+    """Keys oldest first, keyset-paginated on (created_at, id)."""
+    query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit)
+    if after is not None:
+        query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > tuple_(*after))
+    return list((await session.execute(query)).scalars())
+
+
+async def touch(session: AsyncSession, key_id: uuid.UUID, interval_s: int) -> None:
+    """Record use, at most once per interval, so reads do not all become writes."""
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            (ApiKey.last_used_at.is_(None))
+            | (ApiKey.last_used_at < func.now() - dt.timedelta(seconds=interval_s)),
+        )
+        .values(last_used_at=func.now())
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,44 @@
+import datetime as dt
+import uuid
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from app.text import ShortText
+
+RoleName = Literal["reader", "analyst", "verifier", "admin"]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText
+    role: RoleName
+    expires_at: AwareDatetime | None = None
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    role: RoleName
+    prefix: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+
+class KeyCreated(BaseModel):
+    """The one response that carries the secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    role: RoleName
+    prefix: str
+    secret: str
+    expires_at: dt.datetime | None
+    created_at: dt.datetime

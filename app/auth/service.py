@@ -1,0 +1,112 @@
+"""API keys: issuing, checking, revoking. Only the SHA-256 of a secret is ever stored."""
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import repository
+from app.auth.models import ApiKey, Role
+from app.auth.schemas import KeyOut
+from app.errors import Forbidden, NotFound, Unauthorized, UnprocessableContent
+from app.pagination import Page, decode_cursor, encode_cursor
+
+SECRET_PREFIX = "itk_"
+PREFIX_LENGTH = len(SECRET_PREFIX) + 8
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+async def create_key(
+    session: AsyncSession, name: str, role: str, expires_at: dt.datetime | None = None
+) -> tuple[ApiKey, str]:
+    """Issue a key; return it with its secret, which is not stored and cannot be shown again."""
+    if expires_at is not None and expires_at <= dt.datetime.now(dt.UTC):
+        raise UnprocessableContent(
+            "expires_at must be in the future.",
+            [{"loc": ["body", "expires_at"], "msg": "must be in the future"}],
+        )
+    secret = new_secret()
+    key = ApiKey(
+        name=name,
+        role=role,
+        prefix=secret[:PREFIX_LENGTH],
+        secret_sha256=hash_secret(secret),
+        expires_at=expires_at,
+    )
+    return await repository.add(session, key), secret
+
+
+async def authenticate(
+    session: AsyncSession, authorization: str | None, touch_interval_s: int
+) -> ApiKey:
+    """The key named by an `Authorization: Bearer itk_…` header, or 401."""
+    if not authorization:
+        raise Unauthorized("An API key is required: send `Authorization: Bearer itk_…`.")
+    scheme, _, secret = authorization.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
+        raise Unauthorized("The Authorization header must be `Bearer itk_…`.")
+    key = await repository.get_by_secret_hash(session, hash_secret(secret))
+    if key is None:
+        raise Unauthorized("The API key is not valid.")
+    if key.revoked_at is not None:
+        raise Unauthorized("The API key has been revoked.")
+    if key.expires_at is not None and key.expires_at <= dt.datetime.now(dt.UTC):
+        raise Unauthorized("The API key has expired.")
+    await repository.touch(session, key.id, touch_interval_s)
+    return key
+
+
+def authorize(key: ApiKey, needed: Role) -> None:
+    """403 unless the key's role is at least `needed`."""
+    if key.role_level < needed:
+        raise Forbidden(f"This needs the {needed.name} role or higher; the key is a {key.role}.")
+
+
+async def list_keys(session: AsyncSession, limit: int, cursor: str | None) -> Page[KeyOut]:
+    """Keys oldest first, one page."""
+    after = None
+    if cursor:
+        created_at, key_id = decode_cursor(cursor, 2)
+        try:
+            after = (dt.datetime.fromisoformat(created_at), uuid.UUID(key_id))
+        except (TypeError, ValueError) as exc:
+            raise UnprocessableContent(
+                "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid"}]
+            ) from exc
+    keys = await repository.page(session, limit + 1, after)
+    next_cursor = None
+    if len(keys) > limit:
+        keys = keys[:limit]
+        next_cursor = encode_cursor(keys[-1].created_at.isoformat(), str(keys[-1].id))
+    return Page[KeyOut](
+        items=[KeyOut.model_validate(key) for key in keys], next_cursor=next_cursor
+    )
+
+
+async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key (idempotent); it stays listed with revoked_at set."""
+    key = await repository.get(session, key_id)
+    if key is None:
+        raise NotFound(f"No API key {key_id}.")
+    if key.revoked_at is None:
+        key.revoked_at = dt.datetime.now(dt.UTC)
+        await session.flush()
+    return key
+
+
+async def ensure_admin_key(session: AsyncSession) -> str | None:
+    """On a key table with no usable key, issue an admin key and return its secret."""
+    if await repository.count_usable(session) > 0:
+        return None
+    _, secret = await create_key(session, "bootstrap admin", Role.admin.name)
+    return secret

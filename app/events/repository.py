@@ -1,0 +1,209 @@
+"""Queries on events, their sources and units. The only place event SQL is built."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.events.filters import EventFilters
+from app.events.models import Event, EventUnit, Revision, SourceReport
+from app.gazetteer.models import Place, Region, Unit
+
+EVENT_LOAD_OPTIONS = (
+    joinedload(Event.region),
+    joinedload(Event.place),
+    selectinload(Event.sources),
+    selectinload(Event.unit_links).joinedload(EventUnit.unit),
+)
+
+
+def _regions_matching(values: Sequence[str]) -> Select[tuple[str]]:
+    upper = [value.upper() for value in values]
+    lower = [value.lower() for value in values]
+    return select(Region.code).where(
+        or_(
+            Region.code.in_(upper),
+            func.lower(Region.name).in_(lower),
+            Region.aliases.overlap(values),
+        )
+    )
+
+
+def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
+    """SQL conditions for a set of list filters (deleted events excluded unless asked)."""
+    conditions: list[ColumnElement[bool]] = []
+    if not filters.include_deleted:
+        conditions.append(Event.deleted_at.is_(None))
+    if filters.country:
+        conditions.append(Event.country.in_([code.upper() for code in filters.country]))
+    if filters.region:
+        conditions.append(Event.region_code.in_(_regions_matching(filters.region)))
+    if filters.status:
+        conditions.append(Event.status.in_(filters.status))
+    if filters.event_type:
+        conditions.append(Event.event_type.in_(filters.event_type))
+    if filters.sub_event_type:
+        conditions.append(Event.sub_event_type.in_(filters.sub_event_type))
+    if filters.tag:
+        conditions.append(Event.tags.overlap(filters.tag))
+    if filters.source:
+        conditions.append(
+            exists().where(
+                SourceReport.event_id == Event.id,
+                func.lower(SourceReport.source_name).in_([name.lower() for name in filters.source]),
+            )
+        )
+    # Overlap: an event dated "March 2025" (month precision) is in any range touching March.
+    if filters.date_from:
+        conditions.append(Event.event_date_end >= filters.date_from)
+    if filters.date_to:
+        conditions.append(Event.event_date <= filters.date_to)
+    if filters.updated_since:
+        conditions.append(Event.updated_at >= filters.updated_since)
+    box = filters.bbox_box
+    if box is not None:
+        conditions.append(
+            func.point(Event.lon, Event.lat).op("<@")(
+                func.box(func.point(box.min_lon, box.min_lat), func.point(box.max_lon, box.max_lat))
+            )
+        )
+    near = filters.near_point
+    if near is not None:
+        radius_m = filters.radius * 1000
+        centre = func.ll_to_earth(near.lat, near.lon)
+        point = func.ll_to_earth(Event.lat, Event.lon)
+        conditions.append(func.earth_box(centre, radius_m).op("@>")(point))
+        conditions.append(func.earth_distance(centre, point) <= radius_m)
+    if filters.q:
+        query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
+        conditions.append(
+            or_(
+                Event.search.op("@@")(query),
+                exists().where(
+                    SourceReport.event_id == Event.id, SourceReport.search.op("@@")(query)
+                ),
+            )
+        )
+    return conditions
+
+
+SORT_COLUMNS = {"event_date": Event.event_date, "updated_at": Event.updated_at}
+
+
+async def list_events(
+    session: AsyncSession,
+    filters: EventFilters,
+    sort: str,
+    limit: int,
+    after: tuple[Any, uuid.UUID] | None,
+) -> list[Event]:
+    """One page of events matching filters, ordered by sort then id, after a keyset position."""
+    descending = sort.startswith("-")
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    query = select(Event).where(*filter_conditions(filters))
+    if after is not None:
+        position = tuple_(column, Event.id)
+        bound = tuple_(literal(after[0], column.type), literal(after[1], Event.id.type))
+        query = query.where(position < bound if descending else position > bound)
+    order = (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
+    query = query.order_by(*order).limit(limit).options(*EVENT_LOAD_OPTIONS)
+    return list((await session.execute(query)).unique().scalars())
+
+
+async def get_event(
+    session: AsyncSession, event_id: uuid.UUID, *, for_update: bool = False
+) -> Event | None:
+    """One event with region, place, sources and units loaded."""
+    query = select(Event).where(Event.id == event_id).options(*EVENT_LOAD_OPTIONS)
+    if for_update:
+        query = query.with_for_update(of=Event)
+    return (await session.execute(query)).unique().scalar_one_or_none()
+
+
+async def find_by_external_id(
+    session: AsyncSession, external_source: str | None, external_id: str
+) -> uuid.UUID | None:
+    """The id of the event imported under (external_source, external_id), if any."""
+    source_matches = (
+        Event.external_source.is_(None)
+        if external_source is None
+        else Event.external_source == external_source
+    )
+    result = await session.execute(
+        select(Event.id).where(Event.external_id == external_id, source_matches)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_region(session: AsyncSession, code: str) -> Region | None:
+    return await session.get(Region, code)
+
+
+async def get_place(session: AsyncSession, place_id: uuid.UUID) -> Place | None:
+    return await session.get(Place, place_id)
+
+
+async def upsert_units(session: AsyncSession, refs: Sequence[tuple[str, str]]) -> list[Unit]:
+    """Units by (name, side), case-insensitive on name, created on first use; in input order."""
+    if not refs:
+        return []
+    wanted = list(dict.fromkeys(refs))
+    await session.execute(
+        insert(Unit)
+        .values([{"name": name, "side": side} for name, side in wanted])
+        .on_conflict_do_nothing()
+    )
+    keys = [(name.lower(), side) for name, side in wanted]
+    result = await session.execute(
+        select(Unit).where(tuple_(func.lower(Unit.name), Unit.side).in_(keys))
+    )
+    by_key = {(unit.name.lower(), unit.side): unit for unit in result.scalars()}
+    return [by_key[(name.lower(), side)] for name, side in refs]
+
+
+async def add_event(session: AsyncSession, event: Event) -> Event:
+    """Insert an event with its sources and unit links."""
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def add_revision(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    action: str,
+    actor: uuid.UUID,
+    diff: dict[str, Any],
+    rationale: str | None = None,
+) -> None:
+    """Append the event's next revision."""
+    next_number = (
+        select(func.coalesce(func.max(Revision.revision), 0) + 1)
+        .where(Revision.event_id == event_id)
+        .scalar_subquery()
+    )
+    await session.execute(
+        insert(Revision).values(
+            event_id=event_id,
+            revision=next_number,
+            action=action,
+            actor=actor,
+            rationale=rationale,
+            diff=diff,
+        )
+    )
+

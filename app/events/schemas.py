@@ -1,0 +1,207 @@
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from app.events.taxonomy import (
+    SUB_EVENT_TYPES,
+    Credibility,
+    DatePrecision,
+    EventType,
+    GeoPrecision,
+    Reliability,
+    Stance,
+    Status,
+    SubEventType,
+)
+from app.geography import is_country
+from app.text import CountryCode, LongText, Name, RegionCode, ShortText, Tag, Url
+
+EARLIEST_EVENT_DATE = dt.date(1900, 1, 1)
+
+
+def _plausible_date(value: dt.date) -> dt.date:
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    if not EARLIEST_EVENT_DATE <= value <= latest:
+        raise ValueError(f"must be between {EARLIEST_EVENT_DATE} and {latest}")
+    return value
+
+
+def _known_country(value: str) -> str:
+    if not is_country(value):
+        raise ValueError(f"{value} is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+EventDate = Annotated[dt.date, AfterValidator(_plausible_date)]
+Country = Annotated[CountryCode, AfterValidator(_known_country)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+def period_start(day: dt.date, precision: str) -> dt.date:
+    """The first day of the week (ISO, Monday) or month a date-imprecise event falls in."""
+    if precision == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if precision == "month":
+        return day.replace(day=1)
+    return day
+
+
+class SourceIn(BaseModel):
+    """A source's report on the event, graded with the Admiralty code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_name: Name
+    url: Url | None = None
+    published_at: AwareDatetime | None = None
+    stance: Stance = "supports"
+    excerpt: LongText | None = None
+    reliability: Reliability = "F"
+    credibility: Credibility = "6"
+    language: Language | None = None
+
+
+class UnitRef(BaseModel):
+    """A unit named in a report; created on first use, matched by name and side."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    side: ShortText
+    role: ShortText | None = None
+
+
+class EventFields(BaseModel):
+    """What POST and PATCH both take; pairs of fields are checked together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> "EventFields":
+        values = self.__dict__
+        event_type, sub_event_type = values.get("event_type"), values.get("sub_event_type")
+        if event_type and sub_event_type and sub_event_type not in SUB_EVENT_TYPES[event_type]:
+            raise ValueError(
+                f"sub_event_type {sub_event_type!r} is not a kind of {event_type!r}; "
+                f"expected one of {', '.join(SUB_EVENT_TYPES[event_type])}"
+            )
+        if (values.get("lat") is None) != (values.get("lon") is None):
+            if "lat" in self.model_fields_set or "lon" in self.model_fields_set:
+                raise ValueError("lat and lon go together: give both or neither")
+        country, region = values.get("country"), values.get("region_code")
+        if country and region and not region.startswith(country + "-"):
+            raise ValueError(f"region_code {region} is not in country {country}")
+        return self
+
+
+class EventCreate(EventFields):
+    event_date: EventDate
+    date_precision: DatePrecision = "day"
+    event_type: EventType
+    sub_event_type: SubEventType
+    country: Country | None = None
+    region_code: RegionCode | None = None
+    place_id: uuid.UUID | None = None
+    location_name: Name | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    geo_precision: GeoPrecision | None = None
+    units: list[UnitRef] = Field(default_factory=list, max_length=50)
+    sources: list[SourceIn] = Field(min_length=1, max_length=50)
+    fatalities: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    summary: LongText | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    external_id: ShortText | None = None
+    external_source: ShortText | None = None
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+
+
+class PlaceRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+
+
+class UnitOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    side: str
+    role: str | None
+
+
+class SourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    source_name: str
+    url: str | None
+    published_at: dt.datetime | None
+    stance: Stance
+    excerpt: str | None
+    reliability: Reliability
+    credibility: Credibility
+    language: str | None
+    added_by: uuid.UUID
+    added_at: dt.datetime
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    status: Status
+    event_date: dt.date
+    date_precision: DatePrecision
+    event_type: EventType
+    sub_event_type: SubEventType
+    country: str
+    region_code: str | None
+    region: RegionOut | None
+    place_id: uuid.UUID | None
+    place: PlaceRef | None
+    location_name: str | None
+    lat: float | None
+    lon: float | None
+    geo_precision: GeoPrecision
+    units: list[UnitOut]
+    sources: list[SourceOut]
+    fatalities: int | None
+    summary: str | None
+    tags: list[str]
+    external_id: str | None
+    external_source: str | None
+    created_at: dt.datetime
+    created_by: uuid.UUID
+    updated_at: dt.datetime
+    updated_by: uuid.UUID
+    version: int
+    deleted_at: dt.datetime | None
+
+    @classmethod
+    def from_event(cls, event: Any) -> "EventOut":
+        """Build from an Event with region, place, sources and unit links loaded."""
+        data = {name: getattr(event, name) for name in cls.model_fields if name != "units"}
+        data["units"] = [
+            UnitOut(id=link.unit.id, name=link.unit.name, side=link.unit.side, role=link.role)
+            for link in event.unit_links
+        ]
+        return cls.model_validate(data)

@@ -1,0 +1,77 @@
+"""create_app(): routers, middleware, exception handlers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import Depends, FastAPI
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.auth.router import router as keys_router
+from app.config import Settings, get_settings
+from app.db import Database, EmbeddedServer, prepare_database
+from app.errors import install_error_handlers
+from app.events.router import router as events_router
+from app.middleware import BodySizeLimit, RequestId
+from app.ops import router as ops_router
+from app.query_params import reject_unknown_query_params
+
+log = logging.getLogger("app")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """The ASGI app. Without a database, the lifespan prepares one from the settings."""
+    settings = settings or get_settings()
+    if settings.env == "production" and (reasons := settings.unsafe_for_production()):
+        raise RuntimeError("refusing to start in production: " + "; ".join(reasons))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded: EmbeddedServer | None = None
+        owned = app.state.database is None
+        if owned:
+            url, embedded = await anyio.to_thread.run_sync(prepare_database, settings)
+            app.state.database = Database(url, settings, settings.read_database_url)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.dispose()
+                app.state.database = None
+            if embedded is not None:
+                await anyio.to_thread.run_sync(embedded.stop)
+
+    middleware = [
+        Middleware(RequestId),
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match",
+                               "Idempotency-Key"],
+                expose_headers=["ETag", "Location", "Idempotent-Replayed", "X-Request-ID"],
+            )
+        )
+    app = FastAPI(
+        title="incident-tracker",
+        version=__version__,
+        summary="Located events with provenance, verification and history.",
+        lifespan=lifespan,
+        middleware=middleware,
+        dependencies=[Depends(reject_unknown_query_params)],
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(keys_router)
+    app.include_router(events_router)
+    return app

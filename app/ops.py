@@ -1,0 +1,39 @@
+"""Liveness and readiness."""
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+from starlette.responses import Response
+
+from app.db import code_heads, get_database
+from app.errors import ServiceUnavailable
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request, response: Response) -> dict[str, object]:
+    """Ready: the database answers and its schema is at the Alembic head."""
+    response.headers["Cache-Control"] = "no-store"
+    try:
+        async with get_database(request).write_engine.connect() as conn:
+            current = tuple(
+                (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+            )
+    except ProgrammingError:
+        current = ()
+    except (DBAPIError, OSError) as exc:
+        raise ServiceUnavailable("The database is unreachable.") from exc
+    if set(current) != set(code_heads()):
+        raise ServiceUnavailable(
+            "The database schema is not at the code's migration head.",
+            current=list(current),
+            head=list(code_heads()),
+        )
+    return {"status": "ready", "database": "ok", "schema": list(current)}

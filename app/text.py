@@ -1,0 +1,46 @@
+"""Text types for inputs: bounded, NUL-free, valid UTF-8 (PostgreSQL stores nothing else)."""
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+
+def _storable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
+    return value
+
+
+NO_NUL = r"^[^\x00]*$"
+
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
+    AfterValidator(_storable),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NO_NUL),
+    AfterValidator(_storable),
+]
+LongText = Annotated[
+    str,
+    StringConstraints(max_length=20_000, pattern=NO_NUL),
+    AfterValidator(_storable),
+]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NO_NUL),
+    AfterValidator(_storable),
+]
+Url = Annotated[
+    str,
+    StringConstraints(max_length=2000, pattern=r"^https?://[^\s\x00]+$"),
+    AfterValidator(_storable),
+]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
