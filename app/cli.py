@@ -3,8 +3,10 @@
 import asyncio
 import datetime as dt
 import os
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, TypeVar
 
 import typer
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import service as keys
 from app.auth.schemas import RoleName
 from app.config import Settings, get_settings
-from app.db import Database, EmbeddedServer, SchemaBehind, prepare_database, schema_state
+from app.db import Database, SchemaBehind, prepare_database, schema_state
 
 app = typer.Typer(help="incident-tracker: located events with provenance and history.")
 db_app = typer.Typer(help="The database schema (Alembic).")
@@ -27,17 +29,23 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-def _prepare(settings: Settings) -> tuple[str, EmbeddedServer | None]:
+@contextmanager
+def _database_url(settings: Settings) -> Iterator[str]:
+    """The database to work on; an embedded one is started for the block and stopped after."""
     try:
-        return prepare_database(settings)
+        url, embedded = prepare_database(settings)
     except SchemaBehind as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
+    try:
+        yield url
+    finally:
+        if embedded is not None:
+            embedded.stop()
 
 
-def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run work in one committed transaction against the configured database."""
-    url, embedded = _prepare(settings)
+def _run_in_session(url: str, settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run work in one committed transaction."""
 
     async def run() -> T:
         database = Database(url, settings)
@@ -47,11 +55,17 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
         finally:
             await database.dispose()
 
-    try:
-        return asyncio.run(run())
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    return asyncio.run(run())
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    settings = get_settings()
+    with _database_url(settings) as url:
+        return _run_in_session(url, settings, work)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command()
@@ -65,10 +79,8 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    url, embedded = _prepare(settings)
-    try:
-        secret = _with_session(settings.model_copy(update={"database_url": url}),
-                               keys.ensure_admin_key)
+    with _database_url(settings) as url:
+        secret = _run_in_session(url, settings, keys.ensure_admin_key)
         if secret:
             typer.echo(
                 "\nNo API keys existed, so an admin key was created. It is shown only this once:\n"
@@ -78,6 +90,9 @@ def serve(
         # Workers (and the app factory) read the resolved database from the environment.
         os.environ["INCIDENTS_DATABASE_URL"] = url
         get_settings.cache_clear()
+        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an exit that
+        # unwinds this block, so the embedded PostgreSQL is stopped too.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         uvicorn.run(
             "app.main:create_app",
             factory=True,
@@ -87,9 +102,6 @@ def serve(
             log_level=log_level,
             proxy_headers=True,
         )
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 @db_app.command("upgrade")
@@ -99,9 +111,8 @@ def db_upgrade() -> None:
 
     settings = get_settings()
     if settings.database_url is None:
-        _, embedded = _prepare(settings)  # the embedded server is migrated on start
-        if embedded is not None:
-            embedded.stop()
+        with _database_url(settings):
+            pass  # the embedded server is migrated as it starts
     else:
         upgrade_to_head(settings.database_url)
     typer.echo("database is at head")
@@ -111,12 +122,8 @@ def _state(settings: Settings) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if settings.database_url is not None:
         state = schema_state(settings.database_url)
         return state.current, state.head
-    url, embedded = _prepare(settings)
-    try:
+    with _database_url(settings) as url:
         state = schema_state(url)
-    finally:
-        if embedded is not None:
-            embedded.stop()
     return state.current, state.head
 
 
@@ -152,7 +159,7 @@ def keys_create(
         _, secret = await keys.create_key(session, name, role, expires_at)
         return secret
 
-    typer.echo(_with_session(get_settings(), work))
+    typer.echo(_with_session(work))
 
 
 @keys_app.command("list")
@@ -172,7 +179,7 @@ def keys_list() -> None:
                 return rows
 
     table = Table("id", "name", "role", "prefix", "expires", "revoked", "last used")
-    for row in _with_session(get_settings(), work):
+    for row in _with_session(work):
         table.add_row(*row)
     Console().print(table)
 
@@ -185,7 +192,7 @@ def keys_revoke(key_id: str) -> None:
     async def work(session: AsyncSession) -> None:
         await keys.revoke_key(session, uuid.UUID(key_id))
 
-    _with_session(get_settings(), work)
+    _with_session(work)
     typer.echo(f"revoked {key_id}")
 
 

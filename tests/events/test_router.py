@@ -1,0 +1,347 @@
+"""The core events API through HTTP, against a real PostgreSQL."""
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.events.models import Event, EventUnit, Revision, SourceReport
+from app.gazetteer.models import Unit
+from tests.conftest import assert_problem
+from tests.factories import event_body
+
+
+async def create(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+    response = await client.post("/v1/events", json=event_body(**changes))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def ids(client: httpx.AsyncClient, **params: Any) -> set[str]:
+    response = await client.get("/v1/events", params={"limit": 1000, **params})
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()["items"]}
+
+
+async def test_create_get_list_round_trip(analyst: httpx.AsyncClient, reader: httpx.AsyncClient):
+    response = await analyst.post("/v1/events", json=event_body())
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert response.headers["location"] == f"/v1/events/{created['id']}"
+    assert response.headers["etag"] == '"1"'
+    assert created["status"] == "claimed"
+    assert created["version"] == 1
+    assert created["region"] == {"code": "RU-BEL", "name": "Belgorodskaya oblast'"}
+    assert created["units"][0]["name"] == "225th Separate Assault Regiment"
+    assert created["units"][0]["side"] == "UA"
+    uuid.UUID(created["units"][0]["id"])
+    assert created["sources"][0]["reliability"] == "F"
+    assert created["sources"][0]["published_at"] == "2025-03-18T09:00:00Z"
+    assert created["created_at"].endswith("Z")
+    assert created["created_by"] == created["updated_by"]
+
+    fetched = await reader.get(f"/v1/events/{created['id']}")
+    assert fetched.status_code == 200
+    assert fetched.headers["etag"] == '"1"'
+    assert fetched.json() == created
+
+    listed = await reader.get("/v1/events", params={"region": "RU-BEL"})
+    assert listed.status_code == 200
+    page = listed.json()
+    assert page["next_cursor"] is None
+    assert page["items"] == [created]
+
+
+async def test_create_writes_sources_units_and_a_revision(
+    analyst: httpx.AsyncClient, connection: AsyncConnection
+):
+    body = event_body(
+        units=[
+            {"name": "225th Separate Assault Regiment", "side": "UA", "role": "attacker"},
+            {"name": "Border Guard Service", "side": "RU"},
+        ]
+    )
+    body["sources"].append(
+        {"source_name": "ISW", "stance": "denies", "reliability": "B", "credibility": "2"}
+    )
+    created = (await analyst.post("/v1/events", json=body)).json()
+    event_id = uuid.UUID(created["id"])
+    assert [u["role"] for u in created["units"]] == ["attacker", None]
+    assert [s["stance"] for s in created["sources"]] == ["supports", "denies"]
+    count = await connection.scalar(
+        select(func.count()).select_from(SourceReport).where(SourceReport.event_id == event_id)
+    )
+    assert count == 2
+    links = await connection.scalar(
+        select(func.count()).select_from(EventUnit).where(EventUnit.event_id == event_id)
+    )
+    assert links == 2
+    revision = (
+        await connection.execute(select(Revision).where(Revision.event_id == event_id))
+    ).one()
+    assert revision.action == "create"
+    assert revision.revision == 1
+    assert revision.diff["region_code"] == "RU-BEL"
+
+
+async def test_units_are_reused_case_insensitively(
+    analyst: httpx.AsyncClient, connection: AsyncConnection
+):
+    first = await create(analyst, units=[{"name": "47th Mechanized Brigade", "side": "UA"}])
+    second = await create(analyst, units=[{"name": "47TH MECHANIZED BRIGADE", "side": "UA"}])
+    third = await create(analyst, units=[{"name": "47th Mechanized Brigade", "side": "RU"}])
+    assert first["units"][0]["id"] == second["units"][0]["id"]
+    assert third["units"][0]["id"] != first["units"][0]["id"]
+    count = await connection.scalar(
+        select(func.count()).select_from(Unit).where(func.lower(Unit.name).like("47th%"))
+    )
+    assert count == 2
+
+
+async def test_precision_normalises_to_period_start(analyst: httpx.AsyncClient):
+    month = await create(analyst, event_date="2025-03-17", date_precision="month")
+    assert month["event_date"] == "2025-03-01"
+    week = await create(analyst, event_date="2025-03-13", date_precision="week")  # a Thursday
+    assert week["event_date"] == "2025-03-10"
+
+
+async def test_region_implies_country_and_geo_precision_defaults(analyst: httpx.AsyncClient):
+    body = event_body(country=None, lat=None, lon=None, geo_precision=None, region_code="UA-59")
+    response = await analyst.post("/v1/events", json=body)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["country"] == "UA"
+    assert created["geo_precision"] == "region"
+
+
+async def test_each_filter_narrows(analyst: httpx.AsyncClient, reader: httpx.AsyncClient):
+    demidovka = await create(analyst)  # RU-BEL, March 2025 (month precision), tag cross-border
+    sumy = await create(
+        analyst,
+        event_date="2025-06-02",
+        date_precision="day",
+        event_type="explosions_remote_violence",
+        sub_event_type="shelling_artillery_missile_attack",
+        country="UA",
+        region_code="UA-59",
+        location_name="Krasnopillia",
+        lat=50.77,
+        lon=35.27,
+        tags=["shelling"],
+        summary="Artillery strikes on the village outskirts.",
+        sources=[{"source_name": "Sumy Regional Military Administration", "stance": "supports"}],
+    )
+    kursk = await create(
+        analyst,
+        event_date="2024-08-10",
+        date_precision="week",
+        country="RU",
+        region_code="RU-KRS",
+        location_name="Sudzha",
+        lat=51.19,
+        lon=35.27,
+        tags=["cross-border", "incursion"],
+        summary="Armoured column entered the town.",
+        sources=[{"source_name": "ISW", "stance": "supports", "excerpt": "Geolocated footage"}],
+    )
+    everything = {demidovka["id"], sumy["id"], kursk["id"]}
+    assert await ids(reader) >= everything
+
+    async def only(**params: Any) -> set[str]:
+        return await ids(reader, **params) & everything
+
+    assert await only(country="UA") == {sumy["id"]}
+    assert await only(country="ru") == {demidovka["id"], kursk["id"]}
+    assert await only(country="UA,RU") == everything
+    assert await only(region="RU-BEL") == {demidovka["id"]}
+    assert await only(region=["RU-BEL", "UA-59"]) == {demidovka["id"], sumy["id"]}
+    assert await only(region="Sumska oblast") == {sumy["id"]}
+    assert await only(event_type="explosions_remote_violence") == {sumy["id"]}
+    assert await only(sub_event_type="armed_clash") == {demidovka["id"], kursk["id"]}
+    assert await only(status="claimed") == everything
+    assert await only(status="verified") == set()
+    assert await only(tag="incursion") == {kursk["id"]}
+    assert await only(tag="cross-border") == {demidovka["id"], kursk["id"]}
+    assert await only(source="isw") == {kursk["id"]}
+    assert await only(source="Ministry of Defence of Russia") == {demidovka["id"]}
+    # Overlap with the event's precision: March 2025 touches 15–16 March; the week of
+    # 2024-08-05 touches 11 August.
+    assert await only(date_from="2025-03-15", date_to="2025-03-16") == {demidovka["id"]}
+    assert await only(date_from="2024-08-11", date_to="2024-08-11") == {kursk["id"]}
+    assert await only(date_from="2025-04-01") == {sumy["id"]}
+    assert await only(date_to="2025-02-28") == {kursk["id"]}
+    assert await only(bbox="35.0,50.5,36.0,51.0") == {demidovka["id"], sumy["id"]}
+    assert await only(near="51.19,35.27", radius_km=5) == {kursk["id"]}
+    assert await only(near="50.95,35.55", radius_km=30) == {demidovka["id"], sumy["id"]}
+    assert await only(q="artillery") == {sumy["id"]}
+    assert await only(q="geolocated") == {kursk["id"]}  # found in a source excerpt
+    assert await only(q="Sudzha") == {kursk["id"]}
+    assert await only(country="RU", tag="incursion") == {kursk["id"]}
+    stamp = sumy["updated_at"]
+    assert await only(updated_since=stamp) == everything
+    assert await only(updated_since="2999-01-01T00:00:00Z") == set()
+    assert await only(updated_since=stamp.replace("Z", "+01:00")) == everything
+
+
+async def test_sort_orders(analyst: httpx.AsyncClient, reader: httpx.AsyncClient):
+    created = [
+        await create(analyst, event_date=day, date_precision="day", tags=["sort-test"])
+        for day in ("2025-01-03", "2025-01-01", "2025-01-02")
+    ]
+    by_id = {event["id"]: event for event in created}
+
+    async def dates(sort: str) -> list[str]:
+        response = await reader.get("/v1/events", params={"tag": "sort-test", "sort": sort})
+        return [by_id[item["id"]]["event_date"] for item in response.json()["items"]]
+
+    assert await dates("event_date") == ["2025-01-01", "2025-01-02", "2025-01-03"]
+    assert await dates("-event_date") == ["2025-01-03", "2025-01-02", "2025-01-01"]
+    ascending = await reader.get("/v1/events", params={"tag": "sort-test", "sort": "updated_at"})
+    stamps = [item["updated_at"] for item in ascending.json()["items"]]
+    assert stamps == sorted(stamps)
+
+
+async def test_keyset_pages_follow_cursor(analyst: httpx.AsyncClient, reader: httpx.AsyncClient):
+    made = {(await create(analyst, tags=["paging"]))["id"] for _ in range(7)}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"tag": "paging", "limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await reader.get("/v1/events", params=params)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 7
+    assert set(seen) == made
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"event_type": "picnic"}, "event_type"),
+        ({"sub_event_type": "peaceful_protest"}, None),  # not a kind of battles
+        ({"country": "XX"}, "country"),
+        ({"country": "ru"}, "country"),
+        ({"region_code": "RU-XXX"}, "region_code"),
+        ({"region_code": "UA-59"}, None),  # Sumy is not in RU
+        ({"lat": 91}, "lat"),
+        ({"lon": -180.5}, "lon"),
+        ({"lat": None}, None),  # lon without lat
+        ({"event_date": "1899-12-31"}, "event_date"),
+        ({"event_date": "2999-01-01"}, "event_date"),
+        ({"event_date": "2025-02-30"}, "event_date"),
+        ({"date_precision": "year"}, "date_precision"),
+        ({"sources": []}, "sources"),
+        ({"sources": [{"source_name": "x", "reliability": "G"}]}, None),
+        ({"sources": [{"source_name": "x", "credibility": "7"}]}, None),
+        ({"sources": [{"source_name": "x", "url": "ftp://example.org"}]}, None),
+        ({"summary": "nul \u0000 byte"}, "summary"),
+        ({"location_name": "x" * 301}, "location_name"),
+        ({"tags": ["ok", ""]}, None),
+        ({"fatalities": -1}, "fatalities"),
+        ({"status": "verified"}, "status"),
+        ({"id": str(uuid.uuid4())}, "id"),
+        ({"version": 7}, "version"),
+        ({"created_by": str(uuid.uuid4())}, "created_by"),
+        ({"surprise": 1}, "surprise"),
+        ({"place_id": str(uuid.uuid4())}, "place_id"),
+        ({"country": None, "region_code": None}, "country"),
+    ],
+)
+async def test_bad_input_is_rejected_and_writes_nothing(
+    analyst: httpx.AsyncClient,
+    connection: AsyncConnection,
+    changes: dict[str, Any],
+    field: str | None,
+):
+    before = await connection.scalar(select(func.count()).select_from(Event))
+    response = await analyst.post("/v1/events", json=event_body(**changes))
+    problem = assert_problem(response, 422)
+    assert problem["errors"], problem
+    if field is not None:
+        assert any(field in error["loc"] for error in problem["errors"]), problem
+    after = await connection.scalar(select(func.count()).select_from(Event))
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"", "application/json"),
+        (b"{not json", "application/json"),
+        (b"[]", "application/json"),
+        (b"event_date=2025-01-01", "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_malformed_bodies(analyst: httpx.AsyncClient, content: bytes, content_type: str):
+    response = await analyst.post(
+        "/v1/events", content=content, headers={"content-type": content_type}
+    )
+    assert_problem(response, 422)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"unknown": "1"},
+        {"limit": 1001},
+        {"limit": 0},
+        {"date_from": "2025-13-01"},
+        {"date_from": "2025-03-02", "date_to": "2025-03-01"},
+        {"bbox": "1,2,3"},
+        {"bbox": "10,10,0,0"},
+        {"near": "95,10"},
+        {"radius_km": 5},
+        {"status": "rumoured"},
+        {"event_type": "picnic"},
+        {"country": "RUS"},
+        {"sort": "fatalities"},
+        {"cursor": "not-a-cursor"},
+        {"q": "\u0000"},
+        {"include_deleted": "maybe"},
+    ],
+)
+async def test_bad_list_parameters(reader: httpx.AsyncClient, params: dict[str, Any]):
+    assert_problem(await reader.get("/v1/events", params=params), 422)
+
+
+async def test_cursor_from_another_sort_is_rejected(
+    analyst: httpx.AsyncClient, reader: httpx.AsyncClient
+):
+    for _ in range(2):
+        await create(analyst)
+    page = (await reader.get("/v1/events", params={"limit": 1})).json()
+    assert page["next_cursor"]
+    response = await reader.get(
+        "/v1/events", params={"limit": 1, "cursor": page["next_cursor"], "sort": "updated_at"}
+    )
+    assert_problem(response, 422)
+
+
+async def test_unknown_event_is_404_and_bad_id_422(reader: httpx.AsyncClient):
+    assert_problem(await reader.get(f"/v1/events/{uuid.uuid4()}"), 404)
+    assert_problem(await reader.get("/v1/events/not-a-uuid"), 422)
+    assert_problem(await reader.get(f"/v1/events/{uuid.uuid4()}?x=1"), 422)
+
+
+async def test_include_deleted_needs_admin(reader: httpx.AsyncClient, admin: httpx.AsyncClient):
+    assert_problem(await reader.get("/v1/events", params={"include_deleted": "true"}), 403)
+    assert (await admin.get("/v1/events", params={"include_deleted": "true"})).status_code == 200
+
+
+async def test_duplicate_external_id_is_409_with_existing_id(analyst: httpx.AsyncClient):
+    first = await create(analyst, external_id="ACLED-123", external_source="acled")
+    response = await analyst.post(
+        "/v1/events", json=event_body(external_id="ACLED-123", external_source="acled")
+    )
+    problem = assert_problem(response, 409)
+    assert problem["existing_id"] == first["id"]
+    # The same external id from another source is another event.
+    await create(analyst, external_id="ACLED-123", external_source="liveuamap")
