@@ -44,7 +44,9 @@ def _database_url(settings: Settings) -> Iterator[str]:
             embedded.stop()
 
 
-def _run_in_session(url: str, settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _run_in_session(
+    url: str, settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
     """Run work in one committed transaction."""
 
     async def run() -> T:
@@ -171,8 +173,15 @@ def keys_list() -> None:
         while True:
             page = await keys.list_keys(session, 1000, cursor)
             rows += [
-                [str(k.id), k.name, k.role, k.prefix, str(k.expires_at or ""),
-                 str(k.revoked_at or ""), str(k.last_used_at or "")]
+                [
+                    str(k.id),
+                    k.name,
+                    k.role,
+                    k.prefix,
+                    str(k.expires_at or ""),
+                    str(k.revoked_at or ""),
+                    str(k.last_used_at or ""),
+                ]
                 for k in page.items
             ]
             if not (cursor := page.next_cursor):

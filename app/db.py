@@ -100,9 +100,7 @@ def ensure_database(admin_url: str, name: str) -> None:
     with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
-            conn.execute(
-                psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name))
-            )
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
 
 
 # ---------------------------------------------------------------- migrations
@@ -193,9 +191,7 @@ class Database:
         self.url = url
         self.read_url = read_url or url
         self.write_engine = self._engine(url, settings)
-        self.read_engine = (
-            self._engine(read_url, settings) if read_url else self.write_engine
-        )
+        self.read_engine = self._engine(read_url, settings) if read_url else self.write_engine
         self.sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 

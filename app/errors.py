@@ -100,7 +100,10 @@ def problem_response(
         **extra,
     }
     return Response(
-        orjson.dumps(body, default=str), status_code=status, headers=headers, media_type=PROBLEM_JSON
+        orjson.dumps(body, default=str),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_JSON,
     )
 
 
@@ -148,7 +151,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: "Not Found", 405: "Method Not Allowed", 400: "Bad Request"}
+        titles = {
+            400: "Bad Request",
+            404: "Not Found",
+            405: "Method Not Allowed",
+            413: "Content Too Large",
+        }
         title = titles.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(exc.status_code, title, detail, dict(exc.headers or {}))

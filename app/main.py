@@ -54,8 +54,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match",
-                               "Idempotency-Key"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "If-Match",
+                    "If-None-Match",
+                    "Idempotency-Key",
+                ],
                 expose_headers=["ETag", "Location", "Idempotent-Replayed", "X-Request-ID"],
             )
         )

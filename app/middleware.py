@@ -2,6 +2,7 @@
 
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import problem_response
@@ -32,7 +33,6 @@ class BodySizeLimit:
                     await self._reject(scope, receive, send, 413, self._too_large())
                     return
         received = 0
-        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -40,20 +40,12 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    # An HTTPException passes through FastAPI's body parsing untouched
+                    # and reaches the problem+json handler.
+                    raise HTTPException(413, self._too_large())
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._reject(scope, receive, send, 413, self._too_large())
+        await self.app(scope, limited_receive, send)
 
     def _too_large(self) -> str:
         return f"The request body is over the {self.max_bytes} byte limit."
@@ -63,10 +55,6 @@ class BodySizeLimit:
         title = "Content Too Large" if status == 413 else "Bad Request"
         response = problem_response(status, title, detail, {"Connection": "close"})
         await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class RequestId:

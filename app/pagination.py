@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from app.errors import UnprocessableContent
 
-
 T = TypeVar("T")
 
 

@@ -16,7 +16,6 @@ def _storable(value: str) -> str:
 NO_NUL = r"^[^\x00]*$"
 
 
-
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),

@@ -126,9 +126,7 @@ def app(database: Database, test_url: str) -> FastAPI:
 
 
 @pytest.fixture
-def rollback_app(
-    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
-) -> Iterator[FastAPI]:
+def rollback_app(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> Iterator[FastAPI]:
     """The app with every request's session joined to the test's rolled-back transaction."""
 
     async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
@@ -217,5 +215,7 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
     assert body["status"] == status
-    assert body["title"] and body["detail"] and body["type"]
+    assert body["title"]
+    assert body["detail"]
+    assert body["type"]
     return body

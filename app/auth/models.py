@@ -22,9 +22,7 @@ ROLE_NAMES = tuple(role.name for role in Role)
 
 class ApiKey(Base):
     __tablename__ = "api_key"
-    __table_args__ = (
-        CheckConstraint(f"role IN {ROLE_NAMES!r}", name="role"),
-    )
+    __table_args__ = (CheckConstraint(f"role IN {ROLE_NAMES!r}", name="role"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(Text)

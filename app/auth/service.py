@@ -13,7 +13,7 @@ from app.auth.schemas import KeyOut
 from app.errors import Forbidden, NotFound, Unauthorized, UnprocessableContent
 from app.pagination import Page, decode_cursor, encode_cursor
 
-SECRET_PREFIX = "itk_"
+SECRET_PREFIX = "itk_"  # noqa: S105 - a prefix, not a secret
 PREFIX_LENGTH = len(SECRET_PREFIX) + 8
 
 
@@ -88,9 +88,7 @@ async def list_keys(session: AsyncSession, limit: int, cursor: str | None) -> Pa
     if len(keys) > limit:
         keys = keys[:limit]
         next_cursor = encode_cursor(keys[-1].created_at.isoformat(), str(keys[-1].id))
-    return Page[KeyOut](
-        items=[KeyOut.model_validate(key) for key in keys], next_cursor=next_cursor
-    )
+    return Page[KeyOut](items=[KeyOut.model_validate(key) for key in keys], next_cursor=next_cursor)
 
 
 async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:

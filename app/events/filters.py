@@ -6,7 +6,14 @@ Each list parameter may be repeated or comma-separated (OR within a parameter, A
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.events.taxonomy import EventType, Status, SubEventType
 from app.text import NO_NUL
@@ -45,7 +52,9 @@ def _floats(raw: str, count: int, what: str) -> list[float]:
         values = [float(part) for part in parts]
     except ValueError:
         values = []
-    if len(values) != count or any(value != value or abs(value) == float("inf") for value in values):
+    if len(values) != count or any(
+        value != value or abs(value) == float("inf") for value in values
+    ):
         raise ValueError(f"{what} must be {count} comma-separated numbers")
     return values
 
@@ -74,13 +83,17 @@ class EventFilters(BaseModel):
         default=None, description="lat,lon"
     )
     radius_km: Annotated[float, Field(gt=0, le=2000)] | None = None
-    q: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)] | None = (
-        None
-    )
+    q: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)] | None = None
     include_deleted: bool = False
 
     @field_validator(
-        "country", "region", "status", "event_type", "sub_event_type", "tag", "source",
+        "country",
+        "region",
+        "status",
+        "event_type",
+        "sub_event_type",
+        "tag",
+        "source",
         mode="before",
     )
     @classmethod
@@ -94,7 +107,7 @@ class EventFilters(BaseModel):
             min_lon, min_lat, max_lon, max_lat = _floats(value, 4, "bbox")
             if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
                 raise ValueError(
-                    "bbox must be min_lon,min_lat,max_lon,max_lat within [-180,180] × [-90,90]"
+                    "bbox must be min_lon,min_lat,max_lon,max_lat within [-180,180] and [-90,90]"
                 )
         return value
 

@@ -43,9 +43,7 @@ class Event(Base):
     __tablename__ = "event"
     __table_args__ = (
         CheckConstraint("date_precision IN ('day', 'week', 'month')", name="date_precision"),
-        CheckConstraint(
-            "status IN ('claimed', 'verified', 'disputed', 'refuted')", name="status"
-        ),
+        CheckConstraint("status IN ('claimed', 'verified', 'disputed', 'refuted')", name="status"),
         CheckConstraint("geo_precision IN ('exact', 'near', 'region')", name="geo_precision"),
         CheckConstraint("fatalities >= 0", name="fatalities"),
         CheckConstraint(

@@ -31,7 +31,7 @@ EVENT_LOAD_OPTIONS = (
 )
 
 
-def _regions_matching(values: Sequence[str]) -> Select[tuple[str]]:
+def _regions_matching(values: Sequence[str]) -> Select[Any]:
     upper = [value.upper() for value in values]
     lower = [value.lower() for value in values]
     return select(Region.code).where(
@@ -206,4 +206,3 @@ async def add_revision(
             diff=diff,
         )
     )
-

@@ -97,9 +97,9 @@ class EventFields(BaseModel):
                 f"sub_event_type {sub_event_type!r} is not a kind of {event_type!r}; "
                 f"expected one of {', '.join(SUB_EVENT_TYPES[event_type])}"
             )
-        if (values.get("lat") is None) != (values.get("lon") is None):
-            if "lat" in self.model_fields_set or "lon" in self.model_fields_set:
-                raise ValueError("lat and lon go together: give both or neither")
+        one_coordinate = (values.get("lat") is None) != (values.get("lon") is None)
+        if one_coordinate and {"lat", "lon"} & self.model_fields_set:
+            raise ValueError("lat and lon go together: give both or neither")
         country, region = values.get("country"), values.get("region_code")
         if country and region and not region.startswith(country + "-"):
             raise ValueError(f"region_code {region} is not in country {country}")

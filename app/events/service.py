@@ -90,9 +90,7 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
         if region is None:
             raise _invalid("region_code", f"{fields['region_code']} is not an ISO 3166-2 code.")
         if region.country != fields["country"]:
-            raise _invalid(
-                "region_code", f"{region.code} is not in country {fields['country']}."
-            )
+            raise _invalid("region_code", f"{region.code} is not in country {fields['country']}.")
     if fields["geo_precision"] is None:
         fields["geo_precision"] = "exact" if fields["lat"] is not None else "region"
     fields["event_date"] = period_start(payload.event_date, payload.date_precision)

@@ -59,9 +59,7 @@ class Unit(Base):
     """A military or armed unit, on one side."""
 
     __tablename__ = "unit"
-    __table_args__ = (
-        Index("uq_unit_name_side", text("lower(name)"), "side", unique=True),
-    )
+    __table_args__ = (Index("uq_unit_name_side", text("lower(name)"), "side", unique=True),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(Text)

@@ -168,7 +168,7 @@ async def test_each_filter_narrows(analyst: httpx.AsyncClient, reader: httpx.Asy
     assert await only(tag="cross-border") == {demidovka["id"], kursk["id"]}
     assert await only(source="isw") == {kursk["id"]}
     assert await only(source="Ministry of Defence of Russia") == {demidovka["id"]}
-    # Overlap with the event's precision: March 2025 touches 15–16 March; the week of
+    # Overlap with the event's precision: March 2025 touches 15-16 March; the week of
     # 2024-08-05 touches 11 August.
     assert await only(date_from="2025-03-15", date_to="2025-03-16") == {demidovka["id"]}
     assert await only(date_from="2024-08-11", date_to="2024-08-11") == {kursk["id"]}
@@ -247,11 +247,11 @@ async def test_keyset_pages_follow_cursor(analyst: httpx.AsyncClient, reader: ht
         ({"tags": ["ok", ""]}, None),
         ({"fatalities": -1}, "fatalities"),
         ({"status": "verified"}, "status"),
-        ({"id": str(uuid.uuid4())}, "id"),
+        ({"id": "0b7e0a4e-1111-4111-8111-111111111111"}, "id"),
         ({"version": 7}, "version"),
-        ({"created_by": str(uuid.uuid4())}, "created_by"),
+        ({"created_by": "0b7e0a4e-2222-4222-8222-222222222222"}, "created_by"),
         ({"surprise": 1}, "surprise"),
-        ({"place_id": str(uuid.uuid4())}, "place_id"),
+        ({"place_id": "0b7e0a4e-3333-4333-8333-333333333333"}, "place_id"),
         ({"country": None, "region_code": None}, "country"),
     ],
 )

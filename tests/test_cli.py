@@ -1,0 +1,146 @@
+"""The `incidents` command on a fresh embedded data directory, as a user would run it."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+INCIDENTS = str(Path(sys.executable).parent / "incidents")
+KEY = re.compile(r"itk_[A-Za-z0-9_-]{20,}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
+    env["INCIDENTS_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def _serve(data_dir: Path) -> tuple[subprocess.Popen[str], int]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [INCIDENTS, "serve", "--port", str(port), "--log-level", "warning"],
+        env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process, port
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("incidents serve did not become ready")
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    return stdout
+
+
+@pytest.mark.slow
+def test_serve_on_fresh_data_dir_then_reuse(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    process, port = _serve(data_dir)
+    try:
+        event = {
+            "event_date": "2025-03-01",
+            "event_type": "battles",
+            "sub_event_type": "armed_clash",
+            "region_code": "RU-BEL",
+            "sources": [{"source_name": "ISW"}],
+        }
+        # The admin key is printed before the server listens: read it without blocking.
+        os.set_blocking(process.stdout.fileno(), False)  # type: ignore[union-attr]
+        first_output = process.stdout.read() or ""  # type: ignore[union-attr]
+        match = KEY.search(first_output)
+        assert match, first_output
+        secret = match.group(0)
+        headers = {"Authorization": f"Bearer {secret}"}
+        created = httpx.post(
+            f"http://127.0.0.1:{port}/v1/events", json=event, headers=headers, timeout=10
+        )
+        assert created.status_code == 201, created.text
+    finally:
+        _stop(process)
+    assert (data_dir / "pg" / "PG_VERSION").exists()
+    assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+
+    process, port = _serve(data_dir)
+    try:
+        listed = httpx.get(f"http://127.0.0.1:{port}/v1/events", headers=headers, timeout=10)
+        assert listed.status_code == 200
+        assert [item["id"] for item in listed.json()["items"]] == [created.json()["id"]]
+    finally:
+        second_output = _stop(process)
+    assert not KEY.search(second_output), "a second start must not issue another admin key"
+
+
+@pytest.mark.slow
+def test_keys_create_prints_only_the_secret(tmp_path: Path):
+    result = subprocess.run(
+        [INCIDENTS, "keys", "create", "--name", "ci", "--role", "analyst"],
+        env=_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert KEY.fullmatch(result.stdout.strip()), result.stdout
+    current = subprocess.run(
+        [INCIDENTS, "db", "check"],
+        env=_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert current.returncode == 0, current.stderr
+
+
+@pytest.mark.slow
+def test_serve_refuses_a_database_behind_the_code(admin_url: str, tmp_path: Path):
+    from app.db import ensure_database, with_database
+    from tests.conftest import drop_database
+
+    name = "itk_behind"
+    drop_database(admin_url, name)
+    ensure_database(admin_url, name)
+    env = {**_env(tmp_path), "INCIDENTS_DATABASE_URL": with_database(admin_url, name)}
+    try:
+        serve = subprocess.run(
+            [INCIDENTS, "serve", "--port", str(_free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert serve.returncode != 0
+        assert "incidents db upgrade" in serve.stderr
+        upgrade = subprocess.run(
+            [INCIDENTS, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert upgrade.returncode == 0, upgrade.stderr
+        check = subprocess.run(
+            [INCIDENTS, "db", "check"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert check.returncode == 0, check.stderr
+    finally:
+        drop_database(admin_url, name)

@@ -1,0 +1,77 @@
+"""Alembic owns the schema: one head, a clean round trip, no drift, append-only history."""
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+from app.db import alembic_config, libpq_url, sqlalchemy_url
+from app.models import Base, load_all_models
+
+SEED_EVENT = """
+WITH key AS (
+    INSERT INTO api_key (name, role, prefix, secret_sha256)
+    VALUES ('m', 'admin', 'itk_m', '\\x00') RETURNING id
+), ev AS (
+    INSERT INTO event (event_date, event_type, sub_event_type, country, region_code,
+                       created_by, updated_by)
+    SELECT '2025-03-01', 'battles', 'armed_clash', 'RU', 'RU-BEL', id, id FROM key
+    RETURNING id, created_by
+)
+INSERT INTO revision (event_id, revision, action, actor, diff)
+SELECT id, 1, 'create', created_by, '{}' FROM ev
+"""
+
+
+def test_single_head():
+    heads = ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads()
+    assert len(heads) == 1
+
+
+def test_upgrade_downgrade_upgrade_with_rows(fresh_database_url: str):
+    config = alembic_config(fresh_database_url)
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        conn.execute(SEED_EVENT)
+        assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)
+    command.downgrade(config, "base")
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        ).fetchone()
+        assert tables == (0,)
+    command.upgrade(config, "head")
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        conn.execute(SEED_EVENT)
+        assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM region WHERE code = 'RU-BEL'").fetchone() == (1,)
+
+
+def test_models_match_migrations(fresh_database_url: str):
+    load_all_models()
+    engine = create_engine(sqlalchemy_url(fresh_database_url))
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE revision SET rationale = 'rewritten'",
+        "DELETE FROM revision",
+        "TRUNCATE revision CASCADE",
+    ],
+)
+def test_revisions_cannot_be_altered_by_raw_sql(fresh_database_url: str, statement: str):
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        conn.execute(SEED_EVENT)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute(statement)
+        assert conn.execute("SELECT count(*) FROM revision").fetchone() == (1,)

@@ -1,0 +1,82 @@
+"""Health, readiness, request limits and database outages."""
+
+import httpx
+import psycopg
+
+from app.db import Database, ensure_database, libpq_url, with_database
+from app.main import create_app
+from tests.conftest import ClientFactory, assert_problem, drop_database, make_settings
+from tests.factories import event_body
+from tests.live import bearer, live_app
+
+
+async def test_healthz_and_readyz(client_for: ClientFactory):
+    client = client_for()
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    assert ready.headers["x-request-id"]
+
+
+async def test_request_id_is_echoed(client_for: ClientFactory):
+    response = await client_for().get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+
+
+async def test_readyz_is_503_when_schema_is_behind(admin_url: str):
+    name = "itk_unmigrated"
+    drop_database(admin_url, name)
+    ensure_database(admin_url, name)
+    url = with_database(admin_url, name)
+    database = Database(url, make_settings(url))
+    try:
+        app = create_app(make_settings(url), database)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            problem = assert_problem(await client.get("/readyz"), 503)
+            assert problem["current"] == []
+            assert problem["head"]
+    finally:
+        await database.dispose()
+        drop_database(admin_url, name)
+
+
+async def test_database_down_is_503_with_retry_after():
+    url = "postgresql://postgres@127.0.0.1:1/none"  # nothing listens on port 1
+    settings = make_settings(url, pool_timeout_s=1)
+    database = Database(url, settings)
+    app = create_app(settings, database)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            for path in ("/readyz", "/v1/events"):
+                response = await client.get(path, headers={"Authorization": "Bearer itk_x"})
+                assert_problem(response, 503)
+                assert response.headers["retry-after"]
+    finally:
+        await database.dispose()
+
+
+async def test_body_over_limit_is_413_and_writes_nothing(fresh_database_url: str):
+    async with live_app(fresh_database_url, max_body_mb=0.01) as (_database, keys, client):
+        body = event_body(summary="x" * 20_000)
+        response = await client.post("/v1/events", json=body, headers=bearer(keys, "analyst"))
+        assert_problem(response, 413)
+
+        async def chunks():  # no Content-Length: counted while streaming
+            for _ in range(20):
+                yield b" " * 1024
+
+        response = await client.post(
+            "/v1/events",
+            content=chunks(),
+            headers={**bearer(keys, "analyst"), "content-type": "application/json"},
+        )
+        assert_problem(response, 413)
+        small = await client.post("/v1/events", json=event_body(), headers=bearer(keys, "analyst"))
+        assert small.status_code == 201
+    with psycopg.connect(libpq_url(fresh_database_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)
