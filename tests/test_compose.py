@@ -42,7 +42,12 @@ def test_compose_services_and_commands():
 
 def test_dockerfile_installs_what_compose_runs():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for needed in ("COPY app ./app", "COPY migrations ./migrations", "alembic.ini", "pip install ."):
+    for needed in (
+        "COPY app ./app",
+        "COPY migrations ./migrations",
+        "alembic.ini",
+        "pip install .",
+    ):
         assert needed in dockerfile
     assert "USER " in dockerfile  # not root
     for path in ("app", "migrations", "alembic.ini", "pyproject.toml", "README.md"):
