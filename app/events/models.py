@@ -12,6 +12,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -106,11 +107,17 @@ class Event(Base):
     region: Mapped[Region | None] = relationship(lazy="raise")
     place: Mapped[Place | None] = relationship(lazy="raise")
     sources: Mapped[list["SourceReport"]] = relationship(
-        lazy="raise", order_by="SourceReport.added_at, SourceReport.id"
+        lazy="raise",
+        order_by="SourceReport.added_at, SourceReport.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
     unit_links: Mapped[list["EventUnit"]] = relationship(
-        lazy="raise", order_by="EventUnit.position"
+        lazy="raise", order_by="EventUnit.position", cascade="all, delete-orphan"
     )
+
+    # Values set with SQL expressions (now()) come back with RETURNING, not a second query.
+    __mapper_args__ = {"eager_defaults": True}
 
 
 class SourceReport(Base):
@@ -141,6 +148,8 @@ class SourceReport(Base):
     )
     added_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
     added_at: Mapped[dt.datetime] = created_at_column()
+
+    __mapper_args__ = {"eager_defaults": True}
 
 
 class EventUnit(Base):
@@ -180,3 +189,18 @@ class Revision(Base):
     at: Mapped[dt.datetime] = created_at_column()
     rationale: Mapped[str | None] = mapped_column(Text)
     diff: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class IdempotencyRecord(Base):
+    """The response to a POST made with an Idempotency-Key, replayed for 24 hours."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (Index(None, "created_at"),)
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    request_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = created_at_column()

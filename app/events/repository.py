@@ -1,5 +1,6 @@
 """Queries on events, their sources and units. The only place event SQL is built."""
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    delete,
     exists,
     func,
     literal,
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.events.filters import EventFilters
-from app.events.models import Event, EventUnit, Revision, SourceReport
+from app.events.models import Event, EventUnit, IdempotencyRecord, Revision, SourceReport
 from app.gazetteer.models import Place, Region, Unit
 
 EVENT_LOAD_OPTIONS = (
@@ -204,5 +206,119 @@ async def add_revision(
             actor=actor,
             rationale=rationale,
             diff=diff,
+        )
+    )
+
+
+# The transaction's timestamp, as every write in one request should record it.
+NOW = func.now()
+
+
+async def transaction_time(session: AsyncSession) -> dt.datetime:
+    """now(): the same instant for every write of this transaction."""
+    return (await session.execute(select(NOW))).scalar_one()
+
+
+async def get_event_row(session: AsyncSession, event_id: uuid.UUID) -> uuid.UUID | None:
+    """The id if the event exists (deleted or not)."""
+    return (await session.execute(select(Event.id).where(Event.id == event_id))).scalar()
+
+
+async def revisions(
+    session: AsyncSession, event_id: uuid.UUID, after: int, limit: int
+) -> list[Revision]:
+    """An event's revisions after a revision number, oldest first."""
+    result = await session.execute(
+        select(Revision)
+        .where(Revision.event_id == event_id, Revision.revision > after)
+        .order_by(Revision.revision)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def source_summaries(
+    session: AsyncSession, q: str | None, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Distinct source names (of live events) with report and event counts, by name."""
+    query = (
+        select(
+            SourceReport.source_name,
+            func.count().label("reports"),
+            func.count(func.distinct(SourceReport.event_id)).label("events"),
+            func.min(SourceReport.published_at).label("first_published_at"),
+            func.max(SourceReport.published_at).label("last_published_at"),
+        )
+        .join(Event, Event.id == SourceReport.event_id)
+        .where(Event.deleted_at.is_(None))
+        .group_by(SourceReport.source_name)
+        .order_by(SourceReport.source_name)
+        .limit(limit)
+    )
+    if q:
+        query = query.where(SourceReport.source_name.ilike(f"%{_escape_like(q)}%", escape="\\"))
+    if after is not None:
+        query = query.where(SourceReport.source_name > after)
+    return [dict(row._mapping) for row in await session.execute(query)]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def try_lock_idempotency_key(
+    session: AsyncSession, api_key_id: uuid.UUID, idempotency_key: str
+) -> bool:
+    """Take a transaction-scoped advisory lock for this key; False if another holds it."""
+    lock_id = func.hashtextextended(f"idempotency:{api_key_id}:{idempotency_key}", 0)
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(lock_id))))
+
+
+async def get_idempotency_record(
+    session: AsyncSession, api_key_id: uuid.UUID, idempotency_key: str, ttl: dt.timedelta
+) -> IdempotencyRecord | None:
+    """The stored response for this key, unless older than ttl."""
+    result = await session.execute(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == api_key_id,
+            IdempotencyRecord.key == idempotency_key,
+            IdempotencyRecord.created_at > func.now() - ttl,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def save_idempotency_record(
+    session: AsyncSession,
+    api_key_id: uuid.UUID,
+    idempotency_key: str,
+    request_sha256: bytes,
+    status_code: int,
+    body: bytes,
+    headers: dict[str, str],
+) -> None:
+    """Store a response to replay (replacing an expired one under the same key)."""
+    values = {
+        "request_sha256": request_sha256,
+        "status_code": status_code,
+        "response_body": body,
+        "response_headers": headers,
+        "created_at": func.now(),
+    }
+    await session.execute(
+        insert(IdempotencyRecord)
+        .values(api_key_id=api_key_id, key=idempotency_key, **values)
+        .on_conflict_do_update(index_elements=["api_key_id", "key"], set_=values)
+    )
+
+
+async def purge_idempotency_records(
+    session: AsyncSession, api_key_id: uuid.UUID, ttl: dt.timedelta
+) -> None:
+    """Delete one API key's stored responses older than ttl."""
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == api_key_id,
+            IdempotencyRecord.created_at <= func.now() - ttl,
         )
     )

@@ -1,31 +1,73 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
+from starlette.requests import Request
 
-from app.auth.dependencies import Analyst, Reader
+from app.auth.dependencies import Admin, Analyst, Reader, Verifier
 from app.db import SessionDep
 from app.events import service
 from app.events.filters import EventListParams
-from app.events.schemas import EventCreate, EventOut
+from app.events.schemas import (
+    EventCreate,
+    EventOut,
+    EventPatch,
+    RevisionOut,
+    SourceIn,
+    StatusChange,
+)
 from app.pagination import Page
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Replays within 24 h return the first response.",
+    ),
+]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", max_length=100, description='The ETag read, e.g. "3".')
+]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Cursor = Annotated[str | None, Query(max_length=500)]
 
-def _etag(event: EventOut) -> str:
-    return f'"{event.version}"'
 
-
-@router.post("", status_code=status.HTTP_201_CREATED)
-async def create_event(
-    body: EventCreate, session: SessionDep, analyst: Analyst, response: Response
-) -> EventOut:
-    """Create an event from at least one source report."""
-    event = await service.create_event(session, body, analyst)
-    response.headers["Location"] = f"/v1/events/{event.id}"
-    response.headers["ETag"] = _etag(event)
+def _with_etag(response: Response, event: EventOut) -> EventOut:
+    response.headers["ETag"] = f'"{event.version}"'
     return event
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EventOut,
+    responses={
+        409: {"description": "external_id exists, or the same Idempotency-Key is in flight"}
+    },
+)
+async def create_event(
+    body: EventCreate,
+    session: SessionDep,
+    analyst: Analyst,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Response | EventOut:
+    """Create an event from at least one source report."""
+    if idempotency_key is None:
+        event = await service.create_event(session, body, analyst)
+        response.headers["Location"] = f"/v1/events/{event.id}"
+        return _with_etag(response, event)
+    status_code, content, headers, replayed = await service.create_event_once(
+        session, body, analyst, idempotency_key
+    )
+    if replayed:
+        headers = {**headers, "Idempotent-Replayed": "true"}
+    return Response(content, status_code, headers, media_type="application/json")
 
 
 @router.get("")
@@ -38,9 +80,89 @@ async def list_events(
 
 @router.get("/{event_id}")
 async def get_event(
-    event_id: uuid.UUID, session: SessionDep, reader: Reader, request: Request, response: Response
+    event_id: uuid.UUID,
+    session: SessionDep,
+    reader: Reader,
+    response: Response,
+    include_deleted: bool = False,
 ) -> EventOut:
-    """One event with its sources and units."""
-    event = await service.get_event(session, event_id, reader)
-    response.headers["ETag"] = _etag(event)
-    return event
+    """One event with its sources and units; 410 once deleted."""
+    return _with_etag(response, await service.get_event(session, event_id, reader, include_deleted))
+
+
+@router.patch(
+    "/{event_id}",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/merge-patch+json": {
+                    "schema": {"$ref": "#/components/schemas/EventPatch"}
+                }
+            }
+        }
+    },
+)
+async def patch_event(
+    event_id: uuid.UUID,
+    body: EventPatch,
+    session: SessionDep,
+    analyst: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventOut:
+    """JSON merge patch. If-Match is required: 428 without it, 412 if stale."""
+    return _with_etag(
+        response, await service.patch_event(session, event_id, body, analyst, if_match)
+    )
+
+
+@router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_event(
+    event_id: uuid.UUID, session: SessionDep, analyst: Analyst, if_match: IfMatch = None
+) -> None:
+    """Soft delete: by the key that created the event, or an admin."""
+    await service.delete_event(session, event_id, analyst, if_match)
+
+
+@router.post("/{event_id}/restore")
+async def restore_event(
+    event_id: uuid.UUID, session: SessionDep, admin: Admin, response: Response
+) -> EventOut:
+    """Undo a soft delete (admin)."""
+    return _with_etag(response, await service.restore_event(session, event_id, admin))
+
+
+@router.post("/{event_id}/status")
+async def change_status(
+    event_id: uuid.UUID,
+    body: StatusChange,
+    session: SessionDep,
+    verifier: Verifier,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventOut:
+    """Set claimed/verified/disputed/refuted with a rationale (verifier; four-eyes)."""
+    four_eyes = request.app.state.settings.four_eyes
+    event = await service.change_status(session, event_id, body, verifier, four_eyes, if_match)
+    return _with_etag(response, event)
+
+
+@router.post("/{event_id}/sources", status_code=status.HTTP_201_CREATED)
+async def add_source(
+    event_id: uuid.UUID, body: SourceIn, session: SessionDep, analyst: Analyst, response: Response
+) -> EventOut:
+    """Attach another source's report; returns the event with all its sources."""
+    return _with_etag(response, await service.add_source(session, event_id, body, analyst))
+
+
+@router.get("/{event_id}/history")
+async def event_history(
+    event_id: uuid.UUID,
+    session: SessionDep,
+    reader: Reader,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[RevisionOut]:
+    """Every revision of the event, oldest first, with diffs and rationales."""
+    return await service.history(session, event_id, limit, cursor)

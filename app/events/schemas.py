@@ -24,7 +24,7 @@ from app.events.taxonomy import (
     SubEventType,
 )
 from app.geography import is_country
-from app.text import CountryCode, LongText, Name, RegionCode, ShortText, Tag, Url
+from app.text import NO_NUL, CountryCode, LongText, Name, RegionCode, ShortText, Tag, Url
 
 EARLIEST_EVENT_DATE = dt.date(1900, 1, 1)
 
@@ -83,30 +83,26 @@ class UnitRef(BaseModel):
     role: ShortText | None = None
 
 
-class EventFields(BaseModel):
-    """What POST and PATCH both take; pairs of fields are checked together."""
+def consistency_errors(values: dict[str, Any]) -> list[str]:
+    """What is wrong with a set of event fields taken together."""
+    errors = []
+    event_type, sub_event_type = values.get("event_type"), values.get("sub_event_type")
+    if event_type and sub_event_type and sub_event_type not in SUB_EVENT_TYPES[event_type]:
+        errors.append(
+            f"sub_event_type {sub_event_type!r} is not a kind of {event_type!r}; "
+            f"expected one of {', '.join(SUB_EVENT_TYPES[event_type])}"
+        )
+    if (values.get("lat") is None) != (values.get("lon") is None):
+        errors.append("lat and lon go together: give both or neither")
+    country, region = values.get("country"), values.get("region_code")
+    if country and region and not region.startswith(country + "-"):
+        errors.append(f"region_code {region} is not in country {country}")
+    return errors
 
+
+class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="after")
-    def _check_pairs(self) -> "EventFields":
-        values = self.__dict__
-        event_type, sub_event_type = values.get("event_type"), values.get("sub_event_type")
-        if event_type and sub_event_type and sub_event_type not in SUB_EVENT_TYPES[event_type]:
-            raise ValueError(
-                f"sub_event_type {sub_event_type!r} is not a kind of {event_type!r}; "
-                f"expected one of {', '.join(SUB_EVENT_TYPES[event_type])}"
-            )
-        one_coordinate = (values.get("lat") is None) != (values.get("lon") is None)
-        if one_coordinate and {"lat", "lon"} & self.model_fields_set:
-            raise ValueError("lat and lon go together: give both or neither")
-        country, region = values.get("country"), values.get("region_code")
-        if country and region and not region.startswith(country + "-"):
-            raise ValueError(f"region_code {region} is not in country {country}")
-        return self
-
-
-class EventCreate(EventFields):
     event_date: EventDate
     date_precision: DatePrecision = "day"
     event_type: EventType
@@ -125,6 +121,89 @@ class EventCreate(EventFields):
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     external_id: ShortText | None = None
     external_source: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EventCreate":
+        if errors := consistency_errors(self.__dict__):
+            raise ValueError("; ".join(errors))
+        return self
+
+
+class EventPatch(BaseModel):
+    """A JSON merge patch: fields present are set, null clears a field that may be empty.
+
+    Consistency (type pairs, coordinates, region in country) is checked on the merged event.
+    `sources` are added with POST /v1/events/{id}/sources; `status` has its own endpoint.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_date: EventDate | None = None
+    date_precision: DatePrecision | None = None
+    event_type: EventType | None = None
+    sub_event_type: SubEventType | None = None
+    country: Country | None = None
+    region_code: RegionCode | None = None
+    place_id: uuid.UUID | None = None
+    location_name: Name | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    geo_precision: GeoPrecision | None = None
+    units: list[UnitRef] | None = Field(default=None, max_length=50)
+    fatalities: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    summary: LongText | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    external_id: ShortText | None = None
+    external_source: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> "EventPatch":
+        required = (
+            "event_date",
+            "date_precision",
+            "event_type",
+            "sub_event_type",
+            "country",
+            "geo_precision",
+            "units",
+            "tags",
+        )
+        cleared = [
+            name
+            for name in required
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null")
+        return self
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status
+    rationale: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL)
+    ]
+
+
+class RevisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    revision: int
+    action: str
+    actor: uuid.UUID
+    at: dt.datetime
+    rationale: str | None
+    diff: dict[str, Any]
+
+
+class SourceSummary(BaseModel):
+    source_name: str
+    reports: int
+    events: int
+    first_published_at: dt.datetime | None
+    last_published_at: dt.datetime | None
 
 
 class RegionOut(BaseModel):

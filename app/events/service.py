@@ -1,21 +1,45 @@
 """The rules for events: where they are, who reported them, and what they may become."""
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
+import orjson
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Role
-from app.errors import Conflict, Forbidden, Gone, NotFound, UnprocessableContent
+from app.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnprocessableContent,
+)
 from app.events import repository
 from app.events.filters import EventListParams
 from app.events.models import Event, EventUnit, SourceReport
-from app.events.schemas import EventCreate, EventOut, period_start
+from app.events.schemas import (
+    EventCreate,
+    EventOut,
+    EventPatch,
+    RevisionOut,
+    SourceIn,
+    SourceOut,
+    SourceSummary,
+    StatusChange,
+    UnitRef,
+    consistency_errors,
+    period_start,
+)
+from app.gazetteer.models import Place, Region
 from app.pagination import Page, decode_cursor, encode_cursor
 
-# Fields a revision diff records; relationships are recorded separately.
-SNAPSHOT_FIELDS = (
+# The event's own fields, as revisions record them.
+STATE_FIELDS = (
     "event_date",
     "date_precision",
     "event_type",
@@ -34,56 +58,80 @@ SNAPSHOT_FIELDS = (
     "external_id",
     "external_source",
 )
+IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.date | uuid.UUID):
-        return str(value)
-    return value
+def _json(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value, default=str))
 
 
-def snapshot(event: Event) -> dict[str, Any]:
-    """The event's own fields as JSON, for revision diffs."""
-    return {name: _json_value(getattr(event, name)) for name in SNAPSHOT_FIELDS}
+def _units_state(event: Event) -> list[dict[str, Any]]:
+    return [
+        {"id": str(link.unit_id), "name": link.unit.name, "side": link.unit.side, "role": link.role}
+        for link in event.unit_links
+    ]
+
+
+def _source_state(source: SourceReport) -> dict[str, Any]:
+    return SourceOut.model_validate(source).model_dump(mode="json")
+
+
+def event_state(event: Event) -> dict[str, Any]:
+    """The event as a revision records it: every own field, its units and its sources."""
+    state = {name: _json(getattr(event, name)) for name in STATE_FIELDS}
+    state["units"] = _units_state(event)
+    state["sources"] = [_source_state(source) for source in event.sources]
+    state["deleted_at"] = _json(event.deleted_at)
+    return state
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {"from": before.get(name), "to": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
 
 
 def _invalid(field: str, message: str) -> UnprocessableContent:
     return UnprocessableContent(message, [{"loc": ["body", field], "msg": message}])
 
 
-async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKey) -> EventOut:
-    """Create an event with its sources and units; status starts at `claimed`."""
-    if payload.external_id is not None:
-        existing = await repository.find_by_external_id(
-            session, payload.external_source, payload.external_id
+def _check_consistent(fields: dict[str, Any]) -> None:
+    if errors := consistency_errors(fields):
+        raise UnprocessableContent(
+            "; ".join(errors), [{"loc": ["body"], "msg": message} for message in errors]
         )
-        if existing is not None:
-            raise Conflict(
-                f"An event with external_id {payload.external_id!r} already exists.",
-                existing_id=str(existing),
-            )
-    fields = payload.model_dump(exclude={"sources", "units"})
+
+
+async def _locate(
+    session: AsyncSession, fields: dict[str, Any], given: set[str]
+) -> tuple[Region | None, Place | None]:
+    """Complete and check where the event is.
+
+    A place given in this request fills in country, region, coordinates and name unless the
+    request gives them too; a region implies its country.
+    """
     place = None
-    if payload.place_id is not None:
-        place = await repository.get_place(session, payload.place_id)
+    if fields["place_id"] is not None:
+        place = await repository.get_place(session, fields["place_id"])
         if place is None:
-            raise _invalid("place_id", f"No place {payload.place_id}.")
-        # A place fills in where the event is, unless the report says otherwise.
-        defaults = {
-            "country": place.country,
-            "region_code": place.region_code,
-            "lat": place.lat,
-            "lon": place.lon,
-            "location_name": place.name,
-        }
-        for name, value in defaults.items():
-            if fields[name] is None:
-                fields[name] = value
+            raise _invalid("place_id", f"No place {fields['place_id']}.")
+        if "place_id" in given:
+            defaults = {
+                "country": place.country,
+                "region_code": place.region_code,
+                "lat": place.lat,
+                "lon": place.lon,
+                "location_name": place.name,
+            }
+            for name, value in defaults.items():
+                if name not in given:
+                    fields[name] = value
     if fields["country"] is None:
-        if fields["region_code"]:
-            fields["country"] = fields["region_code"][:2]
-        else:
+        if not fields["region_code"]:
             raise _invalid("country", "country is required (or a region_code or place_id).")
+        fields["country"] = fields["region_code"][:2]
     region = None
     if fields["region_code"] is not None:
         region = await repository.get_region(session, fields["region_code"])
@@ -93,11 +141,41 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
             raise _invalid("region_code", f"{region.code} is not in country {fields['country']}.")
     if fields["geo_precision"] is None:
         fields["geo_precision"] = "exact" if fields["lat"] is not None else "region"
-    fields["event_date"] = period_start(payload.event_date, payload.date_precision)
+    _check_consistent(fields)
+    return region, place
 
-    units = await repository.upsert_units(
-        session, [(unit.name, unit.side) for unit in payload.units]
-    )
+
+async def _unit_links(session: AsyncSession, refs: list[UnitRef]) -> list[EventUnit]:
+    units = await repository.upsert_units(session, [(ref.name, ref.side) for ref in refs])
+    links: list[EventUnit] = []
+    seen: set[uuid.UUID] = set()
+    for position, (unit, ref) in enumerate(zip(units, refs, strict=True)):
+        if unit.id not in seen:
+            seen.add(unit.id)
+            links.append(EventUnit(unit_id=unit.id, unit=unit, role=ref.role, position=position))
+    return links
+
+
+async def _conflict_if_imported(
+    session: AsyncSession, external_source: str | None, external_id: str | None
+) -> None:
+    if external_id is None:
+        return
+    existing = await repository.find_by_external_id(session, external_source, external_id)
+    if existing is not None:
+        raise Conflict(
+            f"An event with external_id {external_id!r} already exists.",
+            existing_id=str(existing),
+        )
+
+
+async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKey) -> EventOut:
+    """Create an event with its sources and units; status starts at `claimed`."""
+    await _conflict_if_imported(session, payload.external_source, payload.external_id)
+    fields = payload.model_dump(exclude={"sources", "units"})
+    given = {name for name, value in fields.items() if value is not None}
+    region, place = await _locate(session, fields, given)
+    fields["event_date"] = period_start(payload.event_date, payload.date_precision)
     event = Event(
         **fields,
         created_by=actor.id,
@@ -105,43 +183,274 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
         sources=[
             SourceReport(**source.model_dump(), added_by=actor.id) for source in payload.sources
         ],
-        unit_links=[],
+        unit_links=await _unit_links(session, payload.units),
     )
-    seen: set[uuid.UUID] = set()
-    for position, (unit, ref) in enumerate(zip(units, payload.units, strict=True)):
-        if unit.id not in seen:
-            seen.add(unit.id)
-            event.unit_links.append(
-                EventUnit(unit_id=unit.id, unit=unit, role=ref.role, position=position)
-            )
     event.region = region
     event.place = place
-    await repository.add_event(session, event)
-    await repository.add_revision(
-        session,
-        event.id,
-        "create",
-        actor.id,
-        {
-            **snapshot(event),
-            "sources": [str(source.id) for source in event.sources],
-            "units": [str(link.unit_id) for link in event.unit_links],
-        },
-    )
+    try:
+        # A savepoint, so that losing a race on external_id can still name the winner.
+        async with session.begin_nested():
+            await repository.add_event(session, event)
+    except IntegrityError:
+        await _conflict_if_imported(session, payload.external_source, payload.external_id)
+        raise
+    await repository.add_revision(session, event.id, "create", actor.id, event_state(event))
     return EventOut.from_event(event)
 
 
-async def get_event(session: AsyncSession, event_id: uuid.UUID, reader: ApiKey) -> EventOut:
-    """One event; 404 if unknown, 410 if deleted (admins still see it)."""
-    event = await repository.get_event(session, event_id)
+def _request_sha256(payload: EventCreate) -> bytes:
+    canonical = orjson.dumps(payload.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).digest()
+
+
+async def create_event_once(
+    session: AsyncSession, payload: EventCreate, actor: ApiKey, idempotency_key: str
+) -> tuple[int, bytes, dict[str, str], bool]:
+    """Create an event at most once per (key, Idempotency-Key) within 24 hours.
+
+    Returns status, body, headers and whether this is a replay. The same key with another
+    body is a 422; the same key while the first request is still running is a 409.
+    """
+    request_sha256 = _request_sha256(payload)
+    if not await repository.try_lock_idempotency_key(session, actor.id, idempotency_key):
+        raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.")
+    record = await repository.get_idempotency_record(
+        session, actor.id, idempotency_key, IDEMPOTENCY_TTL
+    )
+    if record is not None:
+        if record.request_sha256 != request_sha256:
+            raise UnprocessableContent(
+                "This Idempotency-Key was used with a different request body.",
+                [{"loc": ["header", "Idempotency-Key"], "msg": "reused with another body"}],
+            )
+        return record.status_code, record.response_body, record.response_headers, True
+    event = await create_event(session, payload, actor)
+    body = event.model_dump_json().encode()
+    headers = {"Location": f"/v1/events/{event.id}", "ETag": f'"{event.version}"'}
+    await repository.purge_idempotency_records(session, actor.id, IDEMPOTENCY_TTL)
+    await repository.save_idempotency_record(
+        session, actor.id, idempotency_key, request_sha256, 201, body, headers
+    )
+    return 201, body, headers, False
+
+
+async def _load(session: AsyncSession, event_id: uuid.UUID, *, for_update: bool = False) -> Event:
+    event = await repository.get_event(session, event_id, for_update=for_update)
     if event is None:
         raise NotFound(f"No event {event_id}.")
-    if event.deleted_at is not None and reader.role_level < Role.admin:
-        raise Gone(
-            f"Event {event_id} was deleted.",
-            merged_into=str(event.merged_into) if event.merged_into else None,
+    return event
+
+
+def _gone(event: Event) -> Gone:
+    return Gone(
+        f"Event {event.id} was deleted.",
+        merged_into=str(event.merged_into) if event.merged_into else None,
+    )
+
+
+async def _load_live(session: AsyncSession, event_id: uuid.UUID) -> Event:
+    """The event, locked for this transaction; 404 unknown, 410 deleted."""
+    event = await _load(session, event_id, for_update=True)
+    if event.deleted_at is not None:
+        raise _gone(event)
+    return event
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version an If-Match header names; None for `*`; 412 for anything unparseable."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value == "*":
+        return None
+    value = value.removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise PreconditionFailed(f"If-Match {header!r} names no version of this event.")
+    return int(value)
+
+
+def _check_version(event: Event, if_match: str | None, *, required: bool) -> None:
+    if if_match is None:
+        if required:
+            raise PreconditionRequired(
+                "Send If-Match with the ETag you last read, so no one else's edit is lost.",
+                current_version=event.version,
+            )
+        return
+    wanted = parse_if_match(if_match)
+    if wanted is not None and wanted != event.version:
+        raise PreconditionFailed(
+            f"The event is at version {event.version}, not {wanted}: "
+            "someone changed it since you read it. Re-read, re-apply, retry.",
+            current_version=event.version,
         )
+
+
+async def _touch(
+    session: AsyncSession,
+    event: Event,
+    actor: ApiKey,
+    action: str,
+    diff: dict[str, Any],
+    rationale: str | None = None,
+) -> EventOut:
+    """Bump the version, stamp who and when, and append the revision."""
+    event.version += 1
+    event.updated_by = actor.id
+    event.updated_at = repository.NOW
+    await session.flush()
+    await repository.add_revision(session, event.id, action, actor.id, diff, rationale)
     return EventOut.from_event(event)
+
+
+async def get_event(
+    session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, include_deleted: bool = False
+) -> EventOut:
+    """One event; 404 if unknown, 410 if deleted (admins may ask for it anyway)."""
+    if include_deleted and reader.role_level < Role.admin:
+        raise Forbidden("include_deleted needs the admin role.")
+    event = await _load(session, event_id)
+    if event.deleted_at is not None and not include_deleted:
+        raise _gone(event)
+    return EventOut.from_event(event)
+
+
+async def patch_event(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    patch: EventPatch,
+    actor: ApiKey,
+    if_match: str | None,
+) -> EventOut:
+    """Apply a JSON merge patch if the caller has the current version (If-Match)."""
+    event = await _load_live(session, event_id)
+    _check_version(event, if_match, required=True)
+    given = set(patch.model_fields_set) - {"units"}
+    changes = patch.model_dump(include=given)
+    if "external_id" in given or "external_source" in given:
+        external_id = changes.get("external_id", event.external_id)
+        external_source = changes.get("external_source", event.external_source)
+        if (external_id, external_source) != (event.external_id, event.external_source):
+            await _conflict_if_imported(session, external_source, external_id)
+    before = event_state(event)
+    fields = {name: getattr(event, name) for name in STATE_FIELDS} | changes
+    region, place = await _locate(session, fields, given)
+    fields["event_date"] = period_start(fields["event_date"], fields["date_precision"])
+    for name in STATE_FIELDS:
+        if name != "status":
+            setattr(event, name, fields[name])
+    event.region, event.place = region, place
+    if patch.units is not None:
+        event.unit_links = await _unit_links(session, patch.units)
+    diff = _diff(before, event_state(event))
+    if not diff:
+        return EventOut.from_event(event)
+    return await _touch(session, event, actor, "update", diff)
+
+
+async def change_status(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    change: StatusChange,
+    verifier: ApiKey,
+    four_eyes: bool,
+    if_match: str | None,
+) -> EventOut:
+    """Move an event between claimed/verified/disputed/refuted, with a rationale."""
+    event = await _load_live(session, event_id)
+    if four_eyes and event.created_by == verifier.id:
+        raise Forbidden(
+            "Four-eyes rule: the key that created this event cannot change its status; "
+            "another verifier must."
+        )
+    _check_version(event, if_match, required=False)
+    if event.status == change.status:
+        raise Conflict(f"The event is already {change.status}.", current_version=event.version)
+    diff = {"status": {"from": event.status, "to": change.status}}
+    event.status = change.status
+    return await _touch(session, event, verifier, "status", diff, change.rationale)
+
+
+async def add_source(
+    session: AsyncSession, event_id: uuid.UUID, source: SourceIn, analyst: ApiKey
+) -> EventOut:
+    """Attach another source's report to an event."""
+    event = await _load_live(session, event_id)
+    report = SourceReport(**source.model_dump(), added_by=analyst.id)
+    event.sources.append(report)
+    await session.flush()
+    diff = {"sources": {"added": _source_state(report)}}
+    return await _touch(session, event, analyst, "source_added", diff)
+
+
+async def delete_event(
+    session: AsyncSession, event_id: uuid.UUID, actor: ApiKey, if_match: str | None
+) -> None:
+    """Soft-delete: the analyst who created the event, or an admin."""
+    event = await _load_live(session, event_id)
+    if actor.role_level < Role.admin and event.created_by != actor.id:
+        raise Forbidden("Only the key that created this event, or an admin, may delete it.")
+    _check_version(event, if_match, required=False)
+    event.deleted_at = await repository.transaction_time(session)
+    diff = {"deleted_at": {"from": None, "to": _json(event.deleted_at)}}
+    await _touch(session, event, actor, "delete", diff)
+
+
+async def restore_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKey) -> EventOut:
+    """Undo a soft delete (not a merge: a merged event stays a tombstone)."""
+    event = await _load(session, event_id, for_update=True)
+    if event.deleted_at is None:
+        raise Conflict("The event is not deleted.", current_version=event.version)
+    if event.merged_into is not None:
+        raise Conflict(f"The event was merged into {event.merged_into}; it cannot be restored.")
+    diff = {"deleted_at": {"from": _json(event.deleted_at), "to": None}}
+    event.deleted_at = None
+    return await _touch(session, event, admin, "restore", diff)
+
+
+async def history(
+    session: AsyncSession, event_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[RevisionOut]:
+    """The event's revisions, oldest first."""
+    if await repository.get_event_row(session, event_id) is None:
+        raise NotFound(f"No event {event_id}.")
+    after = 0
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        if not isinstance(after, int):
+            raise UnprocessableContent(
+                "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid"}]
+            )
+    revisions = await repository.revisions(session, event_id, after, limit + 1)
+    next_cursor = None
+    if len(revisions) > limit:
+        revisions = revisions[:limit]
+        next_cursor = encode_cursor(revisions[-1].revision)
+    return Page[RevisionOut](
+        items=[RevisionOut.model_validate(revision) for revision in revisions],
+        next_cursor=next_cursor,
+    )
+
+
+async def list_sources(
+    session: AsyncSession, q: str | None, limit: int, cursor: str | None
+) -> Page[SourceSummary]:
+    """Distinct source names with how many reports and events cite them."""
+    after = None
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        if not isinstance(after, str):
+            raise UnprocessableContent(
+                "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid"}]
+            )
+    rows = await repository.source_summaries(session, q, after, limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["source_name"])
+    return Page[SourceSummary](
+        items=[SourceSummary.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
 
 
 def _sort_value(event: Event, sort: str) -> str:
