@@ -70,6 +70,12 @@ class Event(Base):
         Index("ix_event_search", "search", postgresql_using="gin"),
         Index("ix_event_earth", text("ll_to_earth(lat, lon)"), postgresql_using="gist"),
         Index("ix_event_point", text("point(lon, lat)"), postgresql_using="gist"),
+        Index(
+            "ix_event_location_key_trgm",
+            "location_key",
+            postgresql_using="gin",
+            postgresql_ops={"location_key": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -86,6 +92,9 @@ class Event(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     place_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("place.id"))
     location_name: Mapped[str | None] = mapped_column(Text)
+    location_key: Mapped[str | None] = mapped_column(
+        Text, Computed("itk_name_key(location_name)", persisted=True), deferred=True
+    )
     lat: Mapped[float | None] = mapped_column(Double)
     lon: Mapped[float | None] = mapped_column(Double)
     geo_precision: Mapped[str] = mapped_column(Text, server_default="exact")

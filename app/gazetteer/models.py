@@ -3,6 +3,7 @@ import uuid
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     Double,
     ForeignKey,
     Index,
@@ -28,6 +29,10 @@ class Region(Base):
     type: Mapped[str] = mapped_column(Text)
     parent_code: Mapped[str | None] = mapped_column(Text)
     aliases: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    # Spelling-insensitive keys of the name and every alias (see migrations/name_keys.py).
+    names_key: Mapped[str] = mapped_column(
+        Text, Computed("itk_names_key(name, aliases)", persisted=True)
+    )
 
 
 class Place(Base):
@@ -38,11 +43,20 @@ class Place(Base):
         CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="coords"),
         CheckConstraint("origin IN ('geonames', 'analyst')", name="origin"),
         Index(None, "country", "region_code"),
+        Index(
+            "ix_place_names_key_trgm",
+            "names_key",
+            postgresql_using="gin",
+            postgresql_ops={"names_key": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(Text)
     alt_names: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    names_key: Mapped[str] = mapped_column(
+        Text, Computed("itk_names_key(name, alt_names)", persisted=True), deferred=True
+    )
     country: Mapped[str] = mapped_column(String(2))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     lat: Mapped[float] = mapped_column(Double)
@@ -59,11 +73,22 @@ class Unit(Base):
     """A military or armed unit, on one side."""
 
     __tablename__ = "unit"
-    __table_args__ = (Index("uq_unit_name_side", text("lower(name)"), "side", unique=True),)
+    __table_args__ = (
+        Index("uq_unit_name_side", text("lower(name)"), "side", unique=True),
+        Index(
+            "ix_unit_names_key_trgm",
+            "names_key",
+            postgresql_using="gin",
+            postgresql_ops={"names_key": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(Text)
     aliases: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    names_key: Mapped[str] = mapped_column(
+        Text, Computed("itk_unit_keys(name, aliases)", persisted=True), deferred=True
+    )
     side: Mapped[str] = mapped_column(Text)
     echelon: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit.id"))
