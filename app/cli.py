@@ -22,8 +22,10 @@ from app.db import Database, SchemaBehind, prepare_database, schema_state
 app = typer.Typer(help="incident-tracker: located events with provenance and history.")
 db_app = typer.Typer(help="The database schema (Alembic).")
 keys_app = typer.Typer(help="API keys.")
+gazetteer_app = typer.Typer(help="Places and regions.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(gazetteer_app, name="gazetteer")
 
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -203,6 +205,34 @@ def keys_revoke(key_id: str) -> None:
 
     _with_session(work)
     typer.echo(f"revoked {key_id}")
+
+
+@gazetteer_app.command("load")
+def gazetteer_load(
+    countries: Annotated[
+        str | None, typer.Option(help="Comma-separated ISO codes, e.g. RU,UA,BY; all if unset.")
+    ] = None,
+) -> None:
+    """Load GeoNames populated places (≥ 500 inhabitants); safe to re-run."""
+    from rich.progress import Progress
+
+    from app.db import libpq_url
+    from app.gazetteer.geonames import geonames_cities, load_places
+
+    wanted = [code.strip().upper() for code in countries.split(",")] if countries else None
+    cities = geonames_cities(wanted)
+    with (
+        _database_url(get_settings()) as url,
+        Progress(console=err, disable=not err.is_terminal, transient=True) as progress,
+    ):
+        task = progress.add_task("Loading places", total=len(cities))
+        counts = load_places(
+            libpq_url(url), cities, lambda advance: progress.advance(task, advance)
+        )
+    typer.echo(
+        f"{len(cities)} places: {counts['inserted']} new, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged"
+    )
 
 
 def main() -> None:

@@ -184,6 +184,20 @@ def prepare_database(settings: Settings) -> tuple[str, EmbeddedServer | None]:
 # ---------------------------------------------------------------- engines and sessions
 
 
+# How similar a name must be to count as a match (pg_trgm); see app/gazetteer/repository.py.
+NAME_MATCH_THRESHOLD = 0.4
+UNIT_MATCH_THRESHOLD = 0.5
+
+
+def session_options(settings: Settings) -> str:
+    """Server settings every connection of the app starts with."""
+    return (
+        f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC"
+        f" -c pg_trgm.strict_word_similarity_threshold={NAME_MATCH_THRESHOLD}"
+        f" -c pg_trgm.word_similarity_threshold={UNIT_MATCH_THRESHOLD}"
+    )
+
+
 class Database:
     """The write engine (primary) and the read engine (replica, or the primary again)."""
 
@@ -206,7 +220,7 @@ class Database:
             pool_pre_ping=True,
             connect_args={
                 "connect_timeout": 5,
-                "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+                "options": session_options(settings),
             },
         )
 

@@ -25,7 +25,8 @@ MAX_VALUES = 100
 Sort = Literal["event_date", "-event_date", "updated_at", "-updated_at"]
 
 
-def _split(value: object) -> object:
+def split_values(value: object) -> object:
+    """Repeated and comma-separated query values as one list."""
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list):
@@ -46,7 +47,7 @@ class Near(BaseModel):
     lon: float
 
 
-def _floats(raw: str, count: int, what: str) -> list[float]:
+def parse_numbers(raw: str, count: int, what: str) -> list[float]:
     parts = raw.split(",")
     try:
         values = [float(part) for part in parts]
@@ -67,7 +68,15 @@ class EventFilters(BaseModel):
     country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]] = Field(
         default_factory=list, max_length=MAX_VALUES
     )
-    region: list[FilterText] = Field(default_factory=list, max_length=MAX_VALUES)
+    region: list[FilterText] = Field(
+        default_factory=list, max_length=MAX_VALUES, description="ISO 3166-2 code or any alias"
+    )
+    place: list[FilterText] = Field(
+        default_factory=list, max_length=MAX_VALUES, description="place id or name (fuzzy)"
+    )
+    unit: list[FilterText] = Field(
+        default_factory=list, max_length=MAX_VALUES, description="unit id, name or alias"
+    )
     status: list[Status] = Field(default_factory=list, max_length=MAX_VALUES)
     event_type: list[EventType] = Field(default_factory=list, max_length=MAX_VALUES)
     sub_event_type: list[SubEventType] = Field(default_factory=list, max_length=MAX_VALUES)
@@ -98,13 +107,13 @@ class EventFilters(BaseModel):
     )
     @classmethod
     def _split_lists(cls, value: object) -> object:
-        return _split(value)
+        return split_values(value)
 
     @field_validator("bbox")
     @classmethod
     def _check_bbox(cls, value: str | None) -> str | None:
         if value is not None:
-            min_lon, min_lat, max_lon, max_lat = _floats(value, 4, "bbox")
+            min_lon, min_lat, max_lon, max_lat = parse_numbers(value, 4, "bbox")
             if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
                 raise ValueError(
                     "bbox must be min_lon,min_lat,max_lon,max_lat within [-180,180] and [-90,90]"
@@ -115,7 +124,7 @@ class EventFilters(BaseModel):
     @classmethod
     def _check_near(cls, value: str | None) -> str | None:
         if value is not None:
-            lat, lon = _floats(value, 2, "near")
+            lat, lon = parse_numbers(value, 2, "near")
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise ValueError("near must be lat,lon within [-90,90] and [-180,180]")
         return value
@@ -134,14 +143,14 @@ class EventFilters(BaseModel):
     def bbox_box(self) -> BBox | None:
         if self.bbox is None:
             return None
-        min_lon, min_lat, max_lon, max_lat = _floats(self.bbox, 4, "bbox")
+        min_lon, min_lat, max_lon, max_lat = parse_numbers(self.bbox, 4, "bbox")
         return BBox(min_lon=min_lon, min_lat=min_lat, max_lon=max_lon, max_lat=max_lat)
 
     @property
     def near_point(self) -> Near | None:
         if self.near is None:
             return None
-        lat, lon = _floats(self.near, 2, "near")
+        lat, lon = parse_numbers(self.near, 2, "near")
         return Near(lat=lat, lon=lon)
 
     @property

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
+    and_,
     delete,
     exists,
     func,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.events.filters import EventFilters
 from app.events.models import Event, EventUnit, IdempotencyRecord, Revision, SourceReport
+from app.gazetteer import repository as gazetteer
 from app.gazetteer.models import Place, Region, Unit
 
 EVENT_LOAD_OPTIONS = (
@@ -33,18 +35,6 @@ EVENT_LOAD_OPTIONS = (
 )
 
 
-def _regions_matching(values: Sequence[str]) -> Select[Any]:
-    upper = [value.upper() for value in values]
-    lower = [value.lower() for value in values]
-    return select(Region.code).where(
-        or_(
-            Region.code.in_(upper),
-            func.lower(Region.name).in_(lower),
-            Region.aliases.overlap(values),
-        )
-    )
-
-
 def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     """SQL conditions for a set of list filters (deleted events excluded unless asked)."""
     conditions: list[ColumnElement[bool]] = []
@@ -53,7 +43,22 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     if filters.country:
         conditions.append(Event.country.in_([code.upper() for code in filters.country]))
     if filters.region:
-        conditions.append(Event.region_code.in_(_regions_matching(filters.region)))
+        conditions.append(Event.region_code.in_(gazetteer.region_codes_matching(filters.region)))
+    if filters.place:
+        # Linked to a matching gazetteer place, or reported under a similar location name.
+        conditions.append(
+            or_(
+                Event.place_id.in_(gazetteer.place_ids_matching(filters.place)),
+                *[gazetteer.name_key(name).op("<<%")(Event.location_key) for name in filters.place],
+            )
+        )
+    if filters.unit:
+        conditions.append(
+            exists().where(
+                EventUnit.event_id == Event.id,
+                EventUnit.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
+            )
+        )
     if filters.status:
         conditions.append(Event.status.in_(filters.status))
     if filters.event_type:
@@ -127,13 +132,111 @@ async def list_events(
 
 
 async def get_event(
-    session: AsyncSession, event_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession, event_id: uuid.UUID, *, for_update: bool = False, fresh: bool = False
 ) -> Event | None:
-    """One event with region, place, sources and units loaded."""
+    """One event with region, place, sources and units loaded (reloaded if fresh)."""
     query = select(Event).where(Event.id == event_id).options(*EVENT_LOAD_OPTIONS)
     if for_update:
         query = query.with_for_update(of=Event)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
     return (await session.execute(query)).unique().scalar_one_or_none()
+
+
+async def lock_events(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> None:
+    """Row-lock events in id order, so two merges of the same pair cannot deadlock."""
+    await session.execute(
+        select(Event.id).where(Event.id.in_(event_ids)).order_by(Event.id).with_for_update()
+    )
+
+
+async def get_events(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> list[Event]:
+    """Events by id, with everything EventOut needs."""
+    result = await session.execute(
+        select(Event).where(Event.id.in_(event_ids)).options(*EVENT_LOAD_OPTIONS)
+    )
+    return list(result.unique().scalars())
+
+
+async def duplicate_candidates(
+    session: AsyncSession, event: Event, max_km: float, max_days: int, limit: int
+) -> list[dict[str, Any]]:
+    """Live events of the same type, dated within max_days of this one's period, at the
+    same place, within max_km, or under a similar location name in the same region."""
+    start, end = event.event_date, event.event_date_end
+    gap = func.greatest(0, Event.event_date - end, literal(start) - Event.event_date_end)
+    near_enough: list[ColumnElement[bool]] = []
+    distance: ColumnElement[Any] = literal(None)
+    if event.lat is not None and event.lon is not None:
+        here = func.ll_to_earth(event.lat, event.lon)
+        there = func.ll_to_earth(Event.lat, Event.lon)
+        distance = func.earth_distance(here, there) / 1000.0
+        near_enough.append(func.earth_box(here, max_km * 1000).op("@>")(there))
+    if event.place_id is not None:
+        near_enough.append(Event.place_id == event.place_id)
+    location_similarity: ColumnElement[Any] = literal(None)
+    if event.location_name:
+        key = func.itk_name_key(literal(event.location_name))
+        location_similarity = func.similarity(key, Event.location_key)
+        near_enough.append(and_(Event.region_code == event.region_code, location_similarity >= 0.5))
+    if not near_enough:
+        return []
+    query = (
+        select(
+            Event.id,
+            Event.sub_event_type,
+            Event.place_id,
+            gap.label("days_apart"),
+            distance.label("distance_km"),
+            location_similarity.label("location_similarity"),
+        )
+        .where(
+            Event.id != event.id,
+            Event.deleted_at.is_(None),
+            Event.event_type == event.event_type,
+            Event.event_date <= end + dt.timedelta(days=max_days),
+            Event.event_date_end >= start - dt.timedelta(days=max_days),
+            or_(*near_enough),
+        )
+        .limit(limit)
+    )
+    rows = [dict(row._mapping) for row in await session.execute(query)]
+    return [
+        row
+        for row in rows
+        if row["distance_km"] is None
+        or row["distance_km"] <= max_km
+        or row["place_id"] == event.place_id is not None
+        or (row["location_similarity"] or 0) >= 0.5
+    ]
+
+
+async def move_sources_and_units(
+    session: AsyncSession, from_id: uuid.UUID, to_id: uuid.UUID
+) -> None:
+    """Re-attach every source report and unit of one event to another."""
+    await session.execute(
+        update(SourceReport).where(SourceReport.event_id == from_id).values(event_id=to_id)
+    )
+    next_position = (
+        select(func.coalesce(func.max(EventUnit.position), -1) + 1)
+        .where(EventUnit.event_id == to_id)
+        .scalar_subquery()
+    )
+    await session.execute(
+        insert(EventUnit)
+        .from_select(
+            ["event_id", "unit_id", "role", "position"],
+            select(
+                literal(to_id),
+                EventUnit.unit_id,
+                EventUnit.role,
+                next_position + EventUnit.position,
+            ).where(EventUnit.event_id == from_id),
+        )
+        .on_conflict_do_nothing()
+    )
+    await session.execute(delete(EventUnit).where(EventUnit.event_id == from_id))
 
 
 async def find_by_external_id(

@@ -9,9 +9,11 @@ from app.db import SessionDep
 from app.events import service
 from app.events.filters import EventListParams
 from app.events.schemas import (
+    DuplicateCandidate,
     EventCreate,
     EventOut,
     EventPatch,
+    MergeRequest,
     RevisionOut,
     SourceIn,
     StatusChange,
@@ -166,3 +168,30 @@ async def event_history(
 ) -> Page[RevisionOut]:
     """Every revision of the event, oldest first, with diffs and rationales."""
     return await service.history(session, event_id, limit, cursor)
+
+
+@router.get("/{event_id}/duplicates")
+async def event_duplicates(
+    event_id: uuid.UUID,
+    session: SessionDep,
+    reader: Reader,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[DuplicateCandidate]:
+    """Events that may report the same incident (same type, within 10 km and 7 days),
+    best first, each with a score and the reasons for it."""
+    return await service.find_duplicates(session, event_id, limit)
+
+
+@router.post("/{event_id}/merge")
+async def merge_event(
+    event_id: uuid.UUID,
+    body: MergeRequest,
+    session: SessionDep,
+    analyst: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventOut:
+    """Merge this event into `into`: sources and units move, this one becomes a tombstone
+    (410, pointing at the survivor). Returns the survivor."""
+    survivor = await service.merge_event(session, event_id, body.into, analyst, if_match)
+    return _with_etag(response, survivor)

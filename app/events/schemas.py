@@ -284,3 +284,18 @@ class EventOut(BaseModel):
             for link in event.unit_links
         ]
         return cls.model_validate(data)
+
+
+class DuplicateCandidate(BaseModel):
+    event_id: uuid.UUID
+    score: float = Field(description="0-1: place 0.4, date 0.3, sub-event type 0.2, type 0.1")
+    reasons: list[str]
+    distance_km: float | None
+    days_apart: int
+    event: EventOut
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: uuid.UUID

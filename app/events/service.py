@@ -23,6 +23,7 @@ from app.events import repository
 from app.events.filters import EventListParams
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
+    DuplicateCandidate,
     EventCreate,
     EventOut,
     EventPatch,
@@ -234,8 +235,10 @@ async def create_event_once(
     return 201, body, headers, False
 
 
-async def _load(session: AsyncSession, event_id: uuid.UUID, *, for_update: bool = False) -> Event:
-    event = await repository.get_event(session, event_id, for_update=for_update)
+async def _load(
+    session: AsyncSession, event_id: uuid.UUID, *, for_update: bool = False, fresh: bool = False
+) -> Event:
+    event = await repository.get_event(session, event_id, for_update=for_update, fresh=fresh)
     if event is None:
         raise NotFound(f"No event {event_id}.")
     return event
@@ -492,3 +495,110 @@ async def list_events(
     return Page[EventOut](
         items=[EventOut.from_event(event) for event in events], next_cursor=next_cursor
     )
+
+
+DUPLICATE_MAX_KM = 10.0
+DUPLICATE_MAX_DAYS = 7
+
+
+def _duplicate_score(event: Event, row: dict[str, Any]) -> tuple[float, list[str]] | None:
+    """How likely a candidate reports the same incident, and why; None if it does not."""
+    reasons = [f"same event type ({event.event_type})"]
+    score = 0.1
+    if event.place_id is not None and row["place_id"] == event.place_id:
+        place = 0.4
+        reasons.append("same gazetteer place")
+    elif row["distance_km"] is not None:
+        if row["distance_km"] > DUPLICATE_MAX_KM:
+            return None
+        place = 0.4 * (1 - row["distance_km"] / DUPLICATE_MAX_KM)
+        reasons.append(f"{row['distance_km']:.1f} km apart")
+    elif (row["location_similarity"] or 0) >= 0.5:
+        place = 0.4 * float(row["location_similarity"])
+        reasons.append(f"similar location name in {event.region_code}")
+    else:
+        return None
+    score += place
+    days = int(row["days_apart"])
+    score += 0.3 * (1 - days / (DUPLICATE_MAX_DAYS + 1))
+    reasons.append("overlapping dates" if days == 0 else f"{days} day(s) apart")
+    if row["sub_event_type"] == event.sub_event_type:
+        score += 0.2
+        reasons.append(f"same sub-event type ({event.sub_event_type})")
+    return round(score, 3), reasons
+
+
+async def find_duplicates(
+    session: AsyncSession, event_id: uuid.UUID, limit: int
+) -> Page[DuplicateCandidate]:
+    """Events that may report the same incident: near in place and time, same type."""
+    event = await _load(session, event_id)
+    if event.deleted_at is not None:
+        raise _gone(event)
+    rows = await repository.duplicate_candidates(
+        session, event, DUPLICATE_MAX_KM, DUPLICATE_MAX_DAYS, limit=500
+    )
+    scored = []
+    for row in rows:
+        if (result := _duplicate_score(event, row)) is not None:
+            scored.append((result[0], result[1], row))
+    scored.sort(key=lambda item: -item[0])
+    scored = scored[:limit]
+    events = {e.id: e for e in await repository.get_events(session, [r["id"] for *_, r in scored])}
+    return Page[DuplicateCandidate](
+        items=[
+            DuplicateCandidate(
+                event_id=row["id"],
+                score=score,
+                reasons=reasons,
+                distance_km=None if row["distance_km"] is None else round(row["distance_km"], 3),
+                days_apart=int(row["days_apart"]),
+                event=EventOut.from_event(events[row["id"]]),
+            )
+            for score, reasons, row in scored
+        ],
+        next_cursor=None,
+    )
+
+
+async def merge_event(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    into: uuid.UUID,
+    analyst: ApiKey,
+    if_match: str | None,
+) -> EventOut:
+    """Fold one event into another: its sources and units move, it becomes a tombstone."""
+    if event_id == into:
+        raise _invalid("into", "An event cannot be merged into itself.")
+    await repository.lock_events(session, [event_id, into])
+    merged = await _load_live(session, event_id)
+    survivor = await _load(session, into, for_update=True)
+    if survivor.deleted_at is not None:
+        raise _gone(survivor)
+    _check_version(merged, if_match, required=False)
+    moved_sources = [_source_state(source) for source in merged.sources]
+    survivor_units = _units_state(survivor)
+    await repository.move_sources_and_units(session, merged.id, survivor.id)
+
+    merged.deleted_at = await repository.transaction_time(session)
+    merged.merged_into = survivor.id
+    await _touch(
+        session,
+        merged,
+        analyst,
+        "merged_into",
+        {
+            "merged_into": {"from": None, "to": str(survivor.id)},
+            "deleted_at": {"from": None, "to": _json(merged.deleted_at)},
+            "sources": {"moved": [source["id"] for source in moved_sources]},
+        },
+    )
+    survivor = await _load(session, into, fresh=True)
+    diff: dict[str, Any] = {
+        "merged_from": str(merged.id),
+        "sources": {"moved_in": moved_sources},
+    }
+    if (units := _units_state(survivor)) != survivor_units:
+        diff["units"] = {"from": survivor_units, "to": units}
+    return await _touch(session, survivor, analyst, "merge", diff)

@@ -1,0 +1,215 @@
+"""Queries on regions, places and units. Name matching uses the SQL name keys
+(migrations/name_keys.py) with pg_trgm, so transliterations meet in the database."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
+from sqlalchemy import cast as sa_cast
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Numeric, Text
+
+from app.gazetteer.models import Place, Region, Unit
+
+
+def name_key(value: str) -> ColumnElement[str]:
+    return func.itk_name_key(literal(value, Text))
+
+
+def unit_key(value: str) -> ColumnElement[str]:
+    return func.itk_unit_key(literal(value, Text))
+
+
+def _keys(column: Any) -> ColumnElement[list[str]]:
+    return func.string_to_array(column, " | ", type_=ARRAY(Text))
+
+
+def region_codes_matching(values: Sequence[str]) -> Select[Any]:
+    """Codes of the regions whose code, ISO name or any alias spells one of values."""
+    wanted = func.array(
+        select(func.itk_name_key(func.unnest(literal(list(values), ARRAY(Text))))).scalar_subquery()
+    )
+    return select(Region.code).where(
+        or_(
+            Region.code.in_([value.upper() for value in values]),
+            _keys(Region.names_key).overlap(wanted),
+        )
+    )
+
+
+def _uuids(values: Sequence[str]) -> list[uuid.UUID]:
+    found = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return found
+
+
+def unit_ids_matching(values: Sequence[str]) -> Select[Any]:
+    """Ids of units named by id, name or alias (spelling-insensitive, exact words)."""
+    wanted = func.array(
+        select(func.itk_unit_key(func.unnest(literal(list(values), ARRAY(Text))))).scalar_subquery()
+    )
+    return select(Unit.id).where(
+        or_(Unit.id.in_(_uuids(values)), _keys(Unit.names_key).overlap(wanted))
+    )
+
+
+def place_ids_matching(values: Sequence[str]) -> Select[Any]:
+    """Ids of places given by id or by a name similar to one of values."""
+    conditions: list[ColumnElement[bool]] = [Place.id.in_(_uuids(values))]
+    conditions += [name_key(value).op("<<%")(Place.names_key) for value in values]
+    return select(Place.id).where(or_(*conditions))
+
+
+# ---------------------------------------------------------------- regions
+
+
+async def get_region(session: AsyncSession, code: str) -> Region | None:
+    return await session.get(Region, code)
+
+
+async def search_regions(
+    session: AsyncSession, q: str | None, country: Sequence[str], limit: int, after: str | None
+) -> list[tuple[Region, float | None]]:
+    """Regions by code (no q), or ranked by how well q matches a name or alias."""
+    query = select(Region)
+    if country:
+        query = query.where(Region.country.in_([code.upper() for code in country]))
+    if q:
+        key = name_key(q)
+        score = func.greatest(
+            func.word_similarity(key, Region.names_key),
+            func.similarity(key, Region.names_key),
+        )
+        query = (
+            query.add_columns(score.label("score"))
+            .where(or_(Region.code == q.upper(), score >= 0.4))
+            .order_by((Region.code == q.upper()).desc(), score.desc(), Region.code)
+        )
+    else:
+        query = query.add_columns(literal(None).label("score")).order_by(Region.code)
+        if after is not None:
+            query = query.where(Region.code > after)
+    rows = await session.execute(query.limit(limit))
+    return [(row[0], row._mapping["score"]) for row in rows]
+
+
+# ---------------------------------------------------------------- places
+
+
+async def get_place(session: AsyncSession, place_id: uuid.UUID) -> Place | None:
+    return await session.get(Place, place_id)
+
+
+async def add_place(session: AsyncSession, place: Place) -> Place:
+    session.add(place)
+    await session.flush()
+    return place
+
+
+def _place_filters(country: Sequence[str], region: Sequence[str]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if country:
+        conditions.append(Place.country.in_([code.upper() for code in country]))
+    if region:
+        conditions.append(Place.region_code.in_(region_codes_matching(region)))
+    return conditions
+
+
+async def search_places(
+    session: AsyncSession,
+    q: str,
+    country: Sequence[str],
+    region: Sequence[str],
+    near: tuple[float, float] | None,
+    limit: int,
+) -> list[tuple[Place, float, float | None]]:
+    """Places whose names resemble q in any spelling, best first, then nearest to `near`."""
+    key = name_key(q)
+    score = func.strict_word_similarity(key, Place.names_key)
+    distance: ColumnElement[Any] = literal(None)
+    if near is not None:
+        distance = (
+            func.earth_distance(func.ll_to_earth(*near), func.ll_to_earth(Place.lat, Place.lon))
+            / 1000.0
+        )
+    query = (
+        select(Place, score.label("score"), distance.label("distance_km"))
+        .where(key.op("<<%")(Place.names_key), *_place_filters(country, region))
+        .order_by(
+            func.round(sa_cast(score, Numeric), 2).desc(),
+            distance.asc(),
+            Place.population.desc().nulls_last(),
+            Place.id,
+        )
+        .limit(limit)
+    )
+    return [(row[0], float(row[1]), row[2]) for row in await session.execute(query)]
+
+
+async def list_places(
+    session: AsyncSession,
+    country: Sequence[str],
+    region: Sequence[str],
+    limit: int,
+    after: tuple[str, uuid.UUID] | None,
+) -> list[Place]:
+    """Places by name, keyset-paginated."""
+    query = select(Place).where(*_place_filters(country, region))
+    if after is not None:
+        query = query.where(tuple_(Place.name, Place.id) > tuple_(*after))
+    result = await session.execute(query.order_by(Place.name, Place.id).limit(limit))
+    return list(result.scalars())
+
+
+# ---------------------------------------------------------------- units
+
+
+async def get_unit(session: AsyncSession, unit_id: uuid.UUID) -> Unit | None:
+    return await session.get(Unit, unit_id)
+
+
+async def add_unit(session: AsyncSession, unit: Unit) -> Unit:
+    session.add(unit)
+    await session.flush()
+    return unit
+
+
+async def find_unit(session: AsyncSession, name: str, side: str) -> Unit | None:
+    """The unit with this name (any case) on this side."""
+    result = await session.execute(
+        select(Unit).where(func.lower(Unit.name) == name.lower(), Unit.side == side)
+    )
+    return result.scalar_one_or_none()
+
+
+async def search_units(
+    session: AsyncSession,
+    q: str | None,
+    side: Sequence[str],
+    limit: int,
+    after: tuple[str, uuid.UUID] | None,
+) -> list[tuple[Unit, float | None]]:
+    """Units by name (no q), or ranked by how well q matches a name or alias."""
+    query = select(Unit)
+    if side:
+        query = query.where(Unit.side.in_(side))
+    if q:
+        key = unit_key(q)
+        score = func.word_similarity(key, Unit.names_key)
+        query = (
+            query.add_columns(score.label("score"))
+            .where(key.op("<%")(Unit.names_key))
+            .order_by(score.desc(), Unit.name, Unit.id)
+        )
+    else:
+        query = query.add_columns(literal(None).label("score")).order_by(Unit.name, Unit.id)
+        if after is not None:
+            query = query.where(tuple_(Unit.name, Unit.id) > tuple_(*after))
+    rows = await session.execute(query.limit(limit))
+    return [(row[0], row._mapping["score"]) for row in rows]
