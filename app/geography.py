@@ -12,3 +12,9 @@ def _countries() -> frozenset[str]:
 
 def is_country(code: str) -> bool:
     return code in _countries()
+
+
+@cache
+def country_names() -> dict[str, str]:
+    """ISO alpha-2 code to English short name."""
+    return {country.alpha_2: country.name for country in pycountry.countries}

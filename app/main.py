@@ -16,6 +16,7 @@ from app.db import Database, EmbeddedServer, prepare_database
 from app.errors import install_error_handlers
 from app.events.router import router as events_router
 from app.events.sources_router import router as sources_router
+from app.exports.router import router as exports_router
 from app.gazetteer.router import router as gazetteer_router
 from app.middleware import BodySizeLimit, RequestId
 from app.ops import router as ops_router
@@ -83,4 +84,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(events_router)
     app.include_router(sources_router)
     app.include_router(gazetteer_router)
+    app.include_router(exports_router)
     return app

@@ -213,3 +213,24 @@ class IdempotencyRecord(Base):
     response_body: Mapped[bytes] = mapped_column(LargeBinary)
     response_headers: Mapped[dict[str, str]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = created_at_column()
+
+
+class EventChange(Base):
+    """One row per write to an event, with the writing transaction's id: the change feed.
+
+    Filled by statement-level triggers on event, so bulk imports are logged too.
+    """
+
+    __tablename__ = "event_change"
+    __table_args__ = (
+        Index(None, "xid", "seq"),
+        CheckConstraint("op IN ('upsert', 'delete')", name="op"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint")
+    )
+    event_id: Mapped[uuid.UUID]
+    op: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[dt.datetime] = created_at_column()

@@ -1,0 +1,225 @@
+"""SQL for exports: rows are rendered by PostgreSQL (JSON, CSV) and streamed with COPY."""
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import psycopg
+from sqlalchemy import Select, asc, desc, literal_column, select
+from sqlalchemy.dialects import postgresql
+
+from app.events.filters import EventFilters
+from app.events.models import Event
+from app.events.repository import SORT_COLUMNS, filter_conditions
+from app.events.taxonomy import SUB_EVENT_TYPES
+from app.geography import country_names
+
+# One event as the API shows it (EventOut), built in SQL.
+EVENT_JSON = """json_build_object(
+    'id', event.id, 'status', event.status,
+    'event_date', event.event_date, 'date_precision', event.date_precision,
+    'event_type', event.event_type, 'sub_event_type', event.sub_event_type,
+    'country', event.country, 'region_code', event.region_code,
+    'region', (SELECT json_build_object('code', r.code, 'name', r.name)
+               FROM region r WHERE r.code = event.region_code),
+    'place_id', event.place_id,
+    'place', (SELECT json_build_object('id', p.id, 'name', p.name)
+              FROM place p WHERE p.id = event.place_id),
+    'location_name', event.location_name, 'lat', event.lat, 'lon', event.lon,
+    'geo_precision', event.geo_precision,
+    'units', coalesce((
+        SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'side', u.side,
+                                          'role', eu.role) ORDER BY eu.position)
+        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id WHERE eu.event_id = event.id),
+        '[]'::json),
+    'sources', coalesce((
+        SELECT json_agg(json_build_object(
+            'id', s.id, 'source_name', s.source_name, 'url', s.url,
+            'published_at', itk_rfc3339(s.published_at), 'stance', s.stance,
+            'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
+            'language', s.language, 'added_by', s.added_by, 'added_at', itk_rfc3339(s.added_at)
+        ) ORDER BY s.added_at, s.id)
+        FROM source_report s WHERE s.event_id = event.id), '[]'::json),
+    'fatalities', event.fatalities, 'summary', event.summary, 'tags', event.tags,
+    'external_id', event.external_id, 'external_source', event.external_source,
+    'created_at', itk_rfc3339(event.created_at), 'created_by', event.created_by,
+    'updated_at', itk_rfc3339(event.updated_at), 'updated_by', event.updated_by,
+    'version', event.version, 'deleted_at', itk_rfc3339(event.deleted_at)
+)"""
+
+GEOJSON_FEATURE = f"""json_build_object(
+    'type', 'Feature', 'id', event.id,
+    'geometry', CASE WHEN event.lat IS NULL THEN NULL ELSE json_build_object(
+        'type', 'Point', 'coordinates', json_build_array(event.lon, event.lat)) END,
+    'properties', {EVENT_JSON}
+)"""
+
+# Our CSV columns: flat, one row per event; lists joined with "; ".
+CSV_COLUMNS = {
+    "id": "event.id",
+    "event_date": "event.event_date",
+    "date_precision": "event.date_precision",
+    "event_type": "event.event_type",
+    "sub_event_type": "event.sub_event_type",
+    "status": "event.status",
+    "country": "event.country",
+    "region_code": "event.region_code",
+    "region_name": "(SELECT r.name FROM region r WHERE r.code = event.region_code)",
+    "place_id": "event.place_id",
+    "location_name": "event.location_name",
+    "lat": "event.lat",
+    "lon": "event.lon",
+    "geo_precision": "event.geo_precision",
+    "units": "(SELECT string_agg(u.name || ' (' || u.side || ')', '; ' ORDER BY eu.position) "
+    "FROM event_unit eu JOIN unit u ON u.id = eu.unit_id WHERE eu.event_id = event.id)",
+    "sources": "(SELECT string_agg(s.source_name || ' [' || s.stance || ' ' || s.reliability "
+    "|| s.credibility || ']', '; ' ORDER BY s.added_at, s.id) "
+    "FROM source_report s WHERE s.event_id = event.id)",
+    "fatalities": "event.fatalities",
+    "summary": "event.summary",
+    "tags": "array_to_string(event.tags, '; ')",
+    "external_id": "event.external_id",
+    "external_source": "event.external_source",
+    "created_at": "itk_rfc3339(event.created_at)",
+    "updated_at": "itk_rfc3339(event.updated_at)",
+    "version": "event.version",
+    "deleted_at": "itk_rfc3339(event.deleted_at)",
+}
+
+ACLED_EVENT_TYPES = {
+    "battles": "Battles",
+    "explosions_remote_violence": "Explosions/Remote violence",
+    "violence_against_civilians": "Violence against civilians",
+    "protests": "Protests",
+    "riots": "Riots",
+    "strategic_developments": "Strategic developments",
+}
+ACLED_SUB_EVENT_TYPES = {
+    "armed_clash": "Armed clash",
+    "government_regains_territory": "Government regains territory",
+    "non_state_actor_overtakes_territory": "Non-state actor overtakes territory",
+    "chemical_weapon": "Chemical weapon",
+    "air_drone_strike": "Air/drone strike",
+    "suicide_bomb": "Suicide bomb",
+    "shelling_artillery_missile_attack": "Shelling/artillery/missile attack",
+    "remote_explosive_landmine_ied": "Remote explosive/landmine/IED",
+    "grenade": "Grenade",
+    "sexual_violence": "Sexual violence",
+    "attack": "Attack",
+    "abduction_forced_disappearance": "Abduction/forced disappearance",
+    "peaceful_protest": "Peaceful protest",
+    "protest_with_intervention": "Protest with intervention",
+    "excessive_force_against_protesters": "Excessive force against protesters",
+    "violent_demonstration": "Violent demonstration",
+    "mob_violence": "Mob violence",
+    "agreement": "Agreement",
+    "arrests": "Arrests",
+    "change_to_group_activity": "Change to group/activity",
+    "disrupted_weapons_use": "Disrupted weapons use",
+    "headquarters_or_base_established": "Headquarters or base established",
+    "looting_property_destruction": "Looting/property destruction",
+    "non_violent_transfer_of_territory": "Non-violent transfer of territory",
+    "other": "Other",
+}
+DISORDER_TYPES = {
+    "battles": "Political violence",
+    "explosions_remote_violence": "Political violence",
+    "violence_against_civilians": "Political violence",
+    "protests": "Demonstrations",
+    "riots": "Political violence",
+    "strategic_developments": "Strategic developments",
+}
+ACLED_TIME_PRECISION = {"day": 1, "week": 2, "month": 3}
+ACLED_GEO_PRECISION = {"exact": 1, "near": 2, "region": 3}
+assert set(ACLED_SUB_EVENT_TYPES) == {s for subs in SUB_EVENT_TYPES.values() for s in subs}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _case(column: str, mapping: Mapping[str, object]) -> str:
+    whens = " ".join(
+        f"WHEN {_quote(key)} THEN {_quote(str(value))}" for key, value in mapping.items()
+    )
+    return f"CASE {column} {whens} END"
+
+
+def _acled_columns() -> dict[str, str]:
+    units = (
+        "(SELECT u.name FROM event_unit eu JOIN unit u ON u.id = eu.unit_id "
+        "WHERE eu.event_id = event.id ORDER BY eu.position LIMIT 1 OFFSET {n})"
+    )
+    return {
+        "event_id_cnty": "coalesce(event.external_id, event.id::text)",
+        "event_date": "event.event_date",
+        "time_precision": _case("event.date_precision", ACLED_TIME_PRECISION),
+        "disorder_type": _case("event.event_type", DISORDER_TYPES),
+        "event_type": _case("event.event_type", ACLED_EVENT_TYPES),
+        "sub_event_type": _case("event.sub_event_type", ACLED_SUB_EVENT_TYPES),
+        "actor1": units.format(n=0),
+        "actor2": units.format(n=1),
+        "country": _case("event.country", country_names()),
+        "admin1": "(SELECT r.name FROM region r WHERE r.code = event.region_code)",
+        "location": "event.location_name",
+        "latitude": "event.lat",
+        "longitude": "event.lon",
+        "geo_precision": _case("event.geo_precision", ACLED_GEO_PRECISION),
+        "source": "(SELECT string_agg(s.source_name, '; ' ORDER BY s.added_at, s.id) "
+        "FROM source_report s WHERE s.event_id = event.id)",
+        "source_scale": "''",
+        "notes": "event.summary",
+        "fatalities": "coalesce(event.fatalities, 0)",
+        "tags": "array_to_string(event.tags, '; ')",
+        "timestamp": "extract(epoch FROM event.updated_at)::bigint",
+    }
+
+
+def _ordered(
+    query: Select[tuple[object]], filters: EventFilters, sort: str
+) -> Select[tuple[object]]:
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    direction = desc if sort.startswith("-") else asc
+    return query.where(*filter_conditions(filters)).order_by(direction(column), direction(Event.id))
+
+
+def _sql(query: Select[Any]) -> str:
+    # Named paramstyle: with every value inlined, no "%" gets doubled for a driver.
+    dialect = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+    compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return str(compiled)
+
+
+def json_rows_sql(filters: EventFilters, sort: str, *, geojson: bool, separated: bool) -> str:
+    """One JSON text per event (a Feature for GeoJSON); `separated` puts a comma before
+    every row but the first, for streaming inside a JSON array."""
+    expression = GEOJSON_FEATURE if geojson else EVENT_JSON
+    row = f"({expression})::text"
+    if separated:
+        row = f"CASE WHEN row_number() OVER () = 1 THEN '' ELSE ',' END || {row}"
+    return _sql(_ordered(select(literal_column(row)).select_from(Event), filters, sort))
+
+
+def csv_sql(filters: EventFilters, sort: str, *, acled: bool) -> str:
+    columns = _acled_columns() if acled else CSV_COLUMNS
+    labelled: list[Any] = [literal_column(sql).label(name) for name, sql in columns.items()]
+    query: Select[Any] = select(*labelled)
+    return _sql(_ordered(query.select_from(Event), filters, sort))
+
+
+# JSON never contains these bytes unescaped, so CSV mode passes it through untouched
+# (text mode would double every backslash).
+PASS_THROUGH = "(FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"  # noqa: S105
+CSV_WITH_HEADER = "(FORMAT csv, HEADER true)"
+
+
+async def copy_out(
+    conninfo: str, options: str, query: str, copy_options: str
+) -> AsyncIterator[bytes]:
+    """Stream `COPY (query) TO STDOUT` from its own connection, closed however we stop."""
+    async with (
+        await psycopg.AsyncConnection.connect(conninfo, options=options) as conn,
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY ({query}) TO STDOUT {copy_options}") as copy,
+    ):
+        async for chunk in copy:
+            yield bytes(chunk)

@@ -1,0 +1,76 @@
+"""Exports of any list filter as NDJSON, JSON, GeoJSON or CSV: no row cap, constant memory."""
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+from app.auth.models import ApiKey, Role
+from app.errors import Forbidden, UnprocessableContent
+from app.events.filters import EventFilters
+from app.exports import repository
+
+Format = Literal["ndjson", "json", "geojson", "csv"]
+MEDIA_TYPES = {
+    "ndjson": "application/x-ndjson",
+    "json": "application/json",
+    "geojson": "application/geo+json",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    body: AsyncIterator[bytes]
+    media_type: str
+    filename: str
+
+
+def plan_export(
+    filters: EventFilters,
+    sort: str,
+    fmt: Format,
+    profile: str | None,
+    reader: ApiKey,
+    conninfo: str,
+    options: str,
+) -> Export:
+    """Check the request and prepare the stream; nothing runs until the body is iterated."""
+    if filters.include_deleted and reader.role_level < Role.admin:
+        raise Forbidden("include_deleted needs the admin role.")
+    if profile is not None and fmt != "csv":
+        raise UnprocessableContent(
+            "profile=acled is a CSV layout: use events.csv.",
+            [{"loc": ["query", "profile"], "msg": "only for csv"}],
+        )
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    suffix = "-acled" if profile else ""
+    return Export(
+        body=_stream(filters, sort, fmt, profile is not None, conninfo, options),
+        media_type=MEDIA_TYPES[fmt],
+        filename=f"events-{stamp}{suffix}.{fmt}",
+    )
+
+
+async def _stream(
+    filters: EventFilters, sort: str, fmt: Format, acled: bool, conninfo: str, options: str
+) -> AsyncIterator[bytes]:
+    if fmt == "csv":
+        query = repository.csv_sql(filters, sort, acled=acled)
+        async for chunk in repository.copy_out(
+            conninfo, options, query, repository.CSV_WITH_HEADER
+        ):
+            yield chunk
+        return
+    if fmt == "ndjson":
+        query = repository.json_rows_sql(filters, sort, geojson=False, separated=False)
+        async for chunk in repository.copy_out(conninfo, options, query, repository.PASS_THROUGH):
+            yield chunk
+        return
+    geojson = fmt == "geojson"
+    # The opening bytes go out before the query runs: clients see the response start at once.
+    yield b'{"type":"FeatureCollection","features":[\n' if geojson else b"[\n"
+    query = repository.json_rows_sql(filters, sort, geojson=geojson, separated=True)
+    async for chunk in repository.copy_out(conninfo, options, query, repository.PASS_THROUGH):
+        yield chunk
+    yield b"]}\n" if geojson else b"]\n"
