@@ -249,3 +249,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # Function scope: the commit happens before the response is sent, so nothing is
 # acknowledged that did not commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only transaction on the read engine (a replica when one is configured)."""
+    async with get_database(request).read_sessionmaker() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

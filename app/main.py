@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.auth.router import router as keys_router
+from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.db import Database, EmbeddedServer, prepare_database
 from app.errors import install_error_handlers
@@ -85,4 +86,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(sources_router)
     app.include_router(gazetteer_router)
     app.include_router(exports_router)
+    app.include_router(changes_router)
     return app

@@ -23,6 +23,7 @@ from app.db import (
     Database,
     EmbeddedServer,
     ensure_database,
+    get_read_session,
     get_session,
     libpq_url,
     upgrade_to_head,
@@ -139,6 +140,7 @@ def rollback_app(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -
             await session.commit()
 
     app.dependency_overrides[get_session] = session_in_test_transaction
+    app.dependency_overrides[get_read_session] = session_in_test_transaction
     yield app
     app.dependency_overrides.clear()
 

@@ -1,0 +1,24 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.auth.dependencies import Reader
+from app.changes import service
+from app.changes.schemas import ChangePage
+from app.db import ReadSessionDep
+
+router = APIRouter(prefix="/v1/changes", tags=["changes"])
+
+
+@router.get("")
+async def list_changes(
+    session: ReadSessionDep,
+    reader: Reader,
+    since: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the last poll")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ChangePage:
+    """Every event change in commit-safe order: upserts carry the event as it is now,
+    deletes are tombstones. Start without `since`, then always pass the last next_cursor."""
+    return await service.changes_since(session, since, limit)
