@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = []
     max_body_mb: float = Field(default=10, gt=0)
+    # Imports stream their body to PostgreSQL, so they may be far larger.
+    max_import_mb: float = Field(default=4096, gt=0)
     four_eyes: bool = True
     # Touching last_used_at on every request would turn reads into writes.
     key_touch_interval_s: int = Field(default=60, ge=0)
@@ -42,6 +44,10 @@ class Settings(BaseSettings):
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+    @property
+    def max_import_bytes(self) -> int:
+        return int(self.max_import_mb * 1024 * 1024)
 
     def unsafe_for_production(self) -> list[str]:
         """Reasons this configuration must not run with INCIDENTS_ENV=production."""

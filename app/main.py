@@ -19,6 +19,7 @@ from app.events.router import router as events_router
 from app.events.sources_router import router as sources_router
 from app.exports.router import router as exports_router
 from app.gazetteer.router import router as gazetteer_router
+from app.imports.router import router as imports_router
 from app.middleware import BodySizeLimit, RequestId
 from app.ops import router as ops_router
 from app.query_params import reject_unknown_query_params
@@ -50,7 +51,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     middleware = [
         Middleware(RequestId),
-        Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        Middleware(
+            BodySizeLimit,
+            max_bytes=settings.max_body_bytes,
+            larger={"/v1/imports": settings.max_import_bytes},
+        ),
     ]
     if settings.cors_origins:
         middleware.append(
@@ -87,4 +92,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(gazetteer_router)
     app.include_router(exports_router)
     app.include_router(changes_router)
+    app.include_router(imports_router)
     return app

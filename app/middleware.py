@@ -12,14 +12,20 @@ class BodySizeLimit:
     """413 for bodies over the limit, decided on Content-Length or while streaming, never
     after reading the whole body into memory."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        # Paths (prefixes) with a limit of their own, such as bulk imports.
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.default_max_bytes
+        for prefix, limit in self.larger.items():
+            if scope["path"].startswith(prefix):
+                max_bytes = limit
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -29,8 +35,8 @@ class BodySizeLimit:
                 if declared < 0:
                     await self._reject(scope, receive, send, 400, "Content-Length is not valid.")
                     return
-                if declared > self.max_bytes:
-                    await self._reject(scope, receive, send, 413, self._too_large())
+                if declared > max_bytes:
+                    await self._reject(scope, receive, send, 413, self._too_large(max_bytes))
                     return
         received = 0
 
@@ -39,16 +45,17 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # An HTTPException passes through FastAPI's body parsing untouched
                     # and reaches the problem+json handler.
-                    raise HTTPException(413, self._too_large())
+                    raise HTTPException(413, self._too_large(max_bytes))
             return message
 
         await self.app(scope, limited_receive, send)
 
-    def _too_large(self) -> str:
-        return f"The request body is over the {self.max_bytes} byte limit."
+    @staticmethod
+    def _too_large(max_bytes: int) -> str:
+        return f"The request body is over the {max_bytes} byte limit."
 
     @staticmethod
     async def _reject(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:

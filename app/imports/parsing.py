@@ -1,0 +1,282 @@
+"""Turning NDJSON lines and CSV records (ours or ACLED's) into validated import rows.
+
+Pure functions, no I/O: the service feeds them the request body as it streams in.
+"""
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from functools import cache
+from typing import Any
+
+import orjson
+import pycountry
+from pydantic import ValidationError
+
+from app.events.schemas import EventCreate, period_start
+from app.exports.repository import ACLED_EVENT_TYPES, ACLED_SUB_EVENT_TYPES, CSV_COLUMNS
+
+# COPY column order of the staging table (see repository.STAGING).
+STAGING_COLUMNS = (
+    "line", "external_id", "external_source", "event_date", "date_precision", "event_type",
+    "sub_event_type", "country", "region_code", "region_name", "place_id", "location_name",
+    "lat", "lon", "geo_precision", "fatalities", "summary", "tags", "units", "sources",
+)  # fmt: skip
+
+LineErrors = list[dict[str, Any]]
+
+
+class RowError(Exception):
+    def __init__(self, errors: LineErrors) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _errors(exc: ValidationError) -> LineErrors:
+    return [
+        {"loc": list(error["loc"]), "msg": error["msg"]} for error in exc.errors(include_url=False)
+    ]
+
+
+def staging_row(line: int, event: EventCreate, region_name: str | None = None) -> tuple[Any, ...]:
+    """One validated event as a staging row."""
+    geo_precision = event.geo_precision or ("exact" if event.lat is not None else "region")
+    country = event.country or (event.region_code[:2] if event.region_code else None)
+    return (
+        line,
+        event.external_id,
+        event.external_source,
+        period_start(event.event_date, event.date_precision),
+        event.date_precision,
+        event.event_type,
+        event.sub_event_type,
+        country,
+        event.region_code,
+        region_name,
+        event.place_id,
+        event.location_name,
+        event.lat,
+        event.lon,
+        geo_precision,
+        event.fatalities,
+        event.summary,
+        event.tags,
+        orjson.dumps([unit.model_dump() for unit in event.units]).decode(),
+        orjson.dumps([source.model_dump(mode="json") for source in event.sources]).decode(),
+    )
+
+
+def ndjson_row(line: int, raw: bytes) -> tuple[Any, ...]:
+    """A staging row from one NDJSON line, or RowError."""
+    try:
+        event = EventCreate.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RowError(_errors(exc)) from exc
+    if event.country is None and event.region_code is None and event.place_id is None:
+        raise RowError(
+            [{"loc": ["country"], "msg": "country, region_code or place_id is required"}]
+        )
+    return staging_row(line, event)
+
+
+# ---------------------------------------------------------------- CSV
+
+READ_ONLY_CSV_COLUMNS = {"id", "status", "region_name", "created_at", "updated_at", "version",
+                         "deleted_at"}  # fmt: skip
+OUR_CSV_COLUMNS = set(CSV_COLUMNS)
+ACLED_KEY_COLUMN = "event_id_cnty"
+EVENT_TYPES_BY_LABEL = {label.lower(): key for key, label in ACLED_EVENT_TYPES.items()}
+SUB_EVENT_TYPES_BY_LABEL = {label.lower(): key for key, label in ACLED_SUB_EVENT_TYPES.items()}
+UNIT = re.compile(r"^(?P<name>.+?)\s*\((?P<side>[^()]+)\)$")
+QUOTE = re.compile('"')
+SOURCE = re.compile(r"^(?P<name>.+?)\s*\[(?P<stance>\w+)\s+(?P<grade>[A-F][1-6])\]$")
+
+
+class CsvRecords:
+    """Splits streamed CSV bytes into whole records, even when quoted fields hold newlines."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._pending = ""
+        self._scanned = 0
+        self._in_quotes = False
+
+    def _last_boundary(self) -> int:
+        """Index of the last newline outside quotes in the pending text, or -1."""
+        text, in_quotes = self._pending, self._in_quotes
+        boundary, outside_from = -1, None if in_quotes else self._scanned
+        for match in QUOTE.finditer(text, self._scanned):
+            if in_quotes:
+                outside_from = match.end()
+            elif outside_from is not None:
+                found = text.rfind("\n", outside_from, match.start())
+                boundary = found if found >= 0 else boundary
+            in_quotes = not in_quotes
+        if not in_quotes and outside_from is not None:
+            found = text.rfind("\n", outside_from)
+            boundary = found if found >= 0 else boundary
+        self._in_quotes, self._scanned = in_quotes, len(text)
+        return boundary
+
+    def feed(self, chunk: bytes, final: bool = False) -> list[list[str]]:
+        """The records completed by this chunk (all that is left, when final)."""
+        self._pending += self._decoder.decode(chunk, final=final)
+        if final:
+            complete, self._pending = self._pending, ""
+        else:
+            boundary = self._last_boundary()
+            if boundary < 0:
+                return []
+            complete, self._pending = self._pending[: boundary + 1], self._pending[boundary + 1 :]
+            # The rest was scanned already; quote state at its end is kept.
+            self._scanned = len(self._pending)
+        return [record for record in csv.reader(io.StringIO(complete)) if record]
+
+
+class NdjsonLines:
+    """Splits streamed bytes into complete lines."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, chunk: bytes, final: bool = False) -> list[bytes]:
+        self._rest += chunk
+        *lines, self._rest = self._rest.split(b"\n")
+        if final and self._rest:
+            lines.append(self._rest)
+            self._rest = b""
+        return lines
+
+
+@cache
+def country_code(name: str) -> str | None:
+    """ISO alpha-2 for a country name as ACLED writes it."""
+    try:
+        return str(pycountry.countries.lookup(name).alpha_2)
+    except LookupError:
+        try:
+            return str(pycountry.countries.search_fuzzy(name)[0].alpha_2)
+        except LookupError:
+            return None
+
+
+def _date(value: str) -> str:
+    value = value.strip()
+    for pattern in ("%Y-%m-%d", "%d %B %Y", "%d-%B-%Y", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(value, pattern).date().isoformat()
+        except ValueError:
+            continue
+    return value  # let validation say what is wrong
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def _blank_to_none(record: dict[str, str]) -> dict[str, Any]:
+    return {key: (value if value.strip() != "" else None) for key, value in record.items()}
+
+
+def our_csv_event(record: dict[str, str]) -> dict[str, Any]:
+    """Our own export's CSV columns back into an event body."""
+    values = _blank_to_none(record)
+    body = {
+        key: value
+        for key, value in values.items()
+        if key not in READ_ONLY_CSV_COLUMNS and key not in {"units", "sources", "tags"}
+    }
+    body["tags"] = _split(values.get("tags") or "")
+    body["units"] = []
+    for part in _split(values.get("units") or ""):
+        match = UNIT.match(part)
+        body["units"].append(
+            {"name": match["name"], "side": match["side"]}
+            if match
+            else {"name": part, "side": "unknown"}
+        )
+    body["sources"] = []
+    for part in _split(values.get("sources") or ""):
+        match = SOURCE.match(part)
+        if match:
+            grade = match["grade"]
+            body["sources"].append(
+                {
+                    "source_name": match["name"],
+                    "stance": match["stance"],
+                    "reliability": grade[0],
+                    "credibility": grade[1],
+                }
+            )
+        else:
+            body["sources"].append({"source_name": part})
+    return body
+
+
+def acled_event(record: dict[str, str]) -> tuple[dict[str, Any], str | None]:
+    """An ACLED CSV record as an event body, and its admin1 name (resolved in SQL)."""
+    values = _blank_to_none(record)
+    precision = {"1": "day", "2": "week", "3": "month"}
+    geo = {"1": "exact", "2": "near", "3": "region"}
+    event_type = (values.get("event_type") or "").lower()
+    sub_event_type = (values.get("sub_event_type") or "").lower()
+    country = values.get("country")
+    body: dict[str, Any] = {
+        "external_id": values.get(ACLED_KEY_COLUMN),
+        "external_source": "acled",
+        "event_date": _date(values.get("event_date") or ""),
+        "date_precision": precision.get(values.get("time_precision") or "1", "invalid"),
+        "event_type": EVENT_TYPES_BY_LABEL.get(event_type, event_type),
+        "sub_event_type": SUB_EVENT_TYPES_BY_LABEL.get(sub_event_type, sub_event_type),
+        "country": (country_code(country) or country) if country else None,
+        "location_name": values.get("location"),
+        "lat": values.get("latitude"),
+        "lon": values.get("longitude"),
+        "geo_precision": geo.get(values.get("geo_precision") or ""),
+        "summary": values.get("notes"),
+        "fatalities": values.get("fatalities"),
+        "tags": _split(values.get("tags") or ""),
+        "units": [
+            {"name": actor, "side": "unknown"}
+            for actor in (values.get("actor1"), values.get("actor2"))
+            if actor
+        ],
+        "sources": [{"source_name": name} for name in _split(values.get("source") or "")],
+    }
+    return body, values.get("admin1")
+
+
+def csv_layout(header: list[str]) -> str:
+    """'acled' or 'ours'; RowError naming the unknown columns otherwise."""
+    columns = {name.strip() for name in header}
+    if ACLED_KEY_COLUMN in columns:
+        return "acled"
+    unknown = sorted(columns - OUR_CSV_COLUMNS)
+    if unknown:
+        raise RowError([{"loc": ["header", name], "msg": "unknown column"} for name in unknown])
+    return "ours"
+
+
+def csv_row(line: int, layout: str, header: list[str], record: list[str]) -> tuple[Any, ...]:
+    """A staging row from one CSV record, or RowError."""
+    if len(record) != len(header):
+        raise RowError(
+            [{"loc": [], "msg": f"{len(record)} fields where the header has {len(header)}"}]
+        )
+    values = dict(zip((name.strip() for name in header), record, strict=True))
+    region_name = None
+    if layout == "acled":
+        body, region_name = acled_event(values)
+    else:
+        body = our_csv_event(values)
+    try:
+        event = EventCreate.model_validate(body)
+    except ValidationError as exc:
+        raise RowError(_errors(exc)) from exc
+    if event.country is None and event.region_code is None and event.place_id is None:
+        raise RowError(
+            [{"loc": ["country"], "msg": "country, region_code or place_id is required"}]
+        )
+    return staging_row(line, event, region_name)

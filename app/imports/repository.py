@@ -1,0 +1,231 @@
+"""Set-based import: COPY into a staging table, checks as queries, one statement per step."""
+
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.copy import AsyncCopy
+
+from app.exports.repository import EVENT_JSON
+from app.imports.parsing import STAGING_COLUMNS
+
+STAGING = """
+DROP TABLE IF EXISTS import_staging;
+CREATE TEMP TABLE import_staging (
+    line integer NOT NULL,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    external_id text, external_source text,
+    event_date date, date_precision text, event_type text, sub_event_type text,
+    country text, region_code text, region_name text, place_id uuid, location_name text,
+    lat double precision, lon double precision, geo_precision text,
+    fatalities integer, summary text, tags text[], units jsonb, sources jsonb,
+    existing_id uuid, old_state jsonb
+) ON COMMIT DROP
+"""
+COPY_STAGING = f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+
+# Each check returns (line, message) for the rows it rejects.
+CHECKS = [
+    # ACLED's admin1 names: find the region by its name or an alias, within the country.
+    (
+        None,
+        """UPDATE import_staging s SET region_code = (
+               SELECT r.code FROM region r
+               WHERE r.country = s.country
+                 AND itk_name_key(s.region_name) = ANY(string_to_array(r.names_key, ' | '))
+               ORDER BY r.code LIMIT 1)
+           WHERE s.region_code IS NULL AND s.region_name IS NOT NULL""",
+    ),
+    (
+        "place_id",
+        """SELECT s.line, 'no place ' || s.place_id FROM import_staging s
+           WHERE s.place_id IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM place p WHERE p.id = s.place_id)""",
+    ),
+    (
+        None,
+        """UPDATE import_staging s SET
+               country = coalesce(s.country, p.country),
+               region_code = coalesce(s.region_code, p.region_code),
+               lat = CASE WHEN s.lat IS NULL THEN p.lat ELSE s.lat END,
+               lon = CASE WHEN s.lat IS NULL THEN p.lon ELSE s.lon END,
+               location_name = coalesce(s.location_name, p.name)
+           FROM place p WHERE p.id = s.place_id""",
+    ),
+    (
+        "region_code",
+        """SELECT s.line, s.region_code || ' is not an ISO 3166-2 code of ' || s.country
+           FROM import_staging s LEFT JOIN region r ON r.code = s.region_code
+           WHERE s.region_code IS NOT NULL AND (r.code IS NULL OR r.country <> s.country)""",
+    ),
+    (
+        "external_id",
+        """SELECT line, 'external_id repeats line ' || first_line FROM (
+               SELECT line, first_value(line) OVER w AS first_line, row_number() OVER w AS n
+               FROM import_staging WHERE external_id IS NOT NULL
+               WINDOW w AS (PARTITION BY external_source, external_id ORDER BY line)
+           ) repeated WHERE n > 1""",
+    ),
+]
+MARK_EXISTING = """
+UPDATE import_staging s SET existing_id = e.id
+FROM event e
+WHERE s.external_id IS NOT NULL AND e.external_id = s.external_id
+  AND e.external_source IS NOT DISTINCT FROM s.external_source
+"""
+EXISTING_ERRORS = """
+SELECT line, 'external_id exists as event ' || existing_id FROM import_staging
+WHERE existing_id IS NOT NULL ORDER BY line
+"""
+COUNTS = """
+SELECT count(*) FILTER (WHERE existing_id IS NULL), count(*) FILTER (WHERE existing_id IS NOT NULL)
+FROM import_staging
+"""
+UPSERT_UNITS = """
+INSERT INTO unit (name, side)
+SELECT DISTINCT ON (lower(u.name), u.side) u.name, u.side
+FROM import_staging s, jsonb_to_recordset(s.units) AS u(name text, side text)
+WHERE s.existing_id IS NULL OR %(update)s
+ORDER BY lower(u.name), u.side, u.name
+ON CONFLICT DO NOTHING
+"""
+INSERT_EVENTS = """
+INSERT INTO event (id, external_id, external_source, event_date, date_precision, event_type,
+                   sub_event_type, country, region_code, place_id, location_name, lat, lon,
+                   geo_precision, fatalities, summary, tags, created_by, updated_by)
+SELECT id, external_id, external_source, event_date, date_precision, event_type,
+       sub_event_type, country, region_code, place_id, location_name, lat, lon,
+       geo_precision, fatalities, summary, coalesce(tags, '{}'), %(actor)s, %(actor)s
+FROM import_staging WHERE existing_id IS NULL ORDER BY line
+"""
+SOURCE_COLUMNS = """source_name text, url text, published_at timestamptz, stance text,
+    excerpt text, reliability text, credibility text, language text"""
+INSERT_SOURCES = f"""
+INSERT INTO source_report (event_id, source_name, url, published_at, stance, excerpt,
+                           reliability, credibility, language, added_by)
+SELECT coalesce(s.existing_id, s.id), x.source_name, x.url, x.published_at, x.stance,
+       x.excerpt, x.reliability, x.credibility, x.language, %(actor)s
+FROM import_staging s, jsonb_to_recordset(s.sources) AS x({SOURCE_COLUMNS})
+WHERE (s.existing_id IS NULL OR %(update)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM source_report r
+      WHERE r.event_id = s.existing_id AND r.source_name = x.source_name
+        AND r.url IS NOT DISTINCT FROM x.url
+        AND r.published_at IS NOT DISTINCT FROM x.published_at)
+ORDER BY s.line
+"""
+INSERT_UNIT_LINKS = """
+INSERT INTO event_unit (event_id, unit_id, role, position)
+SELECT coalesce(s.existing_id, s.id), u.id, x.role,
+       x.position + coalesce((SELECT max(position) + 1 FROM event_unit l
+                              WHERE l.event_id = s.existing_id), 0)
+FROM import_staging s
+     CROSS JOIN ROWS FROM (jsonb_to_recordset(s.units) AS (name text, side text, role text))
+         WITH ORDINALITY AS x(name, side, role, position)
+     JOIN unit u ON lower(u.name) = lower(x.name) AND u.side = x.side
+WHERE s.existing_id IS NULL OR %(update)s
+ON CONFLICT DO NOTHING
+"""
+REVISIONS_FOR_CREATED = f"""
+INSERT INTO revision (event_id, revision, action, actor, diff)
+SELECT event.id, 1, 'import', %(actor)s, ({EVENT_JSON})::jsonb
+FROM event JOIN import_staging s ON s.id = event.id AND s.existing_id IS NULL
+"""
+CAPTURE_OLD_STATE = f"""
+UPDATE import_staging s SET old_state = ({EVENT_JSON})::jsonb
+FROM event WHERE event.id = s.existing_id
+"""
+UPDATE_FIELDS = """
+UPDATE event e SET event_date = s.event_date, date_precision = s.date_precision,
+    event_type = s.event_type, sub_event_type = s.sub_event_type, country = s.country,
+    region_code = s.region_code, place_id = s.place_id, location_name = s.location_name,
+    lat = s.lat, lon = s.lon, geo_precision = s.geo_precision, fatalities = s.fatalities,
+    summary = s.summary, tags = coalesce(s.tags, '{}')
+FROM import_staging s
+WHERE e.id = s.existing_id
+  AND (e.event_date, e.date_precision, e.event_type, e.sub_event_type, e.country,
+       e.region_code, e.place_id, e.location_name, e.lat, e.lon, e.geo_precision,
+       e.fatalities, e.summary, e.tags)
+      IS DISTINCT FROM
+      (s.event_date, s.date_precision, s.event_type, s.sub_event_type, s.country,
+       s.region_code, s.place_id, s.location_name, s.lat, s.lon, s.geo_precision,
+       s.fatalities, s.summary, coalesce(s.tags, '{}'))
+"""
+# What changed, field by field, leaving out the bookkeeping this step itself sets.
+DIFFS = f"""
+DROP TABLE IF EXISTS import_diff;
+CREATE TEMP TABLE import_diff ON COMMIT DROP AS
+SELECT event.id AS event_id, (
+    SELECT jsonb_object_agg(new.key, jsonb_build_object('from', old.value, 'to', new.value))
+    FROM jsonb_each(({EVENT_JSON})::jsonb) new
+    JOIN jsonb_each(s.old_state) old ON old.key = new.key
+    WHERE old.value IS DISTINCT FROM new.value
+      AND new.key NOT IN ('version', 'updated_at', 'updated_by')
+) AS diff
+FROM event JOIN import_staging s ON s.existing_id = event.id
+"""
+BUMP_CHANGED = """
+UPDATE event e SET version = e.version + 1, updated_at = now(), updated_by = %(actor)s
+FROM import_diff d WHERE d.event_id = e.id AND d.diff IS NOT NULL
+"""
+REVISIONS_FOR_UPDATED = """
+INSERT INTO revision (event_id, revision, action, actor, diff)
+SELECT d.event_id,
+       (SELECT coalesce(max(r.revision), 0) + 1 FROM revision r WHERE r.event_id = d.event_id),
+       'import', %(actor)s, d.diff
+FROM import_diff d WHERE d.diff IS NOT NULL
+"""
+
+
+async def create_staging(conn: AsyncConnection[Any]) -> None:
+    await conn.execute(STAGING)
+
+
+def copy_staging(cursor: Any) -> AsyncCopy:
+    copy: AsyncCopy = cursor.copy(COPY_STAGING)
+    return copy
+
+
+async def check_staging(
+    conn: AsyncConnection[Any], reject_existing: bool
+) -> list[tuple[int, str, str]]:
+    """Resolve names and places, then (line, field, message) for every row that cannot go in."""
+    problems: list[tuple[int, str, str]] = []
+    for field, statement in CHECKS:
+        cursor = await conn.execute(statement)
+        if field is not None:
+            problems += [(line, field, message) for line, message in await cursor.fetchall()]
+    await conn.execute(MARK_EXISTING)
+    if reject_existing:
+        cursor = await conn.execute(EXISTING_ERRORS)
+        problems += [(line, "external_id", message) for line, message in await cursor.fetchall()]
+    return sorted(problems)
+
+
+async def counts(conn: AsyncConnection[Any]) -> tuple[int, int]:
+    """(new rows, rows matching an existing event by external_id)."""
+    cursor = await conn.execute(COUNTS)
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> int:
+    """Write the staged rows; with update, refresh matching events. Returns how many
+    existing events actually changed."""
+    params = {"actor": actor, "update": update}
+    if update:
+        await conn.execute(CAPTURE_OLD_STATE)
+    await conn.execute(UPSERT_UNITS, {"update": update})
+    await conn.execute(INSERT_EVENTS, params)
+    if update:
+        await conn.execute(UPDATE_FIELDS)
+    await conn.execute(INSERT_SOURCES, params)
+    await conn.execute(INSERT_UNIT_LINKS, {"update": update})
+    await conn.execute(REVISIONS_FOR_CREATED, params)
+    if not update:
+        return 0
+    await conn.execute(DIFFS)
+    changed = await conn.execute(BUMP_CHANGED, params)
+    await conn.execute(REVISIONS_FOR_UPDATED, params)
+    return changed.rowcount
