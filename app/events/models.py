@@ -117,7 +117,7 @@ class Event(Base):
     place: Mapped[Place | None] = relationship(lazy="raise")
     sources: Mapped[list["SourceReport"]] = relationship(
         lazy="raise",
-        order_by="SourceReport.added_at, SourceReport.id",
+        order_by="SourceReport.seq",
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
@@ -143,6 +143,8 @@ class SourceReport(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # Insertion order: several reports added in one transaction share added_at.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
     source_name: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)

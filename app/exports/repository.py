@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import psycopg
-from sqlalchemy import Select, asc, desc, literal_column, select
+from sqlalchemy import Select, asc, case, desc, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 
 from app.events.filters import EventFilters
@@ -37,7 +37,7 @@ EVENT_JSON = """json_build_object(
             'published_at', itk_rfc3339(s.published_at), 'stance', s.stance,
             'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
             'language', s.language, 'added_by', s.added_by, 'added_at', itk_rfc3339(s.added_at)
-        ) ORDER BY s.added_at, s.id)
+        ) ORDER BY s.seq)
         FROM source_report s WHERE s.event_id = event.id), '[]'::json),
     'fatalities', event.fatalities, 'summary', event.summary, 'tags', event.tags,
     'external_id', event.external_id, 'external_source', event.external_source,
@@ -72,7 +72,7 @@ CSV_COLUMNS = {
     "units": "(SELECT string_agg(u.name || ' (' || u.side || ')', '; ' ORDER BY eu.position) "
     "FROM event_unit eu JOIN unit u ON u.id = eu.unit_id WHERE eu.event_id = event.id)",
     "sources": "(SELECT string_agg(s.source_name || ' [' || s.stance || ' ' || s.reliability "
-    "|| s.credibility || ']', '; ' ORDER BY s.added_at, s.id) "
+    "|| s.credibility || ']', '; ' ORDER BY s.seq) "
     "FROM source_report s WHERE s.event_id = event.id)",
     "fatalities": "event.fatalities",
     "summary": "event.summary",
@@ -164,7 +164,7 @@ def _acled_columns() -> dict[str, str]:
         "latitude": "event.lat",
         "longitude": "event.lon",
         "geo_precision": _case("event.geo_precision", ACLED_GEO_PRECISION),
-        "source": "(SELECT string_agg(s.source_name, '; ' ORDER BY s.added_at, s.id) "
+        "source": "(SELECT string_agg(s.source_name, '; ' ORDER BY s.seq) "
         "FROM source_report s WHERE s.event_id = event.id)",
         "source_scale": "''",
         "notes": "event.summary",
@@ -174,12 +174,14 @@ def _acled_columns() -> dict[str, str]:
     }
 
 
-def _ordered(
-    query: Select[tuple[object]], filters: EventFilters, sort: str
-) -> Select[tuple[object]]:
+def _order(sort: str) -> list[Any]:
     column = SORT_COLUMNS[sort.lstrip("-")]
     direction = desc if sort.startswith("-") else asc
-    return query.where(*filter_conditions(filters)).order_by(direction(column), direction(Event.id))
+    return [direction(column), direction(Event.id)]
+
+
+def _ordered(query: Select[Any], filters: EventFilters, sort: str) -> Select[Any]:
+    return query.where(*filter_conditions(filters)).order_by(*_order(sort))
 
 
 def _sql(query: Select[Any]) -> str:
@@ -193,10 +195,12 @@ def json_rows_sql(filters: EventFilters, sort: str, *, geojson: bool, separated:
     """One JSON text per event (a Feature for GeoJSON); `separated` puts a comma before
     every row but the first, for streaming inside a JSON array."""
     expression = GEOJSON_FEATURE if geojson else EVENT_JSON
-    row = f"({expression})::text"
+    row: Any = literal_column(f"({expression})::text")
     if separated:
-        row = f"CASE WHEN row_number() OVER () = 1 THEN '' ELSE ',' END || {row}"
-    return _sql(_ordered(select(literal_column(row)).select_from(Event), filters, sort))
+        # Numbered in the output order (the same sort serves both), so only row 1 has none.
+        first = func.row_number().over(order_by=_order(sort)) == 1
+        row = case((first, ""), else_=",").concat(row)
+    return _sql(_ordered(select(row).select_from(Event), filters, sort))
 
 
 def csv_sql(filters: EventFilters, sort: str, *, acled: bool) -> str:

@@ -105,14 +105,17 @@ INSERT INTO source_report (event_id, source_name, url, published_at, stance, exc
                            reliability, credibility, language, added_by)
 SELECT coalesce(s.existing_id, s.id), x.source_name, x.url, x.published_at, x.stance,
        x.excerpt, x.reliability, x.credibility, x.language, %(actor)s
-FROM import_staging s, jsonb_to_recordset(s.sources) AS x({SOURCE_COLUMNS})
+FROM import_staging s
+     CROSS JOIN ROWS FROM (jsonb_to_recordset(s.sources) AS ({SOURCE_COLUMNS}))
+         WITH ORDINALITY AS x(source_name, url, published_at, stance, excerpt, reliability,
+                              credibility, language, position)
 WHERE (s.existing_id IS NULL OR %(update)s)
   AND NOT EXISTS (
       SELECT 1 FROM source_report r
       WHERE r.event_id = s.existing_id AND r.source_name = x.source_name
         AND r.url IS NOT DISTINCT FROM x.url
         AND r.published_at IS NOT DISTINCT FROM x.published_at)
-ORDER BY s.line
+ORDER BY s.line, x.position
 """
 INSERT_UNIT_LINKS = """
 INSERT INTO event_unit (event_id, unit_id, role, position)

@@ -248,7 +248,8 @@ async def test_csv_in_our_columns(client_for: ClientFactory, connection: AsyncCo
     assert event["tags"] == ["csv", "shelling"]
 
 
-ACLED_CSV = """event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,actor2,country,admin1,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp
+ACLED_CSV = """\
+event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,actor2,country,admin1,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp
 RUS12345,18 March 2025,2025,1,Political violence,Battles,Armed clash,Military Forces of Ukraine (2019-),Military Forces of Russia (2000-),Russia,Belgorod,Demidovka,50.95,35.55,2,Ministry of Defence of Russia; Kommersant,National,"Attempted advance, repelled.",0,,1742300000
 UKR777,2025-06-02,2025,2,Political violence,Explosions/Remote violence,Shelling/artillery/missile attack,Military Forces of Russia (2000-),,Ukraine,Sumy,Krasnopillia,50.77,35.27,1,Sumy Regional Military Administration,Subnational,Shelling.,2,,1748800000
 """
