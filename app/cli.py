@@ -5,10 +5,12 @@ import datetime as dt
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
+import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -233,6 +235,242 @@ def gazetteer_load(
         f"{len(cities)} places: {counts['inserted']} new, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged"
     )
+
+
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    # Only on a terminal: in pipes and scripts the command stays quiet.
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+        transient=True,
+    )
+
+
+def _filters(values: list[str]) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for value in values:
+        name, sep, argument = value.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{value!r} is not name=value", param_hint="--filter")
+        params.setdefault(name.strip(), []).append(argument)
+    return params
+
+
+Remote = Annotated[
+    str | None, typer.Option(help="Base URL of a running server, e.g. http://host:8000.")
+]
+Key = Annotated[
+    str | None, typer.Option(envvar="INCIDENTS_KEY", help="API key for --url (or INCIDENTS_KEY).")
+]
+
+
+@app.command("export")
+def export_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="ndjson, csv, geojson or json.")
+    ] = "ndjson",
+    filter: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="A list filter, e.g. region=Belgorod (repeatable)."),
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="acled: ACLED's CSV columns.")] = None,
+    url: Remote = None,
+    key: Key = None,
+) -> None:
+    """Export every event matching the filters, streamed to a file."""
+    params = _filters(filter or [])
+    if profile:
+        params["profile"] = [profile]
+    if format not in ("ndjson", "csv", "geojson", "json"):
+        raise typer.BadParameter("ndjson, csv, geojson or json", param_hint="--format")
+    if url:
+        written = _export_remote(url, key, format, params, output)
+    else:
+        written = _export_local(format, params, output)
+    err.print(f"wrote {written:,} bytes to {output}")
+
+
+def _export_remote(
+    url: str, key: str | None, fmt: str, params: dict[str, list[str]], output: Path
+) -> int:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    written = 0
+    with (
+        httpx.stream(
+            "GET",
+            f"{url.rstrip('/')}/v1/exports/events.{fmt}",
+            params=params,
+            headers=headers,
+            timeout=httpx.Timeout(30, read=None),
+        ) as response,
+        _progress() as progress,
+    ):
+        if response.status_code != 200:
+            response.read()
+            err.print(f"[red]error {response.status_code}:[/red] {response.text}")
+            raise typer.Exit(1)
+        task = progress.add_task("Exporting", total=None)
+        with output.open("wb") as file:
+            for chunk in response.iter_bytes():
+                file.write(chunk)
+                written += len(chunk)
+                progress.advance(task, len(chunk))
+    return written
+
+
+def _export_local(fmt: str, params: dict[str, list[str]], output: Path) -> int:
+    import typing
+
+    from pydantic import ValidationError
+
+    from app.db import libpq_url, session_options
+    from app.exports.router import ExportParams
+    from app.exports.service import plan_export
+
+    def is_list(name: str) -> bool:
+        field = ExportParams.model_fields.get(name)
+        return field is not None and typing.get_origin(field.annotation) is list
+
+    values = {name: given if is_list(name) else given[-1] for name, given in params.items()}
+    try:
+        query = ExportParams.model_validate(values)
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--filter") from exc
+    settings = get_settings()
+
+    async def run(url: str) -> int:
+        from app.auth.models import ApiKey
+
+        local = ApiKey(name="incidents-cli", role="admin")  # the local database: no key needed
+        export = plan_export(
+            query,
+            query.sort,
+            fmt,  # type: ignore[arg-type]
+            query.profile,
+            local,
+            libpq_url(url),
+            session_options(settings),
+        )
+        written = 0
+        with _progress() as progress, output.open("wb") as file:
+            task = progress.add_task("Exporting", total=None)
+            async for chunk in export.body:
+                file.write(chunk)
+                written += len(chunk)
+                progress.advance(task, len(chunk))
+        return written
+
+    with _database_url(settings) as url:
+        return asyncio.run(run(url))
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON or CSV.")],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="ndjson or csv (default: by extension).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
+    on_conflict: Annotated[str, typer.Option(help="error, skip or update.")] = "error",
+    url: Remote = None,
+    key: Key = None,
+) -> None:
+    """Import events from a file: all rows or none."""
+    fmt = format or ("csv" if file.suffix.lower() == ".csv" else "ndjson")
+    content_type = {"csv": "text/csv", "ndjson": "application/x-ndjson"}.get(fmt)
+    if content_type is None or on_conflict not in ("error", "skip", "update"):
+        raise typer.BadParameter("--format ndjson|csv, --on-conflict error|skip|update")
+    if url:
+        status, result = _import_remote(url, key, file, content_type, dry_run, on_conflict)
+    else:
+        status, result = _import_local(file, content_type, dry_run, on_conflict)
+    typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    if status >= 400:
+        raise typer.Exit(1)
+
+
+def _chunks(file: Path, progress: Any) -> Iterator[bytes]:
+    task = progress.add_task(f"Importing {file.name}", total=file.stat().st_size)
+    with file.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            progress.advance(task, len(chunk))
+            yield chunk
+
+
+def _import_remote(
+    url: str, key: str | None, file: Path, content_type: str, dry_run: bool, on_conflict: str
+) -> tuple[int, Any]:
+    import httpx
+
+    headers = {"Content-Type": content_type}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    with _progress() as progress:
+        response = httpx.post(
+            f"{url.rstrip('/')}/v1/imports",
+            params={"dry_run": str(dry_run).lower(), "on_conflict": on_conflict},
+            content=_chunks(file, progress),
+            headers=headers,
+            timeout=httpx.Timeout(30, read=None, write=None),
+        )
+    return response.status_code, response.json()
+
+
+def _import_local(
+    file: Path, content_type: str, dry_run: bool, on_conflict: str
+) -> tuple[int, Any]:
+    from app.errors import AppError
+    from app.imports.service import import_events
+
+    settings = get_settings()
+
+    async def run(url: str) -> tuple[int, Any]:
+        database = Database(url, settings)
+        try:
+            async with database.sessionmaker() as session:
+                actor = await keys.ensure_service_key(session, "incidents-cli")
+                with _progress() as progress:
+
+                    async def body() -> AsyncIterator[bytes]:
+                        for chunk in _chunks(file, progress):
+                            yield chunk
+
+                    try:
+                        result = await import_events(
+                            session,
+                            body(),
+                            content_type,
+                            actor,
+                            dry_run,
+                            on_conflict,  # type: ignore[arg-type]
+                        )
+                    except AppError as exc:
+                        await session.rollback()
+                        return exc.status, {"title": exc.title, "detail": exc.detail, **exc.extra}
+                await session.commit()
+                return 200, result.model_dump()
+        finally:
+            await database.dispose()
+
+    with _database_url(settings) as url:
+        return asyncio.run(run(url))
 
 
 def main() -> None:

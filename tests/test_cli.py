@@ -144,3 +144,94 @@ def test_serve_refuses_a_database_behind_the_code(admin_url: str, tmp_path: Path
         assert check.returncode == 0, check.stderr
     finally:
         drop_database(admin_url, name)
+
+
+def _rows_file(path: Path, count: int, bad_line: int | None = None) -> Path:
+    import json
+
+    with path.open("w") as file:
+        for n in range(count):
+            row = {
+                "event_date": "2025-03-01",
+                "event_type": "battles",
+                "sub_event_type": "armed_clash",
+                "region_code": "RU-BEL",
+                "sources": [{"source_name": "ISW"}],
+                "external_id": f"cli-{n}",
+                "external_source": "cli",
+                "tags": ["cli"],
+            }
+            if bad_line is not None and n + 1 == bad_line:
+                row["lat"] = 500
+            file.write(json.dumps(row) + "\n")
+    return path
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([INCIDENTS, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_import_and_export_on_the_local_database(fresh_database_url: str, tmp_path: Path):
+    import csv
+    import json
+
+    env = {**_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
+    rows = _rows_file(tmp_path / "events.ndjson", 100)
+    first = _cli(["import", str(rows)], env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["created"] == 100
+    again = _cli(["import", str(rows), "--on-conflict", "skip"], env)
+    assert json.loads(again.stdout)["skipped"] == 100
+
+    bad = _cli(["import", str(_rows_file(tmp_path / "bad.ndjson", 10, bad_line=7))], env)
+    assert bad.returncode == 1
+    assert [e["line"] for e in json.loads(bad.stdout)["errors"]] == [7]
+
+    out = tmp_path / "out.csv"
+    export = _cli(
+        [
+            "export",
+            "-o",
+            str(out),
+            "-f",
+            "csv",
+            "--filter",
+            "tag=cli",
+            "--filter",
+            "region=Belgorod",
+        ],
+        env,
+    )
+    assert export.returncode == 0, export.stderr
+    assert export.stdout == ""  # quiet in pipes: nothing but the file
+    with out.open() as file:
+        records = list(csv.DictReader(file))
+    assert len(records) == 100
+    assert {r["external_id"] for r in records} == {f"cli-{n}" for n in range(100)}
+
+
+@pytest.mark.slow
+def test_import_and_export_against_a_remote_server(fresh_database_url: str, tmp_path: Path):
+    import asyncio
+    import json
+
+    from tests.live import LiveServer, live_app
+
+    async def keys() -> str:
+        async with live_app(fresh_database_url) as (_, made, _client):
+            return made.secrets["analyst"]
+
+    secret = asyncio.run(keys())
+    env = _env(tmp_path)
+    with LiveServer(fresh_database_url) as server:
+        remote = ["--url", server.base_url, "--key", secret]
+        done = _cli(["import", str(_rows_file(tmp_path / "e.ndjson", 30)), *remote], env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["created"] == 30
+        out = tmp_path / "out.ndjson"
+        export = _cli(["export", "-o", str(out), "--filter", "tag=cli", *remote], env)
+        assert export.returncode == 0, export.stderr
+        assert len(out.read_text().splitlines()) == 30
+        refused = _cli(["export", "-o", str(out), "--url", server.base_url, "--key", "itk_x"], env)
+        assert refused.returncode == 1

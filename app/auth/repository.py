@@ -61,3 +61,11 @@ async def touch(session: AsyncSession, key_id: uuid.UUID, interval_s: int) -> No
         .values(last_used_at=func.now())
         .execution_options(synchronize_session=False)
     )
+
+
+async def get_by_name(session: AsyncSession, name: str) -> ApiKey | None:
+    """The oldest key with this name."""
+    result = await session.execute(
+        select(ApiKey).where(ApiKey.name == name).order_by(ApiKey.created_at).limit(1)
+    )
+    return result.scalar_one_or_none()
