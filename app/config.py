@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Imports stream their body to PostgreSQL, so they may be far larger.
     max_import_mb: float = Field(default=4096, gt=0)
     four_eyes: bool = True
+    # How often the stats rollup's deltas are folded together (0: never, in this process).
+    rollup_compact_interval_s: float = Field(default=60, ge=0)
     # Touching last_used_at on every request would turn reads into writes.
     key_touch_interval_s: int = Field(default=60, ge=0)
 

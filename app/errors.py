@@ -125,13 +125,13 @@ def is_connection_error(exc: BaseException) -> bool:
         import psycopg
 
         orig = exc.orig
-        if isinstance(orig, psycopg.OperationalError) and not isinstance(
-            orig, psycopg.errors.QueryCanceled
-        ):
+        sqlstate = getattr(orig, "sqlstate", None)
+        # No SQLSTATE: the client lost or never had a connection.
+        if isinstance(orig, psycopg.OperationalError) and sqlstate is None:
             return True
-        sqlstate = getattr(orig, "sqlstate", None) or ""
-        # 57P0x: admin shutdown / crash shutdown / cannot connect now; 08xxx: connection exceptions
-        return sqlstate.startswith(("08", "57P"))
+        # 08: connection exceptions; 57P0x: shutdown, crash, cannot connect now;
+        # 53300: too many connections.
+        return (sqlstate or "").startswith(("08", "57P", "53300"))
     return False
 
 

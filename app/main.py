@@ -1,5 +1,6 @@
 """create_app(): routers, middleware, exception handlers."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,8 @@ from app.imports.router import router as imports_router
 from app.middleware import BodySizeLimit, RequestId
 from app.ops import router as ops_router
 from app.query_params import reject_unknown_query_params
+from app.stats.compaction import run_compactor
+from app.stats.router import router as stats_router
 
 log = logging.getLogger("app")
 
@@ -40,9 +43,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if owned:
             url, embedded = await anyio.to_thread.run_sync(prepare_database, settings)
             app.state.database = Database(url, settings, settings.read_database_url)
+        compactor = None
+        if settings.rollup_compact_interval_s > 0:
+            compactor = asyncio.create_task(
+                run_compactor(app.state.database, settings.rollup_compact_interval_s)
+            )
         try:
             yield
         finally:
+            if compactor is not None:
+                compactor.cancel()
             if owned:
                 await app.state.database.dispose()
                 app.state.database = None
@@ -93,4 +103,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(exports_router)
     app.include_router(changes_router)
     app.include_router(imports_router)
+    app.include_router(stats_router)
     return app

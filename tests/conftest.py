@@ -22,6 +22,7 @@ from app.config import Settings
 from app.db import (
     Database,
     EmbeddedServer,
+    SessionDep,
     ensure_database,
     get_read_session,
     get_session,
@@ -139,8 +140,11 @@ def rollback_app(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -
                 raise
             await session.commit()
 
+    async def read_in_the_same_session(session: SessionDep) -> AsyncSession:
+        return session
+
     app.dependency_overrides[get_session] = session_in_test_transaction
-    app.dependency_overrides[get_read_session] = session_in_test_transaction
+    app.dependency_overrides[get_read_session] = read_in_the_same_session
     yield app
     app.dependency_overrides.clear()
 

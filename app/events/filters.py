@@ -162,5 +162,8 @@ class EventListParams(EventFilters):
     """Filters plus ordering and keyset pagination."""
 
     sort: Sort = "-event_date"
+    format: Literal["json", "geojson"] = Field(
+        default="json", description="geojson: a FeatureCollection for Leaflet/MapLibre"
+    )
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     cursor: Annotated[str, StringConstraints(max_length=500)] | None = None

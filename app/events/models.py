@@ -236,3 +236,26 @@ class EventChange(Base):
     event_id: Mapped[uuid.UUID]
     op: Mapped[str] = mapped_column(Text)
     changed_at: Mapped[dt.datetime] = created_at_column()
+
+
+class EventRollup(Base):
+    """Live-event count deltas per (day|week|month bucket, precision, place, type, status),
+    appended by statement-level triggers on event in the writing transaction (so stats are
+    exact at once) and folded together by itk_rollup_compact()."""
+
+    __tablename__ = "event_rollup"
+    __table_args__ = (
+        Index(None, "grain", "bucket"),
+        CheckConstraint("grain IN ('day', 'week', 'month')", name="grain"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    grain: Mapped[str] = mapped_column(Text)
+    bucket: Mapped[dt.date] = mapped_column(Date)
+    date_precision: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str | None] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    events: Mapped[int] = mapped_column(BigInteger)
+    fatalities: Mapped[int] = mapped_column(BigInteger)

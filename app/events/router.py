@@ -1,7 +1,8 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from app.auth.dependencies import Admin, Analyst, Reader, Verifier
@@ -72,12 +73,16 @@ async def create_event(
     return Response(content, status_code, headers, media_type="application/json")
 
 
-@router.get("")
+@router.get("", response_model=Page[EventOut])
 async def list_events(
     params: Annotated[EventListParams, Query()], session: SessionDep, reader: Reader
-) -> Page[EventOut]:
-    """Events matching the filters, keyset-paginated (follow next_cursor)."""
-    return await service.list_events(session, params, reader)
+) -> Any:
+    """Events matching the filters, keyset-paginated (follow next_cursor);
+    `format=geojson` gives the page as a GeoJSON FeatureCollection."""
+    page = await service.list_events(session, params, reader)
+    if params.format == "geojson":
+        return JSONResponse(service.feature_collection(page), media_type="application/geo+json")
+    return page
 
 
 @router.get("/{event_id}")

@@ -602,3 +602,20 @@ async def merge_event(
     if (units := _units_state(survivor)) != survivor_units:
         diff["units"] = {"from": survivor_units, "to": units}
     return await _touch(session, survivor, analyst, "merge", diff)
+
+
+def feature_collection(page: Page[EventOut]) -> dict[str, Any]:
+    """A page of events as GeoJSON: one Point Feature per event (geometry null when the
+    event has no coordinates), the event's fields as properties."""
+    features = []
+    for event in page.items:
+        properties = event.model_dump(mode="json")
+        geometry = (
+            None
+            if event.lat is None or event.lon is None
+            else {"type": "Point", "coordinates": [event.lon, event.lat]}
+        )
+        features.append(
+            {"type": "Feature", "id": str(event.id), "geometry": geometry, "properties": properties}
+        )
+    return {"type": "FeatureCollection", "features": features, "next_cursor": page.next_cursor}

@@ -1,0 +1,222 @@
+"""Aggregate queries: from the rollup when the filters allow it, else from the events.
+
+The rollup (event_rollup) holds live-event counts per bucket of each grain. A bucket lying
+wholly inside [date_from, date_to] is exact at its own grain; buckets the range edges cut
+are summed from the day grain, whose (day, precision) rows tell exactly which events overlap
+the range, as the list filter does.
+"""
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    not_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import INTERVAL
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.events.filters import EventFilters
+from app.events.models import Event, EventChange, EventRollup, EventUnit
+from app.events.repository import filter_conditions
+from app.gazetteer import repository as gazetteer
+
+# Filters the rollup's key can answer; anything else reads the events themselves.
+ROLLUP_FILTERS = {"country", "region", "status", "event_type", "date_from", "date_to"}
+ROLLUP_GROUPS = {
+    "region": EventRollup.region_code,
+    "country": EventRollup.country,
+    "event_type": EventRollup.event_type,
+    "status": EventRollup.status,
+}
+EVENT_GROUPS = {
+    "region": Event.region_code,
+    "country": Event.country,
+    "event_type": Event.event_type,
+    "status": Event.status,
+}
+GRAIN_LENGTH = {"day": "1 day", "week": "1 week", "month": "1 month"}
+
+Row = tuple[dt.date, str | None, int, int]
+
+
+def rollup_can_answer(filters: EventFilters, group_by: str | None) -> bool:
+    """True when only filters the rollup's key holds are set (deleted events excluded)."""
+    used = {
+        name
+        for name in EventFilters.model_fields
+        if getattr(filters, name) not in (None, [], False)
+    }
+    return used <= ROLLUP_FILTERS and group_by != "unit"
+
+
+def _last_day(first: Any, grain: str) -> ColumnElement[Any]:
+    """The last day of the grain-long bucket starting at `first`."""
+    span = literal(GRAIN_LENGTH[grain], INTERVAL) - literal("1 day", INTERVAL)
+    return cast(first + span, Date)
+
+
+def _period_end(day: Any, precision: Any) -> ColumnElement[Any]:
+    return case(
+        (precision == "week", day + 6),
+        (precision == "month", _last_day(day, "month")),
+        else_=day,
+    )
+
+
+def _rollup_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.country:
+        conditions.append(EventRollup.country.in_([code.upper() for code in filters.country]))
+    if filters.region:
+        conditions.append(
+            EventRollup.region_code.in_(gazetteer.region_codes_matching(filters.region))
+        )
+    if filters.status:
+        conditions.append(EventRollup.status.in_(filters.status))
+    if filters.event_type:
+        conditions.append(EventRollup.event_type.in_(filters.event_type))
+    return conditions
+
+
+def _rollup_rows(filters: EventFilters, grain: str, key: Any) -> Any:
+    """(bucket, key, events, fatalities) rows of the rollup for these filters."""
+    conditions = _rollup_conditions(filters)
+    columns = (
+        key.label("key"),
+        EventRollup.events.label("events"),
+        EventRollup.fatalities.label("fatalities"),
+    )
+    if filters.date_from is None and filters.date_to is None:
+        return select(EventRollup.bucket.label("bucket"), *columns).where(
+            EventRollup.grain == grain, *conditions
+        )
+    lower = filters.date_from or dt.date(1, 1, 1)
+    upper = filters.date_to or dt.date(9999, 12, 31)
+    interior = select(EventRollup.bucket.label("bucket"), *columns).where(
+        EventRollup.grain == grain,
+        EventRollup.bucket >= lower,
+        _last_day(EventRollup.bucket, grain) <= upper,
+        *conditions,
+    )
+    day_bucket = cast(func.date_trunc(grain, EventRollup.bucket), Date)
+    edges = select(day_bucket.label("bucket"), *columns).where(
+        EventRollup.grain == "day",
+        not_(and_(day_bucket >= lower, _last_day(day_bucket, grain) <= upper)),
+        EventRollup.bucket <= upper,
+        _period_end(EventRollup.bucket, EventRollup.date_precision) >= lower,
+        *conditions,
+    )
+    return union_all(interior, edges)
+
+
+def _series_query(filters: EventFilters, grain: str, group_by: str | None) -> Select[Any]:
+    key: Any
+    if rollup_can_answer(filters, group_by):
+        key = ROLLUP_GROUPS[group_by] if group_by else literal(None, Text)
+        rows = _rollup_rows(filters, grain, key).subquery()
+        return (
+            select(rows.c.bucket, rows.c.key, func.sum(rows.c.events), func.sum(rows.c.fatalities))
+            .group_by(rows.c.bucket, rows.c.key)
+            .having(func.sum(rows.c.events) > 0)
+        )
+    bucket = cast(func.date_trunc(grain, Event.event_date), Date)
+    if group_by == "unit":
+        key = cast(EventUnit.unit_id, Text)
+    else:
+        key = EVENT_GROUPS[group_by] if group_by else literal(None, Text)
+    query = select(bucket, key, func.count(), func.sum(func.coalesce(Event.fatalities, 0))).where(
+        *filter_conditions(filters)
+    )
+    if group_by == "unit":
+        query = query.join(EventUnit, EventUnit.event_id == Event.id)
+    return query.group_by(bucket, key)
+
+
+async def series(
+    session: AsyncSession, filters: EventFilters, grain: str, group_by: str | None
+) -> list[Row]:
+    """(bucket start, group key, events, fatalities) for every non-empty bucket."""
+    result = await session.execute(_series_query(filters, grain, group_by))
+    return [(row[0], row[1], int(row[2]), int(row[3] or 0)) for row in result]
+
+
+async def totals(
+    session: AsyncSession, filters: EventFilters, group_by: str
+) -> list[tuple[str | None, int, int]]:
+    """(group key, events, fatalities) over the whole filter."""
+    rows = _series_query(filters, "month", group_by).subquery()
+    query = select(rows.c[1], func.sum(rows.c[2]), func.sum(rows.c[3])).group_by(rows.c[1])
+    return [(row[0], int(row[1]), int(row[2] or 0)) for row in await session.execute(query)]
+
+
+async def date_range(
+    session: AsyncSession, filters: EventFilters
+) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day the matching events may have happened on."""
+    row = (
+        await session.execute(
+            select(func.min(Event.event_date), func.max(Event.event_date_end)).where(
+                *filter_conditions(filters)
+            )
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def data_version(session: AsyncSession) -> int:
+    """Grows with every write to any event: the basis of the stats ETags."""
+    return int(await session.scalar(select(func.coalesce(func.max(EventChange.seq), 0))) or 0)
+
+
+async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    from app.gazetteer.models import Region
+
+    result = await session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
+    return {str(row[0]): str(row[1]) for row in result}
+
+
+async def unit_names(session: AsyncSession, ids: list[str]) -> dict[str, str]:
+    from app.gazetteer.models import Unit
+
+    result = await session.execute(
+        select(cast(Unit.id, Text), Unit.name, Unit.side).where(cast(Unit.id, Text).in_(ids))
+    )
+    return {unit_id: f"{name} ({side})" for unit_id, name, side in result}
+
+
+async def grid_cells(
+    session: AsyncSession, filters: EventFilters, step: float
+) -> list[tuple[int, int, float, int, int]]:
+    """(row, column, column width in degrees, events, fatalities) per non-empty cell.
+
+    Rows are `step` degrees of latitude; each row's columns are widened by 1/cos(latitude)
+    so that cells stay about square on the ground."""
+    row = func.floor(Event.lat / step)
+    width = step / func.greatest(func.cos(func.radians((row + 0.5) * step)), 0.01)
+    column = func.floor(Event.lon / width)
+    query = (
+        select(
+            row.label("row"),
+            column.label("col"),
+            width.label("width"),
+            func.count(),
+            func.sum(func.coalesce(Event.fatalities, 0)),
+        )
+        .where(*filter_conditions(filters), Event.lat.is_not(None))
+        .group_by(row, column, width)
+    )
+    return [
+        (int(r[0]), int(r[1]), float(r[2]), int(r[3]), int(r[4] or 0))
+        for r in await session.execute(query)
+    ]

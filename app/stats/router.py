@@ -1,0 +1,83 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.auth.dependencies import Reader
+from app.db import ReadSessionDep
+from app.errors import Forbidden
+from app.events.filters import EventFilters
+from app.stats import service
+from app.stats.schemas import GridParams, Summary, Timeseries, TimeseriesParams
+
+router = APIRouter(prefix="/v1/stats", tags=["stats"])
+
+CACHE_CONTROL = "private, no-cache"
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Unchanged since the ETag sent in If-None-Match"}
+}
+
+
+def _admin_only_deleted(filters: EventFilters, reader: Any) -> None:
+    from app.auth.models import Role
+
+    if filters.include_deleted and reader.role_level < Role.admin:
+        raise Forbidden("include_deleted needs the admin role.")
+
+
+async def _not_modified(request: Request, session: Any, response: Response) -> bool:
+    """Set ETag and Cache-Control; True when the client's copy is current (answer 304)."""
+    tag = await service.etag(session, list(request.query_params.multi_items()))
+    response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    given = request.headers.get("if-none-match", "")
+    return tag in {part.strip() for part in given.split(",")} or given.strip() == "*"
+
+
+def _unchanged(response: Response) -> Response:
+    return Response(status_code=304, headers=dict(response.headers))
+
+
+@router.get("/timeseries", response_model=Timeseries, responses=NOT_MODIFIED)
+async def timeseries(
+    params: Annotated[TimeseriesParams, Query()],
+    session: ReadSessionDep,
+    reader: Reader,
+    request: Request,
+    response: Response,
+) -> Any:
+    """Events (and fatalities) per day, ISO week or month, zero-filled, optionally one series
+    per region, country, event type, status or unit; every list filter applies."""
+    _admin_only_deleted(params, reader)
+    if await _not_modified(request, session, response):
+        return _unchanged(response)
+    return await service.timeseries(session, params, params.interval, params.group_by)
+
+
+@router.get("/summary", response_model=Summary, responses=NOT_MODIFIED)
+async def summary(
+    params: Annotated[EventFilters, Query()],
+    session: ReadSessionDep,
+    reader: Reader,
+    request: Request,
+    response: Response,
+) -> Any:
+    """Totals by status, region and event type, and the date range covered."""
+    _admin_only_deleted(params, reader)
+    if await _not_modified(request, session, response):
+        return _unchanged(response)
+    return await service.summary(session, params)
+
+
+@router.get("/grid", response_model=None, responses=NOT_MODIFIED)
+async def grid(
+    params: Annotated[GridParams, Query()],
+    session: ReadSessionDep,
+    reader: Reader,
+    request: Request,
+    response: Response,
+) -> Any:
+    """A heat map: event counts per cell of about cell_km, as GeoJSON polygons."""
+    _admin_only_deleted(params, reader)
+    if await _not_modified(request, session, response):
+        return _unchanged(response)
+    return await service.grid(session, params, params.cell_km)

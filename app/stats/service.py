@@ -1,0 +1,161 @@
+"""Dashboards' numbers: zero-filled time series, summaries and map grids, exact at once."""
+
+import calendar
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import UnprocessableContent
+from app.events.filters import EventFilters
+from app.exports.repository import ACLED_EVENT_TYPES
+from app.geography import country_names
+from app.stats import repository
+from app.stats.schemas import MAX_POINTS, Point, Series, Summary, Timeseries, Total
+
+
+def bucket_of(day: dt.date, interval: str) -> dt.date:
+    """The start of the day, ISO week (Monday) or month holding `day`."""
+    if interval == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day
+
+
+def next_bucket(bucket: dt.date, interval: str) -> dt.date:
+    if interval == "week":
+        return bucket + dt.timedelta(days=7)
+    if interval == "month":
+        days = calendar.monthrange(bucket.year, bucket.month)[1]
+        return bucket + dt.timedelta(days=days)
+    return bucket + dt.timedelta(days=1)
+
+
+def bucket_count(first: dt.date, last: dt.date, interval: str) -> int:
+    if interval == "day":
+        return (last - first).days + 1
+    if interval == "week":
+        return (last - first).days // 7 + 1
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _too_many(points: int) -> UnprocessableContent:
+    return UnprocessableContent(
+        f"That is {points:,} points per series; the limit is {MAX_POINTS:,}. "
+        "Use a coarser interval or a shorter date range.",
+        [{"loc": ["query", "interval"], "msg": "too many points"}],
+    )
+
+
+async def _labels(session: AsyncSession, group_by: str | None, keys: list[str]) -> dict[str, str]:
+    if group_by == "region":
+        return await repository.region_names(session, keys)
+    if group_by == "unit":
+        return await repository.unit_names(session, keys)
+    if group_by == "country":
+        return country_names()
+    if group_by == "event_type":
+        return ACLED_EVENT_TYPES
+    return {}
+
+
+def _label(key: str | None, group_by: str | None, labels: dict[str, str]) -> str:
+    if group_by is None:
+        return "all events"
+    if key is None:
+        return f"(no {group_by})"
+    return labels.get(key, key)
+
+
+async def timeseries(
+    session: AsyncSession, filters: EventFilters, interval: str, group_by: str | None
+) -> Timeseries:
+    """One zero-filled series per group, buckets from date_from to date_to (or the data's
+    range), weeks starting on Monday; an event counts in the bucket of its period's start."""
+    first = bucket_of(filters.date_from, interval) if filters.date_from else None
+    last = bucket_of(filters.date_to, interval) if filters.date_to else None
+    if first and last and bucket_count(first, last, interval) > MAX_POINTS:
+        raise _too_many(bucket_count(first, last, interval))
+    rows = await repository.series(session, filters, interval, group_by)
+    if not rows:
+        return Timeseries(interval=interval, group_by=group_by, series=[])
+    buckets = [row[0] for row in rows]
+    # A week- or month-long event that overlaps date_from may start before it.
+    first = min(filter(None, [first, min(buckets)]))
+    last = max(filter(None, [last, max(buckets)]))
+    if bucket_count(first, last, interval) > MAX_POINTS:
+        raise _too_many(bucket_count(first, last, interval))
+    by_key: dict[str | None, dict[dt.date, tuple[int, int]]] = {}
+    for bucket, key, count, fatalities in rows:
+        by_key.setdefault(key, {})[bucket] = (count, fatalities)
+    labels = await _labels(session, group_by, [key for key in by_key if key is not None])
+    series = []
+    for key, counts in by_key.items():
+        points, bucket = [], first
+        while bucket <= last:
+            count, fatalities = counts.get(bucket, (0, 0))
+            points.append(Point(t=bucket, count=count, fatalities=fatalities))
+            bucket = next_bucket(bucket, interval)
+        series.append(Series(key=key, label=_label(key, group_by, labels), points=points))
+    series.sort(key=lambda s: (-sum(p.count for p in s.points), s.key or ""))
+    return Timeseries(interval=interval, group_by=group_by, series=series)
+
+
+async def summary(session: AsyncSession, filters: EventFilters) -> Summary:
+    """Totals by status, region and event type, and the dates the events span."""
+    groups: dict[str, list[Total]] = {}
+    total = fatalities = 0
+    for group_by in ("status", "region", "event_type"):
+        rows = await repository.totals(session, filters, group_by)
+        labels = await _labels(session, group_by, [key for key, *_ in rows if key is not None])
+        groups[group_by] = sorted(
+            (
+                Total(key=key, label=_label(key, group_by, labels), count=count, fatalities=dead)
+                for key, count, dead in rows
+            ),
+            key=lambda item: (-item.count, item.key or ""),
+        )
+        total = sum(item.count for item in groups[group_by])
+        fatalities = sum(item.fatalities for item in groups[group_by])
+    first, last = await repository.date_range(session, filters)
+    return Summary(
+        total=total,
+        fatalities=fatalities,
+        first_date=first,
+        last_date=last,
+        by_status=groups["status"],
+        by_region=groups["region"],
+        by_event_type=groups["event_type"],
+    )
+
+
+async def etag(session: AsyncSession, query: list[tuple[str, str]]) -> str:
+    """Changes whenever any event changes, or the question does."""
+    version = await repository.data_version(session)
+    asked = hashlib.sha256(repr(sorted(query)).encode()).hexdigest()[:16]
+    return f'W/"{version}-{asked}"'
+
+
+async def grid(session: AsyncSession, filters: EventFilters, cell_km: float) -> dict[str, Any]:
+    """Counts per map cell (about cell_km on a side) as a GeoJSON FeatureCollection."""
+    step = cell_km / 111.32
+    cells = await repository.grid_cells(session, filters, step)
+    features = []
+    for row, column, band_step, count, dead in cells:
+        south, west = row * step, column * band_step
+        north, east = south + step, west + band_step
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[west, south], [east, south], [east, north], [west, north], [west, south]]
+                    ],
+                },
+                "properties": {"count": count, "fatalities": dead},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

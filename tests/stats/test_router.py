@@ -1,0 +1,287 @@
+"""Dashboards' numbers through HTTP: zero-filled series, ISO weeks, precision, exactness."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ClientFactory, assert_problem
+from tests.factories import event_body
+
+
+async def _create(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+    response = await client.post("/v1/events", json=event_body(**changes))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _series(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    response = await client.get("/v1/stats/timeseries", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _points(body: dict[str, Any], key: str | None = None) -> list[tuple[str, int]]:
+    (series,) = [s for s in body["series"] if s["key"] == key]
+    return [(p["t"], p["count"]) for p in series["points"]]
+
+
+async def test_weekly_series_is_zero_filled_in_iso_weeks(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    await _create(analyst, event_date="2025-03-05", date_precision="day", fatalities=2)
+    await _create(analyst, event_date="2025-03-19", date_precision="day")
+    await _create(analyst, event_date="2025-03-20", date_precision="day", fatalities=1)
+    body = await _series(analyst, interval="week", date_from="2025-03-01", date_to="2025-03-31")
+    assert body["interval"] == "week"
+    assert body["group_by"] is None
+    assert _points(body) == [
+        ("2025-02-24", 0),  # the Monday of the week holding 1 March
+        ("2025-03-03", 1),
+        ("2025-03-10", 0),
+        ("2025-03-17", 2),
+        ("2025-03-24", 0),
+        ("2025-03-31", 0),
+    ]
+    fatalities = [p["fatalities"] for p in body["series"][0]["points"]]
+    assert fatalities == [0, 2, 0, 1, 0, 0]
+    daily = await _series(analyst, interval="day", date_from="2025-03-18", date_to="2025-03-21")
+    assert _points(daily) == [
+        ("2025-03-18", 0), ("2025-03-19", 1), ("2025-03-20", 1), ("2025-03-21", 0),
+    ]  # fmt: skip
+    monthly = await _series(analyst, interval="month")
+    assert _points(monthly) == [("2025-03-01", 3)]  # default range: the data's
+
+
+async def test_week_and_month_precision_count_in_their_own_bucket(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    await _create(analyst, event_date="2025-03-01", date_precision="month")
+    await _create(analyst, event_date="2025-03-12", date_precision="week")  # week of 10 March
+    weekly = await _series(analyst, interval="week")
+    assert _points(weekly) == [("2025-02-24", 1), ("2025-03-03", 0), ("2025-03-10", 1)]
+    # A range inside March still holds the month-long event: the series reaches back to it.
+    inside = await _series(analyst, interval="week", date_from="2025-03-15", date_to="2025-03-16")
+    assert _points(inside) == [("2025-02-24", 1), ("2025-03-03", 0), ("2025-03-10", 1)]
+    listed = await analyst.get(
+        "/v1/events", params={"date_from": "2025-03-15", "date_to": "2025-03-16"}
+    )
+    assert len(listed.json()["items"]) == sum(count for _, count in _points(inside))
+    monthly = await _series(analyst, interval="month", date_from="2025-03-20")
+    assert _points(monthly) == [("2025-03-01", 1)]
+
+
+async def test_group_by_and_filters_narrow(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    await _create(analyst, event_date="2025-03-03", date_precision="day")
+    await _create(
+        analyst, event_date="2025-03-04", date_precision="day", country="UA",
+        region_code="UA-59", event_type="explosions_remote_violence",
+        sub_event_type="shelling_artillery_missile_attack", tags=["shelling"],
+        units=[{"name": "47th Mechanized Brigade", "side": "UA"}],
+    )  # fmt: skip
+    await _create(analyst, event_date="2025-03-05", date_precision="day", region_code="RU-KRS")
+    by_region = await _series(analyst, interval="week", group_by="region")
+    assert {s["key"]: s["label"] for s in by_region["series"]} == {
+        "RU-BEL": "Belgorodskaya oblast'",
+        "UA-59": "Sumska oblast",
+        "RU-KRS": "Kurskaya oblast'",
+    }
+    only_ru = await _series(analyst, interval="week", group_by="region", country="RU")
+    assert {s["key"] for s in only_ru["series"]} == {"RU-BEL", "RU-KRS"}
+    belgorod = await _series(analyst, interval="week", region="Belgorod")
+    assert _points(belgorod) == [("2025-03-03", 1)]
+    by_type = await _series(analyst, interval="week", group_by="event_type")
+    assert {s["label"] for s in by_type["series"]} == {"Battles", "Explosions/Remote violence"}
+    by_status = await _series(analyst, interval="week", group_by="status", status="claimed")
+    assert _points(by_status, "claimed") == [("2025-03-03", 3)]
+    tagged = await _series(analyst, interval="week", tag="shelling")  # read from the events
+    assert _points(tagged) == [("2025-03-03", 1)]
+    by_unit = await _series(analyst, interval="week", group_by="unit")
+    labels = {s["label"]: _points(s and by_unit, s["key"]) for s in by_unit["series"]}
+    assert labels["47th Mechanized Brigade (UA)"] == [("2025-03-03", 1)]
+    assert labels["225th Separate Assault Regiment (UA)"] == [("2025-03-03", 2)]
+
+
+async def _counts_agree(client: httpx.AsyncClient, **filters: Any) -> int:
+    listed = await client.get("/v1/events", params={"limit": 1000, **filters})
+    expected = len(listed.json()["items"])
+    for interval in ("day", "week", "month"):
+        body = await _series(client, interval=interval, **filters)
+        total = sum(p["count"] for s in body["series"] for p in s["points"])
+        assert total == expected, (interval, filters, total, expected)
+    summary = (await client.get("/v1/stats/summary", params=filters)).json()
+    assert summary["total"] == expected
+    assert sum(item["count"] for item in summary["by_region"]) == expected
+    return expected
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"region": "RU-BEL"},
+        {"country": "UA", "status": "verified"},
+        {"date_from": "2025-03-10", "date_to": "2025-04-02"},
+        {"date_from": "2025-03-15"},
+        {"event_type": "battles", "date_to": "2025-03-31"},
+        {"tag": "x", "date_from": "2025-03-10"},
+    ],
+)
+async def test_stats_equal_a_direct_count_after_every_kind_of_write(
+    client_for: ClientFactory, filters: dict[str, Any]
+):
+    analyst, verifier, admin = client_for("analyst"), client_for("verifier"), client_for("admin")
+    made = [
+        await _create(analyst, event_date=day, date_precision=precision, tags=["x"])
+        for day, precision in [
+            ("2025-03-01", "month"), ("2025-03-12", "week"), ("2025-03-20", "day"),
+            ("2025-04-01", "day"), ("2025-02-27", "day"),
+        ]
+    ]  # fmt: skip
+    await _counts_agree(analyst, **filters)
+    await analyst.patch(
+        f"/v1/events/{made[0]['id']}",
+        json={"country": "UA", "region_code": "UA-59", "event_date": "2025-03-14"},
+        headers={"If-Match": '"1"'},
+    )
+    await _counts_agree(analyst, **filters)
+    await verifier.post(
+        f"/v1/events/{made[1]['id']}/status", json={"status": "verified", "rationale": "seen"}
+    )
+    await _counts_agree(analyst, **filters)
+    await analyst.delete(f"/v1/events/{made[2]['id']}")
+    await _counts_agree(analyst, **filters)
+    await admin.post(f"/v1/events/{made[2]['id']}/restore")
+    await analyst.post(f"/v1/events/{made[3]['id']}/merge", json={"into": made[4]["id"]})
+    await analyst.post(
+        "/v1/imports",
+        content=b"".join(
+            (__import__("json").dumps(event_body(external_id=f"s{n}", tags=["x"])) + "\n").encode()
+            for n in range(3)
+        ),
+        headers={"content-type": "application/x-ndjson"},
+    )
+    assert await _counts_agree(analyst, **filters) >= 0
+
+
+async def test_etag_304_until_a_write(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    await _create(analyst)
+    for path in ("/v1/stats/timeseries", "/v1/stats/summary", "/v1/stats/grid"):
+        first = await analyst.get(path, params={"region": "RU-BEL"})
+        assert first.status_code == 200
+        assert first.headers["cache-control"] == "private, no-cache"
+        tag = first.headers["etag"]
+        again = await analyst.get(path, params={"region": "RU-BEL"}, headers={"If-None-Match": tag})
+        assert again.status_code == 304
+        assert again.content == b""
+        other = await analyst.get(path, params={"region": "UA-59"}, headers={"If-None-Match": tag})
+        assert other.status_code == 200  # another question, another tag
+    tag = (await analyst.get("/v1/stats/timeseries")).headers["etag"]
+    await _create(analyst)
+    after = await analyst.get("/v1/stats/timeseries", headers={"If-None-Match": tag})
+    assert after.status_code == 200
+    assert after.headers["etag"] != tag
+
+
+async def test_summary(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    await _create(analyst, event_date="2025-03-01", date_precision="month", fatalities=3)
+    await _create(analyst, event_date="2025-05-02", date_precision="day", region_code="RU-KRS")
+    summary = (await analyst.get("/v1/stats/summary")).json()
+    assert summary["total"] == 2
+    assert summary["fatalities"] == 3
+    assert (summary["first_date"], summary["last_date"]) == ("2025-03-01", "2025-05-02")
+    assert [(item["key"], item["count"]) for item in summary["by_status"]] == [("claimed", 2)]
+    assert {item["key"] for item in summary["by_region"]} == {"RU-BEL", "RU-KRS"}
+    assert summary["by_event_type"][0]["label"] == "Battles"
+
+
+async def test_grid_cells(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    await _create(analyst, lat=50.95, lon=35.55)
+    await _create(analyst, lat=50.951, lon=35.551)
+    await _create(analyst, lat=51.7, lon=36.2)
+    await _create(analyst, lat=None, lon=None, geo_precision="region")
+    grid = (await analyst.get("/v1/stats/grid", params={"cell_km": 10})).json()
+    assert grid["type"] == "FeatureCollection"
+    counts = sorted(f["properties"]["count"] for f in grid["features"])
+    assert counts == [1, 2]
+    for feature in grid["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        assert ring[0] == ring[-1]
+        assert ring[1][0] - ring[0][0] > 0.1  # ~10 km of longitude at 51°N
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"interval": "day", "date_from": "1990-01-01", "date_to": "2025-01-01"},
+        {"interval": "hour"},
+        {"group_by": "colour"},
+        {"bogus": "1"},
+    ],
+)
+async def test_bad_stats_requests(client_for: ClientFactory, params: dict[str, Any]):
+    assert_problem(await client_for("reader").get("/v1/stats/timeseries", params=params), 422)
+
+
+async def test_too_many_points_from_the_data_range(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    await _create(analyst, event_date="1990-01-01", date_precision="day")
+    await _create(analyst, event_date="2025-01-01", date_precision="day")
+    assert_problem(await analyst.get("/v1/stats/timeseries", params={"interval": "day"}), 422)
+    assert (
+        await analyst.get("/v1/stats/timeseries", params={"interval": "month"})
+    ).status_code == 200
+
+
+async def test_event_list_as_geojson(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    located = await _create(analyst)
+    unlocated = await _create(analyst, lat=None, lon=None, geo_precision="region")
+    response = await analyst.get("/v1/events", params={"format": "geojson", "limit": 1})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    page = response.json()
+    assert page["type"] == "FeatureCollection"
+    assert page["next_cursor"]
+    second = await analyst.get(
+        "/v1/events", params={"format": "geojson", "limit": 1, "cursor": page["next_cursor"]}
+    )
+    features = page["features"] + second.json()["features"]
+    by_id = {feature["id"]: feature for feature in features}
+    assert by_id[located["id"]]["geometry"] == {"type": "Point", "coordinates": [35.55, 50.95]}
+    assert by_id[unlocated["id"]]["geometry"] is None
+    assert by_id[located["id"]]["properties"]["status"] == "claimed"
+
+
+async def test_compaction_keeps_the_numbers(fresh_database_url: str):
+    from app.stats.compaction import compact_once
+    from tests.live import bearer, live_app
+
+    async with live_app(fresh_database_url) as (database, keys, client):
+        headers = bearer(keys, "analyst")
+        for day in ("2025-03-03", "2025-03-03", "2025-03-04", "2025-03-20"):
+            await client.post(
+                "/v1/events",
+                json=event_body(event_date=day, date_precision="day"),
+                headers=headers,
+            )
+        created = await client.get("/v1/events", params={"limit": 1}, headers=headers)
+        await client.delete(f"/v1/events/{created.json()['items'][0]['id']}", headers=headers)
+        params = {"interval": "week", "group_by": "region", "date_from": "2025-03-04"}
+        before = await client.get("/v1/stats/timeseries", params=params, headers=headers)
+        assert await compact_once(database) > 0
+        async with database.write_engine.connect() as conn:
+            from sqlalchemy import text
+
+            repeated = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT 1 FROM event_rollup GROUP BY grain, bucket,"
+                    " date_precision, country, region_code, event_type, status"
+                    " HAVING count(*) > 1) r"
+                )
+            )
+        assert repeated == 0
+        after = await client.get("/v1/stats/timeseries", params=params, headers=headers)
+        assert after.json() == before.json()
