@@ -21,6 +21,7 @@ from app.events.sources_router import router as sources_router
 from app.exports.router import router as exports_router
 from app.gazetteer.router import router as gazetteer_router
 from app.imports.router import router as imports_router
+from app.metrics import RequestMetrics
 from app.middleware import BodySizeLimit, RequestId
 from app.ops import router as ops_router
 from app.query_params import reject_unknown_query_params
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 await anyio.to_thread.run_sync(embedded.stop)
 
     middleware = [
+        Middleware(RequestMetrics),
         Middleware(RequestId),
         Middleware(
             BodySizeLimit,

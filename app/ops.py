@@ -7,8 +7,15 @@ from starlette.responses import Response
 
 from app.db import code_heads, get_database
 from app.errors import ServiceUnavailable
+from app.metrics import metrics_endpoint
 
 router = APIRouter(tags=["ops"])
+
+
+@router.get("/metrics", include_in_schema=True, response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of this process."""
+    return await metrics_endpoint(request)
 
 
 @router.get("/healthz")

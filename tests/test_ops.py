@@ -80,3 +80,85 @@ async def test_body_over_limit_is_413_and_writes_nothing(fresh_database_url: str
         assert small.status_code == 201
     with psycopg.connect(libpq_url(fresh_database_url)) as conn:
         assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)
+
+
+async def test_metrics(client_for: ClientFactory):
+    reader = client_for("reader")
+    await reader.get("/v1/events", params={"limit": 1})
+    await reader.get("/v1/nowhere")
+    response = await client_for().get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'incidents_http_requests_total{method="GET",route="/v1/events",status="200"}' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "incidents_http_request_duration_seconds_bucket" in text
+    assert 'incidents_db_pool_connections_in_use{pool="write"}' in text
+
+
+async def test_export_and_import_rows_are_counted(fresh_database_url: str):
+    from prometheus_client import REGISTRY
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    async with live_app(fresh_database_url) as (_, keys, client):
+        before_import = value("incidents_import_rows_total", outcome="created")
+        body = b"".join(
+            (__import__("json").dumps(event_body(external_id=str(n))) + "\n").encode()
+            for n in range(4)
+        )
+        response = await client.post(
+            "/v1/imports",
+            content=body,
+            headers={**bearer(keys, "analyst"), "content-type": "application/x-ndjson"},
+        )
+        assert response.status_code == 200, response.text
+        assert value("incidents_import_rows_total", outcome="created") == before_import + 4
+        before_export = value("incidents_export_rows_total", format="ndjson")
+        await client.get("/v1/exports/events.ndjson", headers=bearer(keys, "reader"))
+        assert value("incidents_export_rows_total", format="ndjson") == before_export + 4
+
+
+async def test_cors_for_configured_origins(fresh_database_url: str):
+    async with live_app(fresh_database_url, cors_origins=["https://dash.example"]) as (
+        _,
+        keys,
+        client,
+    ):
+        preflight = await client.options(
+            "/v1/stats/timeseries",
+            headers={
+                "Origin": "https://dash.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "Authorization, If-None-Match",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://dash.example"
+        response = await client.get(
+            "/v1/stats/summary",
+            headers={**bearer(keys, "reader"), "Origin": "https://dash.example"},
+        )
+        assert response.headers["access-control-allow-origin"] == "https://dash.example"
+        assert "ETag" in response.headers["access-control-expose-headers"]
+        other = await client.get(
+            "/v1/stats/summary",
+            headers={**bearer(keys, "reader"), "Origin": "https://evil.example"},
+        )
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_production_refuses_unsafe_settings():
+    import pytest
+
+    from app.config import Settings
+
+    for unsafe in (
+        {"database_url": None},
+        {"database_url": "postgresql://x/y", "cors_origins": ["*"]},
+        {"database_url": "postgresql://x/y", "debug": True},
+    ):
+        with pytest.raises(RuntimeError, match="refusing to start in production"):
+            create_app(Settings(env="production", **unsafe))
+    create_app(Settings(env="production", database_url="postgresql://x/y"))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AppError, UnprocessableContent
 from app.imports import parsing, repository
+from app.metrics import IMPORT_ROWS
 
 OnConflict = Literal["error", "skip", "update"]
 MAX_REPORTED_ERRORS = 1000
@@ -160,6 +161,7 @@ async def import_events(
         ):
             errors.add(line, [{"loc": [field], "msg": message}])
     if errors.count:
+        IMPORT_ROWS.labels("rejected").inc(rows)
         raise UnprocessableContent(
             f"{errors.count} of {rows} rows cannot be imported; nothing was written.",
             errors.report(),
@@ -178,6 +180,9 @@ async def import_events(
             skipped=matching if on_conflict == "skip" else 0,
         )
     changed = await repository.apply(conn, actor, update=on_conflict == "update")
+    IMPORT_ROWS.labels("created").inc(new)
+    IMPORT_ROWS.labels("updated").inc(changed)
+    IMPORT_ROWS.labels("skipped").inc(matching - changed)
     return ImportResult(
         dry_run=False,
         on_conflict=on_conflict,
