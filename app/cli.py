@@ -475,3 +475,7 @@ def _import_local(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

