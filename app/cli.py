@@ -366,7 +366,7 @@ def _export_local(fmt: str, params: dict[str, list[str]], output: Path) -> int:
             query.profile,
             local,
             libpq_url(url),
-            session_options(settings),
+            session_options(settings, statement_timeout_ms=0),
         )
         written = 0
         with _progress() as progress, output.open("wb") as file:

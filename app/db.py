@@ -189,10 +189,13 @@ NAME_MATCH_THRESHOLD = 0.4
 UNIT_MATCH_THRESHOLD = 0.5
 
 
-def session_options(settings: Settings) -> str:
+def session_options(settings: Settings, statement_timeout_ms: int | None = None) -> str:
     """Server settings every connection of the app starts with."""
+    timeout = (
+        settings.statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+    )
     return (
-        f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC"
+        f"-c statement_timeout={timeout} -c timezone=UTC"
         f" -c pg_trgm.strict_word_similarity_threshold={NAME_MATCH_THRESHOLD}"
         f" -c pg_trgm.word_similarity_threshold={UNIT_MATCH_THRESHOLD}"
     )

@@ -166,16 +166,18 @@ def stream_to_null(
     started = time.perf_counter()
     size = lines = 0
     first = None
-    with client.stream("GET", url, headers=headers, timeout=None) as response:
-        response.raise_for_status()
-        for chunk in response.iter_raw():
-            if first is None:
-                first = time.perf_counter() - started
-            size += len(chunk)
-            lines += chunk.count(b"\n")
+    try:
+        with client.stream("GET", url, headers=headers, timeout=None) as response:
+            response.raise_for_status()
+            for chunk in response.iter_raw():
+                if first is None:
+                    first = time.perf_counter() - started
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+    finally:
+        stop.set()
+        sampler.join()
     elapsed = time.perf_counter() - started
-    stop.set()
-    sampler.join()
     return elapsed, size, lines, max(peak) - peak[0], first or elapsed  # type: ignore[return-value]
 
 

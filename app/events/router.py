@@ -82,7 +82,7 @@ async def list_events(
     page = await service.list_events(session, params, reader)
     if params.format == "geojson":
         return JSONResponse(service.feature_collection(page), media_type="application/geo+json")
-    return page
+    return Response(page.json(), media_type="application/json")
 
 
 @router.get("/{event_id}")

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -456,8 +457,16 @@ async def list_sources(
     )
 
 
-def _sort_value(event: Event, sort: str) -> str:
-    return str(getattr(event, sort.lstrip("-")).isoformat())
+@dataclass(frozen=True)
+class EventPage:
+    """A page of events already rendered as JSON by PostgreSQL."""
+
+    items: list[str]
+    next_cursor: str | None
+
+    def json(self) -> bytes:
+        cursor = orjson.dumps(self.next_cursor)
+        return b'{"items":[' + ",".join(self.items).encode() + b'],"next_cursor":' + cursor + b"}"
 
 
 def _parse_sort_value(sort: str, raw: Any) -> Any:
@@ -468,9 +477,7 @@ def _parse_sort_value(sort: str, raw: Any) -> Any:
     return dt.datetime.fromisoformat(raw)
 
 
-async def list_events(
-    session: AsyncSession, params: EventListParams, reader: ApiKey
-) -> Page[EventOut]:
+async def list_events(session: AsyncSession, params: EventListParams, reader: ApiKey) -> EventPage:
     """A page of events matching the filters, with a cursor for the next page."""
     if params.include_deleted and reader.role_level < Role.admin:
         raise Forbidden("include_deleted needs the admin role.")
@@ -486,15 +493,13 @@ async def list_events(
                 "The cursor is not valid for this sort order.",
                 [{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
             ) from exc
-    events = await repository.list_events(session, params, params.sort, params.limit + 1, after)
+    rows = await repository.list_events(session, params, params.sort, params.limit + 1, after)
     next_cursor = None
-    if len(events) > params.limit:
-        events = events[: params.limit]
-        last = events[-1]
-        next_cursor = encode_cursor(params.sort, _sort_value(last, params.sort), str(last.id))
-    return Page[EventOut](
-        items=[EventOut.from_event(event) for event in events], next_cursor=next_cursor
-    )
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        _, sort_value, event_id = rows[-1]
+        next_cursor = encode_cursor(params.sort, sort_value.isoformat(), str(event_id))
+    return EventPage(items=[row[0] for row in rows], next_cursor=next_cursor)
 
 
 DUPLICATE_MAX_KM = 10.0
@@ -604,18 +609,18 @@ async def merge_event(
     return await _touch(session, survivor, analyst, "merge", diff)
 
 
-def feature_collection(page: Page[EventOut]) -> dict[str, Any]:
+def feature_collection(page: EventPage) -> dict[str, Any]:
     """A page of events as GeoJSON: one Point Feature per event (geometry null when the
     event has no coordinates), the event's fields as properties."""
     features = []
-    for event in page.items:
-        properties = event.model_dump(mode="json")
+    for item in page.items:
+        event = orjson.loads(item)
         geometry = (
             None
-            if event.lat is None or event.lon is None
-            else {"type": "Point", "coordinates": [event.lon, event.lat]}
+            if event["lat"] is None or event["lon"] is None
+            else {"type": "Point", "coordinates": [event["lon"], event["lat"]]}
         )
         features.append(
-            {"type": "Feature", "id": str(event.id), "geometry": geometry, "properties": properties}
+            {"type": "Feature", "id": event["id"], "geometry": geometry, "properties": event}
         )
     return {"type": "FeatureCollection", "features": features, "next_cursor": page.next_cursor}

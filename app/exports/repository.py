@@ -9,42 +9,9 @@ from sqlalchemy.dialects import postgresql
 
 from app.events.filters import EventFilters
 from app.events.models import Event
-from app.events.repository import SORT_COLUMNS, filter_conditions
+from app.events.repository import EVENT_JSON, SORT_COLUMNS, filter_conditions
 from app.events.taxonomy import SUB_EVENT_TYPES
 from app.geography import country_names
-
-# One event as the API shows it (EventOut), built in SQL.
-EVENT_JSON = """json_build_object(
-    'id', event.id, 'status', event.status,
-    'event_date', event.event_date, 'date_precision', event.date_precision,
-    'event_type', event.event_type, 'sub_event_type', event.sub_event_type,
-    'country', event.country, 'region_code', event.region_code,
-    'region', (SELECT json_build_object('code', r.code, 'name', r.name)
-               FROM region r WHERE r.code = event.region_code),
-    'place_id', event.place_id,
-    'place', (SELECT json_build_object('id', p.id, 'name', p.name)
-              FROM place p WHERE p.id = event.place_id),
-    'location_name', event.location_name, 'lat', event.lat, 'lon', event.lon,
-    'geo_precision', event.geo_precision,
-    'units', coalesce((
-        SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'side', u.side,
-                                          'role', eu.role) ORDER BY eu.position)
-        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id WHERE eu.event_id = event.id),
-        '[]'::json),
-    'sources', coalesce((
-        SELECT json_agg(json_build_object(
-            'id', s.id, 'source_name', s.source_name, 'url', s.url,
-            'published_at', itk_rfc3339(s.published_at), 'stance', s.stance,
-            'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
-            'language', s.language, 'added_by', s.added_by, 'added_at', itk_rfc3339(s.added_at)
-        ) ORDER BY s.seq)
-        FROM source_report s WHERE s.event_id = event.id), '[]'::json),
-    'fatalities', event.fatalities, 'summary', event.summary, 'tags', event.tags,
-    'external_id', event.external_id, 'external_source', event.external_source,
-    'created_at', itk_rfc3339(event.created_at), 'created_by', event.created_by,
-    'updated_at', itk_rfc3339(event.updated_at), 'updated_by', event.updated_by,
-    'version', event.version, 'deleted_at', itk_rfc3339(event.deleted_at)
-)"""
 
 GEOJSON_FEATURE = f"""json_build_object(
     'type', 'Feature', 'id', event.id,

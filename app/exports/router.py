@@ -39,7 +39,8 @@ async def export_events(
         params.profile,
         reader,
         libpq_url(database.read_url),
-        session_options(request.app.state.settings),
+        # A full export streams for minutes; the per-statement limit is for requests.
+        session_options(request.app.state.settings, statement_timeout_ms=0),
     )
     return StreamingResponse(
         export.body,

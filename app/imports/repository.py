@@ -6,7 +6,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.copy import AsyncCopy
 
-from app.exports.repository import EVENT_JSON
+from app.events.repository import EVENT_JSON
 from app.imports.parsing import STAGING_COLUMNS
 
 STAGING = """

@@ -1,0 +1,43 @@
+"""The benchmark harness works end to end on a small data set (no timing is asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import GOALS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_bench_harness_runs_every_scenario(tmp_path: Path):
+    command = [
+        sys.executable, "-m", "bench", "--events", "10000", "--requests", "20",
+        "--concurrency", "4", "--gazetteer", "BY", "--results-dir", str(tmp_path / "results"),
+        "--data-dir", str(tmp_path / "pg"),
+    ]  # fmt: skip
+    if url := os.environ.get("INCIDENTS_TEST_DATABASE_URL"):
+        command += ["--database-url", url]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (result_file,) = (tmp_path / "results").glob("*-10000.json")
+    report = json.loads(result_file.read_text())
+    assert report["meta"]["events"] == 10_000
+    results = report["results"]
+    assert set(results) == set(GOALS)
+    for scenario in ("E1", "E2", "I1"):
+        assert results[scenario]["api_rows_per_s"] > 0
+        assert results[scenario]["baseline_rows_per_s"] > 0
+    assert results["I1"]["rows"] == 10_000
+    assert results["E1"]["rows"] == 10_000
+    for scenario in ("Q1", "Q2", "Q3"):
+        assert results[scenario]["api"]["n"] == 20
+    assert results["Q3"]["places"] >= 300
+    assert results["W1"]["api_rps"] > 0
+    assert all(isinstance(results[s]["pass"], bool) for s in GOALS)
+    assert (tmp_path / "results" / result_file.name.replace(".json", ".md")).exists()
