@@ -245,7 +245,20 @@ class EventRollup(Base):
 
     __tablename__ = "event_rollup"
     __table_args__ = (
-        Index(None, "grain", "bucket"),
+        Index(
+            None,
+            "grain",
+            "bucket",
+            postgresql_include=[
+                "date_precision",
+                "country",
+                "region_code",
+                "event_type",
+                "status",
+                "events",
+                "fatalities",
+            ],
+        ),
         CheckConstraint("grain IN ('day', 'week', 'month')", name="grain"),
     )
 
