@@ -333,10 +333,13 @@ async def add_revision(
     actor: uuid.UUID,
     diff: dict[str, Any],
     rationale: str | None = None,
+    first: bool = False,
 ) -> None:
-    """Append the event's next revision."""
-    next_number = (
-        select(func.coalesce(func.max(Revision.revision), 0) + 1)
+    """Append the event's next revision (number 1 for a new event)."""
+    next_number: Any = (
+        1
+        if first
+        else select(func.coalesce(func.max(Revision.revision), 0) + 1)
         .where(Revision.event_id == event_id)
         .scalar_subquery()
     )

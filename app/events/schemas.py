@@ -276,9 +276,13 @@ class EventOut(BaseModel):
     deleted_at: dt.datetime | None
 
     @classmethod
-    def from_event(cls, event: Any) -> "EventOut":
-        """Build from an Event with region, place, sources and unit links loaded."""
-        data = {name: getattr(event, name) for name in cls.model_fields if name != "units"}
+    def from_event(cls, event: Any, region: "RegionOut | bool | None" = False) -> "EventOut":
+        """Build from an Event with place, sources, unit links and (unless given) region
+        loaded."""
+        skip = {"units"} if region is False else {"units", "region"}
+        data = {name: getattr(event, name) for name in cls.model_fields if name not in skip}
+        if region is not False:
+            data["region"] = region
         data["units"] = [
             UnitOut(id=link.unit.id, name=link.unit.name, side=link.unit.side, role=link.role)
             for link in event.unit_links

@@ -28,6 +28,7 @@ from app.events.schemas import (
     EventCreate,
     EventOut,
     EventPatch,
+    RegionOut,
     RevisionOut,
     SourceIn,
     SourceOut,
@@ -37,7 +38,8 @@ from app.events.schemas import (
     consistency_errors,
     period_start,
 )
-from app.gazetteer.models import Place, Region
+from app.gazetteer import repository as gazetteer
+from app.gazetteer.models import Place
 from app.pagination import Page, decode_cursor, encode_cursor
 
 # The event's own fields, as revisions record them.
@@ -108,7 +110,7 @@ def _check_consistent(fields: dict[str, Any]) -> None:
 
 async def _locate(
     session: AsyncSession, fields: dict[str, Any], given: set[str]
-) -> tuple[Region | None, Place | None]:
+) -> tuple[RegionOut | None, Place | None]:
     """Complete and check where the event is.
 
     A place given in this request fills in country, region, coordinates and name unless the
@@ -135,12 +137,13 @@ async def _locate(
             raise _invalid("country", "country is required (or a region_code or place_id).")
         fields["country"] = fields["region_code"][:2]
     region = None
-    if fields["region_code"] is not None:
-        region = await repository.get_region(session, fields["region_code"])
-        if region is None:
-            raise _invalid("region_code", f"{fields['region_code']} is not an ISO 3166-2 code.")
-        if region.country != fields["country"]:
-            raise _invalid("region_code", f"{region.code} is not in country {fields['country']}.")
+    if (code := fields["region_code"]) is not None:
+        known = await gazetteer.region_country_and_name(session, code)
+        if known is None:
+            raise _invalid("region_code", f"{code} is not an ISO 3166-2 code.")
+        if known[0] != fields["country"]:
+            raise _invalid("region_code", f"{code} is not in country {fields['country']}.")
+        region = RegionOut(code=code, name=known[1])
     if fields["geo_precision"] is None:
         fields["geo_precision"] = "exact" if fields["lat"] is not None else "region"
     _check_consistent(fields)
@@ -187,7 +190,6 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
         ],
         unit_links=await _unit_links(session, payload.units),
     )
-    event.region = region
     event.place = place
     try:
         # A savepoint, so that losing a race on external_id can still name the winner.
@@ -196,8 +198,10 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
     except IntegrityError:
         await _conflict_if_imported(session, payload.external_source, payload.external_id)
         raise
-    await repository.add_revision(session, event.id, "create", actor.id, event_state(event))
-    return EventOut.from_event(event)
+    await repository.add_revision(
+        session, event.id, "create", actor.id, event_state(event), first=True
+    )
+    return EventOut.from_event(event, region=region)
 
 
 def _request_sha256(payload: EventCreate) -> bytes:
@@ -343,7 +347,9 @@ async def patch_event(
     for name in STATE_FIELDS:
         if name != "status":
             setattr(event, name, fields[name])
-    event.region, event.place = region, place
+    event.place = place
+    # Already in the session's identity map unless the region changed.
+    event.region = await repository.get_region(session, region.code) if region else None
     if patch.units is not None:
         event.unit_links = await _unit_links(session, patch.units)
     diff = _diff(before, event_state(event))

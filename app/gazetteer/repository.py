@@ -73,6 +73,20 @@ async def get_region(session: AsyncSession, code: str) -> Region | None:
     return await session.get(Region, code)
 
 
+_region_names: dict[str, tuple[str, str]] = {}
+
+
+async def region_country_and_name(session: AsyncSession, code: str) -> tuple[str, str] | None:
+    """(country, ISO name) of a region, from a per-process copy of the region table.
+
+    Regions come from ISO 3166-2 through migrations and their names never change through
+    the API (only aliases do), so one read per process saves a query per event written."""
+    if not _region_names:
+        result = await session.execute(select(Region.code, Region.country, Region.name))
+        _region_names.update({row[0]: (row[1], row[2]) for row in result})
+    return _region_names.get(code)
+
+
 async def search_regions(
     session: AsyncSession, q: str | None, country: Sequence[str], limit: int, after: str | None
 ) -> list[tuple[Region, float | None]]:

@@ -19,10 +19,8 @@ depends_on: str | Sequence[str] | None = None
 RFC3339 = """
 CREATE FUNCTION itk_rfc3339(ts timestamptz) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE STRICT
-AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
-    || CASE WHEN date_part('microseconds', ts)::bigint % 1000000 = 0 THEN ''
-            ELSE to_char(ts AT TIME ZONE 'UTC', '.US') END
-    || 'Z' $$
+AS $$ SELECT replace(to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                     '.000000Z', 'Z') $$
 """
 
 LOG_CHANGES = """
