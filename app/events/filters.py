@@ -35,6 +35,15 @@ def split_values(value: object) -> object:
     return value
 
 
+def check_near(value: str | None) -> str | None:
+    """A `near=lat,lon` query value, range-checked."""
+    if value is not None:
+        lat, lon = parse_numbers(value, 2, "near")
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("near must be lat,lon within [-90,90] and [-180,180]")
+    return value
+
+
 class BBox(BaseModel):
     min_lon: float
     min_lat: float
@@ -120,14 +129,7 @@ class EventFilters(BaseModel):
                 )
         return value
 
-    @field_validator("near")
-    @classmethod
-    def _check_near(cls, value: str | None) -> str | None:
-        if value is not None:
-            lat, lon = parse_numbers(value, 2, "near")
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise ValueError("near must be lat,lon within [-90,90] and [-180,180]")
-        return value
+    _check_near = field_validator("near")(check_near)
 
     @model_validator(mode="after")
     def _check_ranges(self) -> "EventFilters":

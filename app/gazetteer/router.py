@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.auth.dependencies import Analyst, Reader
 from app.db import SessionDep
-from app.events.filters import MAX_VALUES, FilterText, parse_numbers, split_values
+from app.events.filters import MAX_VALUES, FilterText, check_near, parse_numbers, split_values
 from app.gazetteer import service
 from app.gazetteer.schemas import (
     PlaceCreate,
@@ -51,14 +51,7 @@ class PlaceQuery(BaseModel):
 
     _split = field_validator("country", "region", mode="before")(split_values)
 
-    @field_validator("near")
-    @classmethod
-    def _check_near(cls, value: str | None) -> str | None:
-        if value is not None:
-            lat, lon = parse_numbers(value, 2, "near")
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise ValueError("near must be lat,lon within [-90,90] and [-180,180]")
-        return value
+    _check_near = field_validator("near")(check_near)
 
     @property
     def near_point(self) -> tuple[float, float] | None:

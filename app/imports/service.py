@@ -18,6 +18,7 @@ from app.metrics import IMPORT_ROWS
 
 OnConflict = Literal["error", "skip", "update"]
 MAX_REPORTED_ERRORS = 1000
+IMPORT_WORK_MEM = "256MB"
 
 
 class UnsupportedMediaType(AppError):
@@ -143,8 +144,11 @@ async def import_events(
 ) -> ImportResult:
     """Import NDJSON or CSV in one transaction; 422 naming the lines if any row is bad."""
     fmt = body_format(content_type)
-    # Uploads of millions of rows outlast the per-statement limit of ordinary requests.
+    # Uploads of millions of rows outlast the per-statement limit of ordinary requests, and
+    # their set-based sorts and aggregations (the rollup trigger's among them) should not
+    # spill to disk.
     await session.execute(text("SET LOCAL statement_timeout = 0"))
+    await session.execute(text(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'"))
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     conn = raw.driver_connection
