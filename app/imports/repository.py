@@ -1,5 +1,7 @@
 """Set-based import: COPY into a staging table, checks as queries, one statement per step."""
 
+import logging
+import time
 import uuid
 from typing import Any
 
@@ -8,6 +10,8 @@ from psycopg.copy import AsyncCopy
 
 from app.events.repository import EVENT_JSON
 from app.imports.parsing import STAGING_COLUMNS
+
+log = logging.getLogger("app.imports")
 
 STAGING = """
 DROP TABLE IF EXISTS import_staging;
@@ -100,7 +104,7 @@ FROM import_staging WHERE existing_id IS NULL ORDER BY line
 """
 SOURCE_COLUMNS = """source_name text, url text, published_at timestamptz, stance text,
     excerpt text, reliability text, credibility text, language text"""
-INSERT_SOURCES = f"""
+_SOURCES_FROM = f"""
 INSERT INTO source_report (event_id, source_name, url, published_at, stance, excerpt,
                            reliability, credibility, language, added_by)
 SELECT coalesce(s.existing_id, s.id), x.source_name, x.url, x.published_at, x.stance,
@@ -109,7 +113,20 @@ FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.sources) AS ({SOURCE_COLUMNS}))
          WITH ORDINALITY AS x(source_name, url, published_at, stance, excerpt, reliability,
                               credibility, language, position)
-WHERE (s.existing_id IS NULL OR %(update)s)
+"""
+# New events: every staged source goes in, in file order.
+INSERT_SOURCES = (
+    _SOURCES_FROM
+    + """
+WHERE s.existing_id IS NULL
+ORDER BY s.line, x.position
+"""
+)
+# Updated events: only the sources they do not already have.
+INSERT_NEW_SOURCES_OF_EXISTING = (
+    _SOURCES_FROM
+    + """
+WHERE s.existing_id IS NOT NULL
   AND NOT EXISTS (
       SELECT 1 FROM source_report r
       WHERE r.event_id = s.existing_id AND r.source_name = x.source_name
@@ -117,6 +134,7 @@ WHERE (s.existing_id IS NULL OR %(update)s)
         AND r.published_at IS NOT DISTINCT FROM x.published_at)
 ORDER BY s.line, x.position
 """
+)
 INSERT_UNIT_LINKS = """
 INSERT INTO event_unit (event_id, unit_id, role, position)
 SELECT coalesce(s.existing_id, s.id), u.id, x.role,
@@ -216,22 +234,32 @@ async def counts(conn: AsyncConnection[Any]) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+async def _step(conn: AsyncConnection[Any], name: str, sql: str, params: Any = None) -> int:
+    started = time.perf_counter()
+    cursor = await conn.execute(sql, params)
+    log.info("import step %s: %d rows in %.2f s", name, cursor.rowcount,
+             time.perf_counter() - started)  # fmt: skip
+    return cursor.rowcount
+
+
 async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> int:
     """Write the staged rows; with update, refresh matching events. Returns how many
     existing events actually changed."""
     params = {"actor": actor, "update": update}
     if update:
-        await conn.execute(CAPTURE_OLD_STATE)
-    await conn.execute(UPSERT_UNITS, {"update": update})
-    await conn.execute(INSERT_EVENTS, params)
+        await _step(conn, "capture old state", CAPTURE_OLD_STATE)
+    await _step(conn, "units", UPSERT_UNITS, {"update": update})
+    await _step(conn, "events", INSERT_EVENTS, params)
     if update:
-        await conn.execute(UPDATE_FIELDS)
-    await conn.execute(INSERT_SOURCES, params)
-    await conn.execute(INSERT_UNIT_LINKS, {"update": update})
-    await conn.execute(REVISIONS_FOR_CREATED, params)
+        await _step(conn, "update fields", UPDATE_FIELDS)
+    await _step(conn, "sources", INSERT_SOURCES, params)
+    if update:
+        await _step(conn, "sources of updated", INSERT_NEW_SOURCES_OF_EXISTING, params)
+    await _step(conn, "unit links", INSERT_UNIT_LINKS, {"update": update})
+    await _step(conn, "revisions", REVISIONS_FOR_CREATED, params)
     if not update:
         return 0
-    await conn.execute(DIFFS)
-    changed = await conn.execute(BUMP_CHANGED, params)
-    await conn.execute(REVISIONS_FOR_UPDATED, params)
-    return changed.rowcount
+    await _step(conn, "diffs", DIFFS)
+    changed = await _step(conn, "versions", BUMP_CHANGED, params)
+    await _step(conn, "update revisions", REVISIONS_FOR_UPDATED, params)
+    return changed
