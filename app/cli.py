@@ -20,6 +20,7 @@ from app.auth import service as keys
 from app.auth.schemas import RoleName
 from app.config import Settings, get_settings
 from app.db import Database, SchemaBehind, prepare_database, schema_state
+from app.logs import log_config
 
 app = typer.Typer(help="incident-tracker: located events with provenance and history.")
 db_app = typer.Typer(help="The database schema (Alembic).")
@@ -106,6 +107,7 @@ def serve(
             port=port,
             workers=workers,
             log_level=log_level,
+            log_config=log_config(log_level, settings.log_format),
             proxy_headers=True,
         )
 

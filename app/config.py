@@ -12,6 +12,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INCIDENTS_", extra="ignore")
 
     env: Literal["development", "production"] = "development"
+    # JSON lines (one object per line, with request ids) or plain text, for `incidents serve`.
+    log_format: Literal["json", "text"] = "json"
     debug: bool = False
     # Unset: an embedded PostgreSQL is started under data_dir and migrated.
     database_url: str | None = None

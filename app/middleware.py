@@ -5,6 +5,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import logs
 from app.errors import problem_response
 
 
@@ -82,6 +83,7 @@ class RequestId:
         if not request_id or not request_id.isprintable():
             request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        logs.request_id.set(request_id)
         header = (b"x-request-id", request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:

@@ -235,3 +235,47 @@ def test_import_and_export_against_a_remote_server(fresh_database_url: str, tmp_
         assert len(out.read_text().splitlines()) == 30
         refused = _cli(["export", "-o", str(out), "--url", server.base_url, "--key", "itk_x"], env)
         assert refused.returncode == 1
+
+
+@pytest.mark.slow
+def test_serve_logs_json_lines_with_request_ids_and_no_keys(
+    fresh_database_url: str, tmp_path: Path
+):
+    import json
+
+    port = _free_port()
+    env = {**_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
+    process = subprocess.Popen(
+        [INCIDENTS, "serve", "--port", str(port), "--log-level", "info"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.communicate()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        os.set_blocking(process.stdout.fileno(), False)  # type: ignore[union-attr]
+        secret = KEY.search(process.stdout.read() or "")  # type: ignore[union-attr]
+        assert secret, "the bootstrap key is printed on stdout"
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/v1/events",
+            headers={"Authorization": f"Bearer {secret.group(0)}", "X-Request-ID": "trace-42"},
+        )
+        assert response.status_code == 200
+        assert response.headers["x-request-id"] == "trace-42"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    entries = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert entries, stderr
+    assert all({"ts", "level", "logger", "msg"} <= set(entry) for entry in entries)
+    access = [e for e in entries if e["logger"] == "uvicorn.access" and "/v1/events" in e["msg"]]
+    assert access, entries
+    assert access[0]["request_id"] == "trace-42"
+    assert secret.group(0) not in stderr
