@@ -22,7 +22,14 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+def invalid_cursor(param: str = "cursor") -> UnprocessableContent:
+    """The 422 for a cursor this service did not hand out (or not for this query)."""
+    return UnprocessableContent(
+        "The cursor is not valid.", [{"loc": ["query", param], "msg": "invalid cursor"}]
+    )
+
+
+def decode_cursor(cursor: str, arity: int, param: str = "cursor") -> list[Any]:
     """The values encode_cursor() packed; a 422 for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -30,7 +37,5 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     except (binascii.Error, orjson.JSONDecodeError, ValueError, UnicodeEncodeError):
         values = None
     if not isinstance(values, list) or len(values) != arity:
-        raise UnprocessableContent(
-            "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
-        )
+        raise invalid_cursor(param)
     return values

@@ -11,7 +11,7 @@ from app.auth import repository
 from app.auth.models import ApiKey, Role
 from app.auth.schemas import KeyOut
 from app.errors import Forbidden, NotFound, Unauthorized, UnprocessableContent
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
 
 SECRET_PREFIX = "itk_"  # noqa: S105 - a prefix, not a secret
 PREFIX_LENGTH = len(SECRET_PREFIX) + 8
@@ -83,9 +83,7 @@ async def list_keys(session: AsyncSession, limit: int, cursor: str | None) -> Pa
         try:
             after = (dt.datetime.fromisoformat(created_at), uuid.UUID(key_id))
         except (TypeError, ValueError) as exc:
-            raise UnprocessableContent(
-                "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid"}]
-            ) from exc
+            raise invalid_cursor() from exc
     keys = await repository.page(session, limit + 1, after)
     next_cursor = None
     if len(keys) > limit:

@@ -4,20 +4,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import repository
 from app.changes.schemas import ChangeOut, ChangePage
-from app.errors import UnprocessableContent
 from app.events.repository import get_events
 from app.events.schemas import EventOut
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 
 
 def _position(since: str | None) -> tuple[int, int]:
     if not since:
         return 0, 0
-    xid, seq = decode_cursor(since, 2)
+    xid, seq = decode_cursor(since, 2, param="since")
     if not (isinstance(xid, int) and isinstance(seq, int)):
-        raise UnprocessableContent(
-            "The cursor is not valid.", [{"loc": ["query", "since"], "msg": "invalid cursor"}]
-        )
+        raise invalid_cursor("since")
     return xid, seq
 
 

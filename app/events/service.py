@@ -40,7 +40,7 @@ from app.events.schemas import (
 )
 from app.gazetteer import repository as gazetteer
 from app.gazetteer.models import Place
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
 
 # The event's own fields, as revisions record them.
 STATE_FIELDS = (
@@ -311,12 +311,17 @@ async def _touch(
     return EventOut.from_event(event)
 
 
+def ensure_may_see_deleted(include_deleted: bool, reader: ApiKey) -> None:
+    """Deleted events are for admins: 403 for anyone else who asks for them."""
+    if include_deleted and reader.role_level < Role.admin:
+        raise Forbidden("include_deleted needs the admin role.")
+
+
 async def get_event(
     session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, include_deleted: bool = False
 ) -> EventOut:
     """One event; 404 if unknown, 410 if deleted (admins may ask for it anyway)."""
-    if include_deleted and reader.role_level < Role.admin:
-        raise Forbidden("include_deleted needs the admin role.")
+    ensure_may_see_deleted(include_deleted, reader)
     event = await _load(session, event_id)
     if event.deleted_at is not None and not include_deleted:
         raise _gone(event)
@@ -428,9 +433,7 @@ async def history(
     if cursor:
         (after,) = decode_cursor(cursor, 1)
         if not isinstance(after, int):
-            raise UnprocessableContent(
-                "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid"}]
-            )
+            raise invalid_cursor()
     revisions = await repository.revisions(session, event_id, after, limit + 1)
     next_cursor = None
     if len(revisions) > limit:
@@ -450,9 +453,7 @@ async def list_sources(
     if cursor:
         (after,) = decode_cursor(cursor, 1)
         if not isinstance(after, str):
-            raise UnprocessableContent(
-                "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid"}]
-            )
+            raise invalid_cursor()
     rows = await repository.source_summaries(session, q, after, limit + 1)
     next_cursor = None
     if len(rows) > limit:
@@ -485,8 +486,7 @@ def _parse_sort_value(sort: str, raw: Any) -> Any:
 
 async def list_events(session: AsyncSession, params: EventListParams, reader: ApiKey) -> EventPage:
     """A page of events matching the filters, with a cursor for the next page."""
-    if params.include_deleted and reader.role_level < Role.admin:
-        raise Forbidden("include_deleted needs the admin role.")
+    ensure_may_see_deleted(params.include_deleted, reader)
     after = None
     if params.cursor:
         sort, raw_value, raw_id = decode_cursor(params.cursor, 3)

@@ -5,9 +5,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
-from app.auth.models import ApiKey, Role
-from app.errors import Forbidden, UnprocessableContent
+from app.auth.models import ApiKey
+from app.errors import UnprocessableContent
 from app.events.filters import EventFilters
+from app.events.service import ensure_may_see_deleted
 from app.exports import repository
 from app.metrics import EXPORT_ROWS
 
@@ -37,8 +38,7 @@ def plan_export(
     options: str,
 ) -> Export:
     """Check the request and prepare the stream; nothing runs until the body is iterated."""
-    if filters.include_deleted and reader.role_level < Role.admin:
-        raise Forbidden("include_deleted needs the admin role.")
+    ensure_may_see_deleted(filters.include_deleted, reader)
     if profile is not None and fmt != "csv":
         raise UnprocessableContent(
             "profile=acled is a CSV layout: use events.csv.",

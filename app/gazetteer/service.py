@@ -18,17 +18,11 @@ from app.gazetteer.schemas import (
     UnitOut,
     UnitPatch,
 )
-from app.pagination import Page, decode_cursor, encode_cursor
+from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
 
 
 def _invalid(field: str, message: str) -> UnprocessableContent:
     return UnprocessableContent(message, [{"loc": ["body", field], "msg": message}])
-
-
-def _bad_cursor() -> UnprocessableContent:
-    return UnprocessableContent(
-        "The cursor is not valid.", [{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
-    )
 
 
 def _name_id_cursor(cursor: str | None) -> tuple[str, uuid.UUID] | None:
@@ -40,7 +34,7 @@ def _name_id_cursor(cursor: str | None) -> tuple[str, uuid.UUID] | None:
             raise TypeError(name)
         return name, uuid.UUID(raw_id)
     except (TypeError, ValueError) as exc:
-        raise _bad_cursor() from exc
+        raise invalid_cursor() from exc
 
 
 # ---------------------------------------------------------------- regions
@@ -54,7 +48,7 @@ async def list_regions(
     if cursor and not q:
         (after,) = decode_cursor(cursor, 1)
         if not isinstance(after, str):
-            raise _bad_cursor()
+            raise invalid_cursor()
     rows = await repository.search_regions(session, q, country, limit + 1, after)
     next_cursor = None
     if len(rows) > limit:

@@ -180,10 +180,12 @@ async def data_version(session: AsyncSession) -> int:
 
 
 async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
-    from app.gazetteer.models import Region
-
-    result = await session.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))
-    return {str(row[0]): str(row[1]) for row in result}
+    """ISO names of regions, from the gazetteer's per-process copy of the region table."""
+    names = {}
+    for code in codes:
+        if (known := await gazetteer.region_country_and_name(session, code)) is not None:
+            names[code] = known[1]
+    return names
 
 
 async def unit_names(session: AsyncSession, ids: list[str]) -> dict[str, str]:

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import Reader
 from app.db import ReadSessionDep
-from app.errors import Forbidden
 from app.events.filters import EventFilters
+from app.events.service import ensure_may_see_deleted
 from app.stats import service
 from app.stats.schemas import GridParams, Summary, Timeseries, TimeseriesParams
 
@@ -15,13 +15,6 @@ CACHE_CONTROL = "private, no-cache"
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Unchanged since the ETag sent in If-None-Match"}
 }
-
-
-def _admin_only_deleted(filters: EventFilters, reader: Any) -> None:
-    from app.auth.models import Role
-
-    if filters.include_deleted and reader.role_level < Role.admin:
-        raise Forbidden("include_deleted needs the admin role.")
 
 
 async def _not_modified(request: Request, session: Any, response: Response) -> bool:
@@ -47,7 +40,7 @@ async def timeseries(
 ) -> Any:
     """Events (and fatalities) per day, ISO week or month, zero-filled, optionally one series
     per region, country, event type, status or unit; every list filter applies."""
-    _admin_only_deleted(params, reader)
+    ensure_may_see_deleted(params.include_deleted, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)
     return await service.timeseries(session, params, params.interval, params.group_by)
@@ -62,7 +55,7 @@ async def summary(
     response: Response,
 ) -> Any:
     """Totals by status, region and event type, and the date range covered."""
-    _admin_only_deleted(params, reader)
+    ensure_may_see_deleted(params.include_deleted, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)
     return await service.summary(session, params)
@@ -77,7 +70,7 @@ async def grid(
     response: Response,
 ) -> Any:
     """A heat map: event counts per cell of about cell_km, as GeoJSON polygons."""
-    _admin_only_deleted(params, reader)
+    ensure_may_see_deleted(params.include_deleted, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)
     return await service.grid(session, params, params.cell_km)
