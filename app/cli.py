@@ -109,6 +109,7 @@ def serve(
             log_level=log_level,
             log_config=log_config(log_level, settings.log_format),
             proxy_headers=True,
+            timeout_graceful_shutdown=settings.shutdown_grace_s,
         )
 
 

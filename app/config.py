@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     rollup_compact_interval_s: float = Field(default=60, ge=0)
     # Touching last_used_at on every request would turn reads into writes.
     key_touch_interval_s: int = Field(default=60, ge=0)
+    # On SIGTERM, requests in flight get this long to finish before they are cut off.
+    shutdown_grace_s: int = Field(default=30, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

