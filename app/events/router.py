@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
@@ -9,6 +9,7 @@ from app.auth.dependencies import Admin, Analyst, Reader, Verifier
 from app.db import SessionDep
 from app.events import service
 from app.events.filters import EventListParams
+from app.events.history import RevisionState
 from app.events.schemas import (
     DuplicateCandidate,
     EventCreate,
@@ -173,6 +174,17 @@ async def event_history(
 ) -> Page[RevisionOut]:
     """Every revision of the event, oldest first, with diffs and rationales."""
     return await service.history(session, event_id, limit, cursor)
+
+
+@router.get("/{event_id}/history/{revision}")
+async def event_state_at(
+    event_id: uuid.UUID,
+    revision: Annotated[int, Path(ge=1, le=1_000_000)],
+    session: SessionDep,
+    reader: Reader,
+) -> RevisionState:
+    """The event as it stood after that revision, rebuilt from the revision log alone."""
+    return await service.state_at(session, event_id, revision)
 
 
 @router.get("/{event_id}/duplicates")

@@ -65,7 +65,10 @@ class SourceIn(BaseModel):
 
     source_name: Name
     url: Url | None = None
-    published_at: AwareDatetime | None = None
+    # Kept in UTC, so a response, a revision and a later read all say the same instant alike.
+    published_at: (
+        Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(dt.UTC))] | None
+    ) = None
     stance: Stance = "supports"
     excerpt: LongText | None = None
     reliability: Reliability = "F"

@@ -22,6 +22,7 @@ from app.errors import (
 )
 from app.events import repository
 from app.events.filters import EventListParams
+from app.events.history import RevisionState, replay
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
     DuplicateCandidate,
@@ -445,6 +446,16 @@ async def history(
     )
 
 
+async def state_at(session: AsyncSession, event_id: uuid.UUID, revision: int) -> RevisionState:
+    """The event as its revisions 1..`revision` alone describe it."""
+    if await repository.get_event_row(session, event_id) is None:
+        raise NotFound(f"No event {event_id}.")
+    revisions = await repository.revisions(session, event_id, 0, revision)
+    if len(revisions) < revision:
+        raise NotFound(f"Event {event_id} has {len(revisions)} revisions, not {revision}.")
+    return replay(event_id, (RevisionOut.model_validate(r) for r in revisions))
+
+
 async def list_sources(
     session: AsyncSession, q: str | None, limit: int, cursor: str | None
 ) -> Page[SourceSummary]:
@@ -589,6 +600,7 @@ async def merge_event(
         raise _gone(survivor)
     _check_version(merged, if_match, required=False)
     moved_sources = [_source_state(source) for source in merged.sources]
+    merged_units = _units_state(merged)
     survivor_units = _units_state(survivor)
     await repository.move_sources_and_units(session, merged.id, survivor.id)
 
@@ -603,6 +615,7 @@ async def merge_event(
             "merged_into": {"from": None, "to": str(survivor.id)},
             "deleted_at": {"from": None, "to": _json(merged.deleted_at)},
             "sources": {"moved": [source["id"] for source in moved_sources]},
+            **({"units": {"from": merged_units, "to": []}} if merged_units else {}),
         },
     )
     survivor = await _load(session, into, fresh=True)

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import re
+import uuid
 from functools import cache
 from typing import Any
 
@@ -64,7 +65,10 @@ def staging_row(line: int, event: EventCreate, region_name: str | None = None) -
         event.summary,
         event.tags,
         orjson.dumps([unit.model_dump() for unit in event.units]).decode(),
-        orjson.dumps([source.model_dump(mode="json") for source in event.sources]).decode(),
+        # Ids chosen here, so the import's revision names each source as the table does.
+        orjson.dumps(
+            [{"id": str(uuid.uuid4()), **s.model_dump(mode="json")} for s in event.sources]
+        ).decode(),
     )
 
 

@@ -102,16 +102,16 @@ SELECT id, external_id, external_source, event_date, date_precision, event_type,
        geo_precision, fatalities, summary, coalesce(tags, '{}'), %(actor)s, %(actor)s
 FROM import_staging WHERE existing_id IS NULL ORDER BY line
 """
-SOURCE_COLUMNS = """source_name text, url text, published_at timestamptz, stance text,
+SOURCE_COLUMNS = """id uuid, source_name text, url text, published_at timestamptz, stance text,
     excerpt text, reliability text, credibility text, language text"""
 _SOURCES_FROM = f"""
-INSERT INTO source_report (event_id, source_name, url, published_at, stance, excerpt,
+INSERT INTO source_report (id, event_id, source_name, url, published_at, stance, excerpt,
                            reliability, credibility, language, added_by)
-SELECT coalesce(s.existing_id, s.id), x.source_name, x.url, x.published_at, x.stance,
+SELECT x.id, coalesce(s.existing_id, s.id), x.source_name, x.url, x.published_at, x.stance,
        x.excerpt, x.reliability, x.credibility, x.language, %(actor)s
 FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.sources) AS ({SOURCE_COLUMNS}))
-         WITH ORDINALITY AS x(source_name, url, published_at, stance, excerpt, reliability,
+         WITH ORDINALITY AS x(id, source_name, url, published_at, stance, excerpt, reliability,
                               credibility, language, position)
 """
 # New events: every staged source goes in, in file order.

@@ -1,0 +1,110 @@
+"""An event rebuilt from its revisions alone: the audit log is complete if this matches."""
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.events.schemas import RevisionOut, SourceOut
+from app.events.taxonomy import DatePrecision, EventType, GeoPrecision, Status, SubEventType
+
+
+class UnitState(BaseModel):
+    """A unit as revisions name it (imports record units by name and side, not by id)."""
+
+    name: str
+    side: str
+    role: str | None
+
+
+class EventState(BaseModel):
+    """What an event was after a revision: its own fields, units, sources and tombstone."""
+
+    status: Status
+    event_date: dt.date
+    date_precision: DatePrecision
+    event_type: EventType
+    sub_event_type: SubEventType
+    country: str
+    region_code: str | None
+    place_id: uuid.UUID | None
+    location_name: str | None
+    lat: float | None
+    lon: float | None
+    geo_precision: GeoPrecision
+    units: list[UnitState]
+    sources: list[SourceOut]
+    fatalities: int | None
+    summary: str | None
+    tags: list[str]
+    external_id: str | None
+    external_source: str | None
+    version: int
+    deleted_at: dt.datetime | None
+    merged_into: uuid.UUID | None
+
+
+class RevisionState(BaseModel):
+    event_id: uuid.UUID
+    revision: int
+    action: str
+    actor: uuid.UUID
+    at: dt.datetime
+    state: EventState
+
+
+def _first(revision: RevisionOut) -> dict[str, Any]:
+    """The whole event as its first revision (create or import) records it."""
+    state = dict(revision.diff)
+    state.setdefault("status", "claimed")
+    state.setdefault("deleted_at", None)
+    state["tags"] = state.get("tags") or []
+    # Imported sources carry their ids; who added them and when is the revision's own.
+    state["sources"] = [
+        {"added_by": revision.actor, "added_at": revision.at, **source}
+        for source in state.get("sources") or []
+    ]
+    return state
+
+
+def _apply(state: dict[str, Any], revision: RevisionOut) -> None:
+    for name, change in revision.diff.items():
+        if not isinstance(change, dict):
+            continue  # a note such as merged_from, not a field
+        if "to" in change:
+            state[name] = change["to"]
+        elif name == "sources":
+            sources: list[dict[str, Any]] = state["sources"]
+            if "added" in change:
+                sources.append(change["added"])
+            if "moved" in change:
+                moved = set(change["moved"])
+                state["sources"] = [s for s in sources if s["id"] not in moved]
+            if "moved_in" in change:
+                sources.extend(change["moved_in"])
+
+
+def replay(event_id: uuid.UUID, revisions: Iterable[RevisionOut]) -> RevisionState:
+    """Fold revisions, oldest first, into the state after the last of them."""
+    state: dict[str, Any] = {}
+    last: RevisionOut | None = None
+    for revision in revisions:
+        if last is None:
+            state = _first(revision)
+        else:
+            _apply(state, revision)
+        last = revision
+    if last is None:
+        raise ValueError("an event has at least one revision")
+    state["version"] = last.revision
+    state.setdefault("merged_into", None)
+    return RevisionState(
+        event_id=event_id,
+        revision=last.revision,
+        action=last.action,
+        actor=last.actor,
+        at=last.at,
+        state=EventState.model_validate(state),
+    )

@@ -1,0 +1,163 @@
+"""The revision log is complete: after every kind of write, it alone rebuilds each event."""
+
+import json
+from typing import Any
+
+import httpx
+
+from tests.conftest import ClientFactory, assert_problem
+from tests.factories import event_body
+
+NDJSON = {"content-type": "application/x-ndjson"}
+
+
+async def _all_events(admin: httpx.AsyncClient) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 1000, "include_deleted": True}
+    while True:
+        page = (await admin.get("/v1/events", params=params)).json()
+        events += page["items"]
+        if not page["next_cursor"]:
+            return events
+        params["cursor"] = page["next_cursor"]
+
+
+async def _history(client: httpx.AsyncClient, event_id: str) -> list[dict[str, Any]]:
+    revisions: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 2}  # small pages: the cursor is walked too
+    while True:
+        page = (await client.get(f"/v1/events/{event_id}/history", params=params)).json()
+        revisions += page["items"]
+        if not page["next_cursor"]:
+            return revisions
+        params["cursor"] = page["next_cursor"]
+
+
+def _comparable(event: dict[str, Any]) -> dict[str, Any]:
+    """The fields both views have; units by name, side and role; sources by id."""
+    event = dict(event)
+    event["units"] = [{k: u[k] for k in ("name", "side", "role")} for u in event["units"]]
+    event["sources"] = sorted(event["sources"], key=lambda source: source["id"])
+    return event
+
+
+async def _etag(client: httpx.AsyncClient, event_id: str) -> str:
+    return (await client.get(f"/v1/events/{event_id}")).headers["etag"]
+
+
+async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
+    client_for: ClientFactory,
+):
+    analyst, verifier, admin = client_for("analyst"), client_for("verifier"), client_for("admin")
+
+    # create, with units and two sources; and once more through an Idempotency-Key (replayed)
+    body = event_body(units=[{"name": "Akhmat", "side": "RU", "role": "defender"}])
+    body["sources"].append({"source_name": "ISW", "stance": "denies", "reliability": "B"})
+    a = (await analyst.post("/v1/events", json=body)).json()["id"]
+    keyed = {"Idempotency-Key": "audit-1"}
+    b = (await analyst.post("/v1/events", json=event_body(summary="b"), headers=keyed)).json()
+    replayed = await analyst.post("/v1/events", json=event_body(summary="b"), headers=keyed)
+    assert replayed.json()["id"] == b["id"]
+    b = b["id"]
+
+    # update: fields, units replaced, tags; a source added; status changed by another key
+    patch = {
+        "summary": "Limited gains reported.",
+        "lat": 50.96,
+        "tags": ["cross-border", "contested"],
+        "units": [{"name": "Akhmat", "side": "RU", "role": "attacker"}],
+    }
+    response = await analyst.patch(
+        f"/v1/events/{a}", json=patch, headers={"If-Match": await _etag(analyst, a)}
+    )
+    assert response.status_code == 200, response.text
+    source = {"source_name": "DeepState", "published_at": "2025-03-19T10:00:00+03:00"}
+    assert (await analyst.post(f"/v1/events/{a}/sources", json=source)).status_code == 201
+    status = {"status": "verified", "rationale": "Geolocated footage."}
+    assert (await verifier.post(f"/v1/events/{a}/status", json=status)).status_code == 200
+
+    # delete, restore, delete again
+    assert (await analyst.delete(f"/v1/events/{b}")).status_code == 204
+    assert (await admin.post(f"/v1/events/{b}/restore")).status_code == 200
+    assert (await analyst.delete(f"/v1/events/{b}")).status_code == 204
+
+    # merge: c's sources and units move to a, c becomes a tombstone
+    c_body = event_body(summary="c", units=[{"name": "Sever", "side": "RU"}])
+    c = (await admin.post("/v1/events", json=c_body)).json()["id"]
+    merged = await analyst.post(f"/v1/events/{c}/merge", json={"into": a})
+    assert merged.status_code == 200, merged.text
+
+    # import: two new events, then an update of one of them with a new source and unit
+    rows = [
+        event_body(
+            external_id=f"feed-{n}",
+            external_source="audit-feed",
+            units=[{"name": "Kraken", "side": "UA", "role": "attacker"}],
+        )
+        for n in range(2)
+    ]
+    rows[0]["sources"][0]["published_at"] = "2025-03-18T12:00:00+03:00"
+    imported = await analyst.post(
+        "/v1/imports", content=b"".join(json.dumps(r).encode() + b"\n" for r in rows),
+        headers=NDJSON,
+    )  # fmt: skip
+    assert imported.json()["created"] == 2, imported.text
+    rows[0]["summary"] = "Revised by the feed."
+    rows[0]["sources"].append({"source_name": "Rybar", "stance": "denies"})
+    rows[0]["units"].append({"name": "Azov", "side": "UA"})
+    updated = await analyst.post(
+        "/v1/imports", params={"on_conflict": "update"},
+        content=b"".join(json.dumps(r).encode() + b"\n" for r in rows), headers=NDJSON,
+    )  # fmt: skip
+    assert updated.json()["updated"] == 1, updated.text
+
+    events = await _all_events(admin)
+    assert len(events) == 5
+    actions: set[str] = set()
+    for event in events:
+        revisions = await _history(admin, event["id"])
+        actions |= {revision["action"] for revision in revisions}
+        assert [r["revision"] for r in revisions] == list(range(1, event["version"] + 1))
+        path = f"/v1/events/{event['id']}/history/{event['version']}"
+        rebuilt = await reader_get(client_for, path)
+        assert rebuilt["revision"] == event["version"]
+        state = _comparable(rebuilt["state"])
+        current = _comparable(event)
+        assert {name: current[name] for name in state if name in current} == {
+            name: value for name, value in state.items() if name in current
+        }, event["id"]
+        assert set(state) - set(current) == {"merged_into"}
+    assert actions == {
+        "create", "update", "status", "source_added", "delete", "restore", "merge",
+        "merged_into", "import",
+    }  # fmt: skip
+
+    # every revision in between is a state too: the first is the event as created
+    first = await reader_get(client_for, f"/v1/events/{a}/history/1")
+    assert first["action"] == "create"
+    assert first["state"]["summary"] == body["summary"]
+    assert [s["source_name"] for s in first["state"]["sources"]] == [
+        "Ministry of Defence of Russia",
+        "ISW",
+    ]
+    tombstone = await reader_get(client_for, f"/v1/events/{c}/history/2")
+    assert tombstone["state"]["merged_into"] == a
+    assert tombstone["state"]["sources"] == []
+    assert tombstone["state"]["units"] == []
+
+
+async def reader_get(client_for: ClientFactory, path: str) -> dict[str, Any]:
+    response = await client_for("reader").get(path)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_state_of_a_revision_that_does_not_exist_is_404(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    event = (await analyst.post("/v1/events", json=event_body())).json()
+    assert_problem(await analyst.get(f"/v1/events/{event['id']}/history/2"), 404)
+    assert_problem(await analyst.get(f"/v1/events/{event['id']}/history/0"), 422)
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert_problem(await analyst.get(f"/v1/events/{unknown}/history/1"), 404)
+    assert_problem(await client_for().get(f"/v1/events/{event['id']}/history/1"), 401)
