@@ -196,6 +196,58 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(500, "Internal Server Error", "An unexpected error occurred.")
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem; some carry more members (errors, current_version, ...).",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Describe every error in /openapi.json as it is sent: problem+json, never FastAPI's
+    application/json validation body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = PROBLEM_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"]["content"] = problem
+                responses["default"] = {
+                    "description": "An error (problem+json)",
+                    "content": problem,
+                }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _unavailable() -> Response:
     return problem_response(
         503,

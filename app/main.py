@@ -15,7 +15,7 @@ from app.auth.router import router as keys_router
 from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.db import Database, EmbeddedServer, prepare_database
-from app.errors import install_error_handlers
+from app.errors import document_problems, install_error_handlers
 from app.events.router import router as events_router
 from app.events.sources_router import router as sources_router
 from app.exports.router import router as exports_router
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     install_error_handlers(app)
+    document_problems(app)
     app.include_router(ops_router)
     app.include_router(keys_router)
     app.include_router(events_router)

@@ -26,12 +26,14 @@ Sort = Literal["event_date", "-event_date", "updated_at", "-updated_at"]
 
 
 def split_values(value: object) -> object:
-    """Repeated and comma-separated query values as one list."""
+    """Repeated and comma-separated query values as one list.
+
+    An empty value (`?region=` or `a,,b`) stays in, so validation refuses it rather than
+    the filter being silently dropped."""
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list):
-        parts = [part.strip() for item in value for part in str(item).split(",")]
-        return [part for part in parts if part]
+        return [part.strip() for item in value for part in str(item).split(",")]
     return value
 
 
