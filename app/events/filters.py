@@ -4,10 +4,12 @@ Each list parameter may be repeated or comma-separated (OR within a parameter, A
 """
 
 import datetime as dt
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -22,6 +24,25 @@ FilterText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
 ]
 MAX_VALUES = 100
+
+
+def _iso_text(pattern: str, what: str) -> Any:
+    """Refuse what pydantic would otherwise read as a date: numbers as Unix timestamps."""
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise ValueError(f"expected {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[dt.date, _iso_text(r"\d{4}-\d{2}-\d{2}", "a date as YYYY-MM-DD")]
+IsoDatetime = Annotated[
+    dt.datetime,
+    _iso_text(r"\d{4}-\d{2}-\d{2}([T ].+)?", "an RFC 3339 time such as 2025-03-01T12:00:00Z"),
+]
 Sort = Literal["event_date", "-event_date", "updated_at", "-updated_at"]
 
 
@@ -93,9 +114,9 @@ class EventFilters(BaseModel):
     sub_event_type: list[SubEventType] = Field(default_factory=list, max_length=MAX_VALUES)
     tag: list[FilterText] = Field(default_factory=list, max_length=MAX_VALUES)
     source: list[FilterText] = Field(default_factory=list, max_length=MAX_VALUES)
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    updated_since: dt.datetime | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+    updated_since: IsoDatetime | None = None
     bbox: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="min_lon,min_lat,max_lon,max_lat"
     )

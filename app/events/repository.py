@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.events.filters import EventFilters
 from app.events.models import Event, EventUnit, IdempotencyRecord, Revision, SourceReport
@@ -87,10 +87,12 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
             )
         )
     if filters.unit:
+        # Aliased, so it stays a subquery of its own when the outer query joins event_unit too.
+        linked = aliased(EventUnit)
         conditions.append(
             exists().where(
-                EventUnit.event_id == Event.id,
-                EventUnit.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
+                linked.event_id == Event.id,
+                linked.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
             )
         )
     if filters.status:

@@ -74,7 +74,13 @@ async def create_event(
     return Response(content, status_code, headers, media_type="application/json")
 
 
-@router.get("", response_model=Page[EventOut])
+GEOJSON_PAGE = {
+    "description": "A page of events; with format=geojson, a FeatureCollection with next_cursor.",
+    "content": {"application/geo+json": {"schema": {"type": "object"}}},
+}
+
+
+@router.get("", response_model=Page[EventOut], responses={200: GEOJSON_PAGE})
 async def list_events(
     params: Annotated[EventListParams, Query()], session: SessionDep, reader: Reader
 ) -> Any:

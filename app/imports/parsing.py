@@ -35,6 +35,10 @@ class RowError(Exception):
         self.errors = errors
 
 
+class CsvSyntaxError(ValueError):
+    """The bytes are not CSV at all (as opposed to a CSV row with bad values)."""
+
+
 def _errors(exc: ValidationError) -> LineErrors:
     return [
         {"loc": list(error["loc"]), "msg": error["msg"]} for error in exc.errors(include_url=False)
@@ -136,7 +140,11 @@ class CsvRecords:
             complete, self._pending = self._pending[: boundary + 1], self._pending[boundary + 1 :]
             # The rest was scanned already; quote state at its end is kept.
             self._scanned = len(self._pending)
-        return [record for record in csv.reader(io.StringIO(complete)) if record]
+        try:
+            # newline="": the csv module itself reads \r, \n and \r\n line ends.
+            return [record for record in csv.reader(io.StringIO(complete, newline="")) if record]
+        except csv.Error as exc:
+            raise CsvSyntaxError(str(exc)) from exc
 
 
 class NdjsonLines:

@@ -129,6 +129,11 @@ async def _stage(body: AsyncIterator[bytes], fmt: str, copy: Any, errors: _Error
             "The CSV header has columns this import does not know.",
             [{"line": 1, "errors": exc.errors}],
         ) from exc
+    except parsing.CsvSyntaxError as exc:
+        raise UnprocessableContent(
+            f"The body is not valid CSV: {exc}.",
+            [{"line": number + 1, "errors": [{"loc": [], "msg": str(exc)}]}],
+        ) from exc
     if header is None:
         raise UnprocessableContent("The CSV body is empty.", [{"line": 1, "errors": []}])
     return rows

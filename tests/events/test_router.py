@@ -306,6 +306,10 @@ async def test_malformed_bodies(analyst: httpx.AsyncClient, content: bytes, cont
         {"cursor": "not-a-cursor"},
         {"q": "\u0000"},
         {"include_deleted": "maybe"},
+        {"date_to": "0.0"},  # not read as a Unix timestamp
+        {"updated_since": "1700000000"},
+        {"region": ""},  # an empty filter is refused, not silently dropped
+        {"status": "claimed,"},
     ],
 )
 async def test_bad_list_parameters(reader: httpx.AsyncClient, params: dict[str, Any]):

@@ -248,6 +248,24 @@ async def test_csv_in_our_columns(client_for: ClientFactory, connection: AsyncCo
     assert event["tags"] == ["csv", "shelling"]
 
 
+async def test_csv_that_is_not_csv_is_a_422_and_writes_nothing(
+    client_for: ClientFactory, connection: AsyncConnection
+):
+    analyst = client_for("analyst")
+    header = b"event_date,event_type,sub_event_type,country,summary,sources\n"
+    huge = b"2025-06-02,battles,armed_clash,UA," + b"x" * 200_000 + b",ISW\n"
+    problem = assert_problem(
+        await analyst.post("/v1/imports", content=header + huge, headers=CSV), 422
+    )
+    assert "not valid CSV" in problem["detail"]
+    # Old Mac line ends (a bare CR, found by schemathesis: was a 500) are line ends.
+    cr = header.replace(b"\n", b"\r") + b"2025-06-02,battles,armed_clash,UA,cr,ISW\r"
+    response = await analyst.post("/v1/imports", content=cr, headers=CSV)
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1
+    assert await connection.scalar(select(func.count()).select_from(Event)) == 1
+
+
 ACLED_CSV = """\
 event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,actor2,country,admin1,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp
 RUS12345,18 March 2025,2025,1,Political violence,Battles,Armed clash,Military Forces of Ukraine (2019-),Military Forces of Russia (2000-),Russia,Belgorod,Demidovka,50.95,35.55,2,Ministry of Defence of Russia; Kommersant,National,"Attempted advance, repelled.",0,,1742300000

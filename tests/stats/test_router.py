@@ -99,6 +99,11 @@ async def test_group_by_and_filters_narrow(client_for: ClientFactory):
     labels = {s["label"]: _points(s and by_unit, s["key"]) for s in by_unit["series"]}
     assert labels["47th Mechanized Brigade (UA)"] == [("2025-03-03", 1)]
     assert labels["225th Separate Assault Regiment (UA)"] == [("2025-03-03", 2)]
+    # Grouped by unit and filtered by one (found by schemathesis: was a 500).
+    one_unit = await _series(
+        analyst, interval="week", group_by="unit", unit="47th Mechanized Brigade"
+    )
+    assert "47th Mechanized Brigade (UA)" in {s["label"] for s in one_unit["series"]}
 
 
 async def _counts_agree(client: httpx.AsyncClient, **filters: Any) -> int:
