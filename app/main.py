@@ -27,6 +27,7 @@ from app.ops import router as ops_router
 from app.query_params import reject_unknown_query_params
 from app.stats.compaction import run_compactor
 from app.stats.router import router as stats_router
+from app.ui.router import mount_dashboard
 
 log = logging.getLogger("app")
 
@@ -107,4 +108,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(changes_router)
     app.include_router(imports_router)
     app.include_router(stats_router)
+    mount_dashboard(app)
     return app

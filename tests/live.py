@@ -170,3 +170,21 @@ class EmbeddedCluster:
     def start(self) -> None:
         log = str(self.pgdata / "log")
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", log, "start")
+
+
+def keys_for(url: str) -> Keys:
+    """A key per role on the database at `url`, made from synchronous code (in a thread of
+    its own, so it works whether or not this thread runs an event loop)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    async def make() -> Keys:
+        database = Database(url, make_settings(url))
+        try:
+            async with database.sessionmaker() as session, session.begin():
+                return await make_keys(session)
+        finally:
+            await database.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()

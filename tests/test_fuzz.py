@@ -5,7 +5,6 @@ describe; negative cases (invalid by the schema) must also be rejected with a 4x
 are derandomized so CI is repeatable; INCIDENTS_FUZZ_EXAMPLES runs a deeper search.
 """
 
-import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from app.db import Database
 from app.main import create_app
-from tests.conftest import copy_database, drop_database, make_keys, make_settings
+from tests.conftest import copy_database, drop_database, make_settings
+from tests.live import keys_for
 
 EXAMPLES = int(os.environ.get("INCIDENTS_FUZZ_EXAMPLES", "25"))
 # The schema needs no database: read it once, to name one test per operation and mode.
@@ -48,22 +47,12 @@ class Target:
     headers: dict[str, str]
 
 
-async def _admin_secret(url: str) -> str:
-    database = Database(url, make_settings(url))
-    try:
-        async with database.sessionmaker() as session, session.begin():
-            keys = await make_keys(session, suffix="-fuzz")
-    finally:
-        await database.dispose()
-    return keys.secrets["admin"]
-
-
 @pytest.fixture(scope="module")
 def target(admin_url: str, template_db: str) -> Iterator[Target]:
     """The app on a database of its own, started (lifespan and all) by schemathesis."""
     name = f"itk_fuzz_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     url = copy_database(admin_url, template_db, name)
-    secret = asyncio.run(_admin_secret(url))
+    secret = keys_for(url).secrets["admin"]
     app = create_app(make_settings(url, rollup_compact_interval_s=0))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     yield Target(schema, {"Authorization": f"Bearer {secret}"})

@@ -24,7 +24,7 @@ from app.events.taxonomy import (
     SubEventType,
 )
 from app.geography import is_country
-from app.text import NO_NUL, CountryCode, LongText, Name, RegionCode, ShortText, Tag, Url
+from app.text import NO_NUL, CountryCode, LongText, Name, NotBool, RegionCode, ShortText, Tag, Url
 
 EARLIEST_EVENT_DATE = dt.date(1900, 1, 1)
 
@@ -45,8 +45,8 @@ def _known_country(value: str) -> str:
 EventDate = Annotated[dt.date, AfterValidator(_plausible_date)]
 Country = Annotated[CountryCode, AfterValidator(_known_country)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, NotBool, Field(ge=-90, le=90)]
+Longitude = Annotated[float, NotBool, Field(ge=-180, le=180)]
 
 
 def period_start(day: dt.date, precision: str) -> dt.date:
@@ -119,7 +119,7 @@ class EventCreate(BaseModel):
     geo_precision: GeoPrecision | None = None
     units: list[UnitRef] = Field(default_factory=list, max_length=50)
     sources: list[SourceIn] = Field(min_length=1, max_length=50)
-    fatalities: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
     summary: LongText | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     external_id: ShortText | None = None
@@ -153,7 +153,7 @@ class EventPatch(BaseModel):
     lon: Longitude | None = None
     geo_precision: GeoPrecision | None = None
     units: list[UnitRef] | None = Field(default=None, max_length=50)
-    fatalities: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
     summary: LongText | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     external_id: ShortText | None = None

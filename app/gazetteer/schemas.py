@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.events.schemas import Country, Latitude, Longitude
-from app.text import NO_NUL, Name, RegionCode, ShortText
+from app.text import NO_NUL, Name, NotBool, RegionCode, ShortText
 
 PlaceKind = Literal["city", "town", "village", "hamlet", "settlement", "locality", "other"]
 SearchText = Annotated[
@@ -50,7 +50,7 @@ class PlaceCreate(BaseModel):
     lat: Latitude
     lon: Longitude
     kind: PlaceKind = "village"
-    population: Annotated[int, Field(ge=0, le=100_000_000)] | None = None
+    population: Annotated[int, NotBool, Field(ge=0, le=100_000_000)] | None = None
 
 
 class PlaceOut(BaseModel):

@@ -246,6 +246,8 @@ async def test_keyset_pages_follow_cursor(analyst: httpx.AsyncClient, reader: ht
         ({"location_name": "x" * 301}, "location_name"),
         ({"tags": ["ok", ""]}, None),
         ({"fatalities": -1}, "fatalities"),
+        ({"fatalities": True}, "fatalities"),  # not read as 1 (found by schemathesis)
+        ({"lat": False}, "lat"),
         ({"status": "verified"}, "status"),
         ({"id": "0b7e0a4e-1111-4111-8111-111111111111"}, "id"),
         ({"version": 7}, "version"),

@@ -1,0 +1,357 @@
+// The dashboard: a client of the public /v1 API and nothing else.
+/* global L, Chart */
+
+const KEY_STORAGE = "incidents.key";
+const PAGE_SIZE = 25;
+const MAP_PAGES = 5; // at most 5,000 markers, 1,000 per request
+const STATUSES = {
+  claimed: { colour: "#b26a00", letter: "C" },
+  verified: { colour: "#1b5e20", letter: "V" },
+  disputed: { colour: "#6a1b9a", letter: "D" },
+  refuted: { colour: "#b71c1c", letter: "R" },
+};
+
+const $ = (selector) => document.querySelector(selector);
+const state = { key: sessionStorage.getItem(KEY_STORAGE), cursors: [null], page: 0 };
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(path, params) {
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(params || {})) {
+    if (value !== "" && value !== null && value !== undefined) url.searchParams.set(name, value);
+  }
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${state.key}` } });
+  if (!response.ok) {
+    let problem = {};
+    try {
+      problem = await response.json();
+    } catch {
+      problem = { detail: response.statusText };
+    }
+    throw new ApiError(response.status, problem);
+  }
+  return response.json();
+}
+
+const label = (value) => (value ? value.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase()) : "");
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function statusBadge(status) {
+  const info = STATUSES[status] || { colour: "#444", letter: "?" };
+  const badge = element("span", { class: `badge status-${status}`, text: `${info.letter} ${status}` });
+  badge.style.background = info.colour;
+  return badge;
+}
+
+function filters() {
+  const data = new FormData($("#filters"));
+  const params = {};
+  for (const [name, value] of data.entries()) if (value.trim()) params[name] = value.trim();
+  return params;
+}
+
+// --- signing in -----------------------------------------------------------------------------
+
+function showLogin(message) {
+  $("#main").hidden = true;
+  $("#logout").hidden = true;
+  $("#login").hidden = false;
+  const error = $("#login-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  $("#key").focus();
+}
+
+async function signIn(key) {
+  state.key = key;
+  try {
+    await api("/v1/events", { limit: 1 });
+  } catch (error) {
+    state.key = null;
+    sessionStorage.removeItem(KEY_STORAGE);
+    const why = error instanceof ApiError ? `${error.status}: ${error.message}` : error.message;
+    showLogin(`That key was not accepted (${why}). Check it and try again.`);
+    return;
+  }
+  sessionStorage.setItem(KEY_STORAGE, key);
+  $("#login").hidden = true;
+  $("#main").hidden = false;
+  $("#logout").hidden = false;
+  await setUp();
+  await refresh();
+}
+
+// --- the panels -----------------------------------------------------------------------------
+
+let map, cluster, chart, ready = false;
+
+async function setUp() {
+  if (ready) return;
+  ready = true;
+  const schema = await fetch("/openapi.json").then((r) => r.json());
+  const parameters = schema.paths["/v1/events"].get.parameters;
+  const choices = (name) => parameters.find((p) => p.name === name).schema.items?.enum
+    ?? parameters.find((p) => p.name === name).schema.enum ?? [];
+  for (const [id, name] of [["#f-status", "status"], ["#f-type", "event_type"]]) {
+    for (const value of choices(name)) $(id).append(element("option", { value, text: label(value) }));
+  }
+
+  map = L.map("map", { worldCopyJump: true }).setView([50.5, 35.5], 6);
+  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+    maxZoom: 18,
+    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+  }).addTo(map);
+  cluster = L.markerClusterGroup({ maxClusterRadius: 40 });
+  map.addLayer(cluster);
+  for (const [status, info] of Object.entries(STATUSES)) {
+    const swatch = element("span", { class: "swatch", text: info.letter, "aria-hidden": "true" });
+    swatch.style.background = info.colour;
+    $(".legend").append(element("li", {}, swatch, ` ${status}`));
+  }
+
+  chart = new Chart($("#chart"), {
+    type: "bar",
+    data: { labels: [], datasets: [] },
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+    },
+  });
+}
+
+async function refresh() {
+  state.cursors = [null];
+  state.page = 0;
+  $("#detail").hidden = true;
+  $("#status-line").textContent = "Loading…";
+  try {
+    const [shown] = await Promise.all([loadTable(), loadMap(), loadChart()]);
+    $("#status-line").textContent = `Showing ${shown} event${shown === 1 ? "" : "s"} on this page.`;
+  } catch (error) {
+    report(error);
+  }
+}
+
+function report(error) {
+  if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+    showLogin(`The key stopped working (${error.status}: ${error.message}).`);
+    return;
+  }
+  const detail = error.problem?.errors?.map((e) => `${(e.loc || []).join(".")}: ${e.msg}`).join("; ");
+  $("#status-line").textContent = `Error: ${error.message}${detail ? ` (${detail})` : ""}`;
+  $("#status-line").classList.add("error");
+}
+
+async function loadTable() {
+  $("#status-line").classList.remove("error");
+  const page = await api("/v1/events", { ...filters(), limit: PAGE_SIZE, cursor: state.cursors[state.page] });
+  const body = $("#events tbody");
+  body.replaceChildren();
+  for (const event of page.items) {
+    const open = element("button", { type: "button", class: "link", text: event.summary || label(event.sub_event_type) });
+    open.addEventListener("click", () => showEvent(event.id));
+    body.append(element("tr", { "data-id": event.id },
+      element("td", { text: event.event_date }),
+      element("td", {}, statusBadge(event.status)),
+      element("td", { text: label(event.event_type) }),
+      element("td", { text: event.region ? `${event.region.name} (${event.region.code})` : event.country }),
+      element("td", { text: event.location_name || "" }),
+      element("td", {}, open)));
+  }
+  if (!page.items.length) body.append(element("tr", {}, element("td", { colspan: "6", text: "No events match." })));
+  state.cursors[state.page + 1] = page.next_cursor;
+  $("#next").disabled = !page.next_cursor;
+  $("#prev").disabled = state.page === 0;
+  $("#page-label").textContent = `Page ${state.page + 1}`;
+  return page.items.length;
+}
+
+function markerIcon(status) {
+  const info = STATUSES[status] || { colour: "#444", letter: "?" };
+  return L.divIcon({
+    className: "marker",
+    html: `<span style="background:${info.colour}" title="${status}">${info.letter}</span>`,
+    iconSize: [22, 22],
+  });
+}
+
+async function loadMap() {
+  cluster.clearLayers();
+  let cursor = null, placed = 0, unplaced = 0, truncated = false;
+  const markers = [];
+  for (let n = 0; n < MAP_PAGES; n++) {
+    const page = await api("/v1/events", { ...filters(), format: "geojson", limit: 1000, cursor });
+    for (const feature of page.features) {
+      if (!feature.geometry) {
+        unplaced++;
+        continue;
+      }
+      const [lon, lat] = feature.geometry.coordinates;
+      const event = feature.properties;
+      const marker = L.marker([lat, lon], { icon: markerIcon(event.status), title: `${event.event_date} ${event.status}`, keyboard: true });
+      marker.on("click", () => showEvent(event.id));
+      markers.push(marker);
+      placed++;
+    }
+    cursor = page.next_cursor;
+    if (!cursor) break;
+    truncated = n === MAP_PAGES - 1;
+  }
+  cluster.addLayers(markers);
+  if (markers.length) map.fitBounds(cluster.getBounds(), { maxZoom: 11, padding: [20, 20] });
+  $("#map-count").textContent = `(${placed.toLocaleString("en")} on the map` +
+    (unplaced ? `, ${unplaced.toLocaleString("en")} without coordinates` : "") +
+    (truncated ? ", first 5,000 only" : "") + ")";
+  $("#map").dataset.markers = String(placed);
+}
+
+async function loadChart() {
+  const series = await api("/v1/stats/timeseries", { ...filters(), interval: "week", group_by: "status" });
+  const weeks = [...new Set(series.series.flatMap((s) => s.points.map((p) => p.t)))].sort();
+  const counts = Object.fromEntries(series.series.map((s) => [s.key, Object.fromEntries(s.points.map((p) => [p.t, p.count]))]));
+  chart.data.labels = weeks;
+  chart.data.datasets = Object.entries(STATUSES)
+    .filter(([status]) => counts[status])
+    .map(([status, info]) => ({ label: status, backgroundColor: info.colour, data: weeks.map((w) => counts[status][w] || 0) }));
+  chart.update();
+
+  const statuses = chart.data.datasets.map((d) => d.label);
+  $("#chart-data thead").replaceChildren(element("tr", {}, element("th", { scope: "col", text: "Week of" }),
+    ...statuses.map((s) => element("th", { scope: "col", text: s }))));
+  $("#chart-data tbody").replaceChildren(...weeks.map((week, i) => element("tr", { "data-week": week },
+    element("th", { scope: "row", text: week }),
+    ...chart.data.datasets.map((d) => element("td", { text: String(d.data[i]) })))));
+  $("#chart").dataset.bars = String(weeks.filter((_, i) => chart.data.datasets.some((d) => d.data[i] > 0)).length);
+}
+
+// --- one event ------------------------------------------------------------------------------
+
+async function showEvent(id) {
+  const panel = $("#detail");
+  try {
+    const [event, history] = await Promise.all([api(`/v1/events/${id}`), api(`/v1/events/${id}/history`, { limit: 100 })]);
+    $("#detail-title").replaceChildren(`${event.event_date} · ${label(event.sub_event_type)} `, statusBadge(event.status));
+    const body = $("#detail-body");
+    body.replaceChildren(
+      element("p", { text: event.summary || "" }),
+      element("p", { class: "where", text: [event.location_name, event.region?.name, event.country].filter(Boolean).join(", ") }),
+      element("h3", { text: `Sources (${event.sources.length})` }),
+      element("ul", { class: "sources" }, ...event.sources.map((s) => {
+        const grade = element("abbr", { class: "grade", title: `Admiralty grade: source reliability ${s.reliability}, information credibility ${s.credibility}`, text: `${s.reliability}${s.credibility}` });
+        const name = s.url ? element("a", { href: s.url, rel: "noopener noreferrer", target: "_blank", text: s.source_name }) : s.source_name;
+        return element("li", { class: `stance-${s.stance}` }, name, " ", element("span", { class: "stance", text: s.stance }), " ", grade,
+          s.published_at ? element("span", { class: "muted", text: ` ${s.published_at.slice(0, 10)}` }) : "",
+          s.excerpt ? element("q", { text: s.excerpt }) : "");
+      })),
+      element("h3", { text: `Units (${event.units.length})` }),
+      element("ul", { class: "units" }, ...event.units.map((u) => element("li", { text: `${u.name} (${u.side})${u.role ? `, ${u.role}` : ""}` }))),
+      element("h3", { text: `History (${history.items.length} revision${history.items.length === 1 ? "" : "s"})` }),
+      element("ol", { class: "history" }, ...history.items.map((r) => element("li", {},
+        element("strong", { text: label(r.action) }), ` ${r.at.replace("T", " ").slice(0, 19)} by key ${r.actor.slice(0, 8)}`,
+        r.rationale ? element("q", { text: r.rationale }) : "",
+        r.action === "create" || r.action === "import" ? "" : element("span", { class: "muted", text: ` · ${Object.keys(r.diff).join(", ")}` })))),
+    );
+    panel.hidden = false;
+    panel.focus();
+  } catch (error) {
+    report(error);
+  }
+}
+
+// --- downloads ------------------------------------------------------------------------------
+
+async function download(format) {
+  const url = new URL(`/v1/exports/events.${format}`, location.origin);
+  for (const [name, value] of Object.entries(filters())) url.searchParams.set(name, value);
+  const progress = $("#download-progress");
+  progress.textContent = `Preparing ${format.toUpperCase()}…`;
+  try {
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${state.key}` } });
+    if (!response.ok) throw new ApiError(response.status, await response.json());
+    const reader = response.body.getReader();
+    const chunks = [];
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      received += value.length;
+      progress.textContent = `${(received / 1048576).toFixed(1)} MB…`;
+    }
+    const link = element("a", { href: URL.createObjectURL(new Blob(chunks)), download: `events.${format}` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    progress.textContent = `events.${format}: ${(received / 1024).toFixed(0)} KB`;
+  } catch (error) {
+    progress.textContent = "";
+    report(error);
+  }
+}
+
+// --- wiring ---------------------------------------------------------------------------------
+
+let suggestTimer;
+$("#f-region").addEventListener("input", (event) => {
+  clearTimeout(suggestTimer);
+  const text = event.target.value.trim();
+  if (text.length < 2) return;
+  suggestTimer = setTimeout(async () => {
+    try {
+      const regions = await api("/v1/regions", { q: text, limit: 10 });
+      $("#region-options").replaceChildren(...regions.items.map((r) =>
+        element("option", { value: r.code, label: `${r.name}${r.aliases.length ? ` (${r.aliases.slice(0, 3).join(", ")})` : ""}` })));
+    } catch (error) {
+      report(error);
+    }
+  }, 200);
+});
+$("#filters").addEventListener("submit", (event) => {
+  event.preventDefault();
+  refresh();
+});
+$("#filters").addEventListener("reset", () => setTimeout(refresh));
+$("#next").addEventListener("click", async () => {
+  state.page++;
+  await loadTable().catch(report);
+});
+$("#prev").addEventListener("click", async () => {
+  state.page--;
+  await loadTable().catch(report);
+});
+$("#detail-close").addEventListener("click", () => {
+  $("#detail").hidden = true;
+});
+for (const button of document.querySelectorAll(".downloads button")) {
+  button.addEventListener("click", () => download(button.dataset.format));
+}
+$("#login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  signIn($("#key").value.trim());
+});
+$("#logout").addEventListener("click", () => {
+  sessionStorage.removeItem(KEY_STORAGE);
+  state.key = null;
+  showLogin("");
+});
+
+if (state.key) signIn(state.key);
+else showLogin("");
