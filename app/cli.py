@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import service as keys
 from app.auth.schemas import RoleName
 from app.config import Settings, get_settings
-from app.db import Database, SchemaBehind, prepare_database, schema_state
+from app.db import (
+    Database,
+    PoolPlan,
+    SchemaBehind,
+    connection_limits,
+    plan_pools,
+    prepare_database,
+    schema_state,
+)
 from app.logs import log_config
 
 app = typer.Typer(help="incident-tracker: located events with provenance and history.")
@@ -71,6 +79,17 @@ def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return _run_in_session(url, settings, work)
 
 
+def _plan_pools(url: str, settings: Settings, workers: int) -> PoolPlan:
+    """Pool sizes for N workers from the tighter of the primary's and the replica's limits."""
+    limits = [connection_limits(url)]
+    if settings.read_database_url:
+        limits.append(connection_limits(settings.read_database_url))
+    return min(
+        (plan_pools(max_connections, reserved, workers) for max_connections, reserved in limits),
+        key=lambda plan: plan.per_worker,
+    )
+
+
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -96,6 +115,11 @@ def serve(
             sys.stdout.flush()
         # Workers (and the app factory) read the resolved database from the environment.
         os.environ["INCIDENTS_DATABASE_URL"] = url
+        if not {"INCIDENTS_POOL_SIZE", "INCIDENTS_MAX_OVERFLOW"} & set(os.environ):
+            plan = _plan_pools(url, settings, workers)
+            os.environ["INCIDENTS_POOL_SIZE"] = str(plan.pool_size)
+            os.environ["INCIDENTS_MAX_OVERFLOW"] = str(plan.max_overflow)
+            typer.echo(f"database pools: {plan.describe()}")
         get_settings.cache_clear()
         # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an exit that
         # unwinds this block, so the embedded PostgreSQL is stopped too.

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     key_touch_interval_s: int = Field(default=60, ge=0)
     # On SIGTERM, requests in flight get this long to finish before they are cut off.
     shutdown_grace_s: int = Field(default=30, ge=1)
+    # Read-your-writes: how long a read waits for the replica to reach its LSN.
+    replica_wait_ms: int = Field(default=500, ge=0, le=30_000)
+    # After a failed connection, how long reads go to the primary before trying again.
+    replica_retry_s: float = Field(default=5, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

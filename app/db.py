@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Request
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +25,7 @@ from app.config import Settings
 
 log = logging.getLogger("app.db")
 
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -189,6 +190,55 @@ NAME_MATCH_THRESHOLD = 0.4
 UNIT_MATCH_THRESHOLD = 0.5
 
 
+@dataclass(frozen=True)
+class PoolPlan:
+    """Each worker's pool, sized so N workers fit the server's max_connections."""
+
+    workers: int
+    max_connections: int
+    reserved: int
+    pool_size: int
+    max_overflow: int
+
+    @property
+    def per_worker(self) -> int:
+        return self.pool_size + self.max_overflow
+
+    def describe(self) -> str:
+        return (
+            f"{self.workers} worker(s) x (pool {self.pool_size} + overflow {self.max_overflow})"
+            f" = {self.workers * self.per_worker} of max_connections {self.max_connections}"
+            f" ({self.reserved} reserved)"
+        )
+
+
+def plan_pools(max_connections: int, reserved: int, workers: int) -> PoolPlan:
+    """Share what the server allows among the workers' pools.
+
+    Off the top: the superuser reserve and headroom (a tenth, at least 5) for operators,
+    migrations and the CLI. Each worker gets an equal slice, three quarters of it for its
+    pool (half steady, half overflow); the last quarter is left for exports, which stream on
+    connections of their own.
+    """
+    headroom = max(5, max_connections // 10)
+    per_worker = max(2, (max_connections - reserved - headroom) // workers)
+    pooled = max(2, per_worker * 3 // 4)
+    pool_size = max(1, pooled // 2)
+    return PoolPlan(workers, max_connections, reserved, pool_size, pooled - pool_size)
+
+
+def connection_limits(url: str) -> tuple[int, int]:
+    """The server's max_connections and the connections it keeps back from ordinary roles."""
+    with psycopg.connect(libpq_url(url), connect_timeout=10) as conn:
+        rows = conn.execute(
+            "SELECT name, setting::int FROM pg_settings WHERE name IN"
+            " ('max_connections', 'superuser_reserved_connections', 'reserved_connections')"
+        ).fetchall()
+    settings: dict[str, int] = dict(rows)
+    reserved = settings.get("superuser_reserved_connections", 3)
+    return settings["max_connections"], reserved + settings.get("reserved_connections", 0)
+
+
 def session_options(settings: Settings, statement_timeout_ms: int | None = None) -> str:
     """Server settings every connection of the app starts with."""
     timeout = (
@@ -240,27 +290,21 @@ def get_database(request: Request) -> Database:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, else rolled back."""
-    async with get_database(request).sessionmaker() as session:
+    database = get_database(request)
+    async with database.sessionmaker() as session:
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
         await session.commit()
+        if database.read_engine is not database.write_engine and request.method not in SAFE:
+            # Read-your-writes: where the primary's WAL stands now that this commit is in it.
+            lsn = (await session.execute(text("SELECT pg_current_wal_lsn()::text"))).scalar()
+            request.state.write_lsn = lsn
+            await session.rollback()
 
 
 # Function scope: the commit happens before the response is sent, so nothing is
 # acknowledged that did not commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A read-only transaction on the read engine (a replica when one is configured)."""
-    async with get_database(request).read_sessionmaker() as session:
-        try:
-            yield session
-        finally:
-            await session.rollback()
-
-
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -66,7 +66,8 @@ class BodySizeLimit:
 
 
 class RequestId:
-    """Give every request an id (or keep the caller's X-Request-ID) and echo it back."""
+    """Give every request an id (or keep the caller's X-Request-ID) and echo it back, with
+    the WAL position of its write (X-Incidents-LSN) and where its read ran."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -86,9 +87,17 @@ class RequestId:
         logs.request_id.set(request_id)
         header = (b"x-request-id", request_id.encode("latin-1"))
 
+        state = scope["state"]
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
+                headers = [*message.get("headers", []), header]
+                # Set by the session dependencies (app.db, app.replica) before the response.
+                if lsn := state.get("write_lsn"):
+                    headers.append((b"x-incidents-lsn", lsn.encode()))
+                if read_from := state.get("read_from"):
+                    headers.append((b"x-incidents-read-from", read_from.encode()))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from app.db import code_heads, get_database
 from app.errors import ServiceUnavailable
 from app.metrics import metrics_endpoint
+from app.replica import replica_status
 
 router = APIRouter(tags=["ops"])
 
@@ -43,4 +44,8 @@ async def readyz(request: Request, response: Response) -> dict[str, object]:
             current=list(current),
             head=list(code_heads()),
         )
-    return {"status": "ready", "database": "ok", "schema": list(current)}
+    ready: dict[str, object] = {"status": "ready", "database": "ok", "schema": list(current)}
+    # A replica that is down or behind does not make the service unready: reads fall back.
+    if (replica := await replica_status(get_database(request))) is not None:
+        ready["replica"] = replica
+    return ready

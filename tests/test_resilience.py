@@ -138,7 +138,7 @@ async def test_acknowledged_writes_survive_a_postgres_crash(tmp_path: Path):
     finally:
         traffic.stopping = True
         await traffic.client.aclose()
-        with psycopg.connect(cluster.uri.replace("/postgres?", "/incidents?")) as conn:
+        with psycopg.connect(cluster.url("incidents")) as conn:
             rows = conn.execute("SELECT id::text, external_id FROM event").fetchall()
             half_written = conn.execute(
                 "SELECT count(*) FROM event e"

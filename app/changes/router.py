@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from app.auth.dependencies import Reader
 from app.changes import service
 from app.changes.schemas import ChangePage
-from app.db import ReadSessionDep
+from app.replica import LSN_PATTERN, MIN_LSN_DESCRIPTION, ReadSessionDep
 
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
 
@@ -18,6 +18,9 @@ async def list_changes(
         str | None, Query(max_length=200, description="next_cursor of the last poll")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    min_lsn: Annotated[
+        str | None, Query(pattern=LSN_PATTERN, description=MIN_LSN_DESCRIPTION)
+    ] = None,
 ) -> ChangePage:
     """Every event change in commit-safe order: upserts carry the event as it is now,
     deletes are tombstones. Start without `since`, then always pass the last next_cursor."""

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from app.events.taxonomy import EventType, Status, SubEventType
+from app.replica import MinLsn
 from app.text import NO_NUL
 
 FilterText = Annotated[
@@ -126,6 +127,7 @@ class EventFilters(BaseModel):
     radius_km: Annotated[float, Field(gt=0, le=2000)] | None = None
     q: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)] | None = None
     include_deleted: bool = False
+    min_lsn: MinLsn = None
 
     @field_validator(
         "country",

@@ -21,6 +21,7 @@ from app.events.schemas import (
     StatusChange,
 )
 from app.pagination import Page
+from app.replica import ReadSessionDep
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -82,7 +83,7 @@ GEOJSON_PAGE = {
 
 @router.get("", response_model=Page[EventOut], responses={200: GEOJSON_PAGE})
 async def list_events(
-    params: Annotated[EventListParams, Query()], session: SessionDep, reader: Reader
+    params: Annotated[EventListParams, Query()], session: ReadSessionDep, reader: Reader
 ) -> Any:
     """Events matching the filters, keyset-paginated (follow next_cursor);
     `format=geojson` gives the page as a GeoJSON FeatureCollection."""

@@ -4,9 +4,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.auth.dependencies import Reader
-from app.db import get_database, libpq_url, session_options
+from app.db import libpq_url, session_options
 from app.events.filters import EventFilters, Sort
 from app.exports import service
+from app.replica import LsnHeader, export_url
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 
@@ -28,17 +29,17 @@ async def export_events(
     params: Annotated[ExportParams, Query()],
     reader: Reader,
     request: Request,
+    lsn_header: LsnHeader = None,
 ) -> StreamingResponse:
     """Stream every event matching the filters: no row cap, constant memory, rows
     rendered by PostgreSQL and sent as COPY produces them."""
-    database = get_database(request)
     export = service.plan_export(
         params,
         params.sort,
         fmt,
         params.profile,
         reader,
-        libpq_url(database.read_url),
+        libpq_url(await export_url(request, lsn_header)),
         # A full export streams for minutes; the per-statement limit is for requests.
         session_options(request.app.state.settings, statement_timeout_ms=0),
     )

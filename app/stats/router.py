@@ -3,9 +3,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import Reader
-from app.db import ReadSessionDep
 from app.events.filters import EventFilters
 from app.events.service import ensure_may_see_deleted
+from app.replica import ReadSessionDep
 from app.stats import service
 from app.stats.schemas import GridParams, Summary, Timeseries, TimeseriesParams
 
