@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, get_database
+from app.db import Database, SessionDep, get_database
 from app.errors import is_connection_error
 
 log = logging.getLogger("app.replica")
@@ -111,15 +111,16 @@ def wanted_lsn(request: Request, header: str | None) -> str | None:
 
 
 async def get_read_session(
-    request: Request, lsn_header: LsnHeader = None
+    request: Request, primary: SessionDep, lsn_header: LsnHeader = None
 ) -> AsyncIterator[AsyncSession]:
-    """A read-only transaction: on the replica when one is configured and caught up."""
+    """A read-only transaction: on the replica when one is configured and caught up, else
+    the request's own session on the primary (one connection per request, not two)."""
     database = get_database(request)
     settings = request.app.state.settings
-    session: AsyncSession | None = None
+    replica: AsyncSession | None = None
     reason = "none"
     if database.read_engine is not database.write_engine:
-        session, reason = await _replica_session(
+        replica, reason = await _replica_session(
             database,
             wanted_lsn(request, lsn_header),
             settings.replica_wait_ms / 1000,
@@ -127,16 +128,17 @@ async def get_read_session(
         )
         if reason in ("lag", "down"):
             replica_state(database).fallbacks[reason] += 1
-    target = "replica" if session is not None else "primary"
+    target = "replica" if replica is not None else "primary"
     READS.labels(target, reason).inc()
     request.state.read_from = target
-    if session is None:
-        session = database.sessionmaker()
+    if replica is None:
+        yield primary
+        return
     try:
-        yield session
+        yield replica
     finally:
-        await session.rollback()
-        await session.close()
+        await replica.rollback()
+        await replica.close()
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -96,7 +96,7 @@ def test_url(admin_url: str, template_db: str) -> Iterator[str]:
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=url, pool_size=5, max_overflow=5, **overrides)
+    return Settings(**{"database_url": url, "pool_size": 5, "max_overflow": 5, **overrides})
 
 
 @pytest.fixture(scope="session")

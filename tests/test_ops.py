@@ -1,9 +1,15 @@
 """Health, readiness, request limits and database outages."""
 
+import json
+
 import httpx
 import psycopg
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database, ensure_database, libpq_url, with_database
+from app.events.models import Event
 from app.main import create_app
 from tests.conftest import ClientFactory, assert_problem, drop_database, make_settings
 from tests.factories import event_body
@@ -162,3 +168,61 @@ def test_production_refuses_unsafe_settings():
         with pytest.raises(RuntimeError, match="refusing to start in production"):
             create_app(Settings(env="production", **unsafe))
     create_app(Settings(env="production", database_url="postgresql://x/y"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deep
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        json.dumps({**event_body(), "sources": [{"source_name": "s"}] * 50_000}).encode(),  # long
+        json.dumps(event_body()).encode()[:-1] + b', "fatalities": 1' + b"0" * 5000 + b"}",
+    ],
+    ids=["deep-array", "deep-object", "huge-list", "huge-integer"],
+)
+async def test_deep_or_huge_json_is_a_4xx_and_writes_nothing(
+    client_for: ClientFactory, connection: AsyncConnection, body: bytes
+):
+    response = await client_for("analyst").post(
+        "/v1/events", content=body, headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    assert_problem(response, response.status_code)
+    assert await connection.scalar(select(func.count()).select_from(Event)) == 0
+
+
+@pytest.mark.slow
+def test_slow_clients_do_not_hold_the_pool(fresh_database_url: str):
+    """With one pooled connection, clients dribbling request bodies (or not reading an
+    export) do not keep other requests from the database."""
+    import socket
+    import time
+
+    from tests.live import LiveServer, keys_for
+
+    secrets = keys_for(fresh_database_url).secrets
+    headers = {"Authorization": f"Bearer {secrets['analyst']}"}
+    with LiveServer(fresh_database_url, pool_size=1, max_overflow=0, pool_timeout_s=1) as live:
+        httpx.post(live.base_url + "/v1/events", json=event_body(), headers=headers)
+        slow = []
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", live.port))
+            sock.sendall(
+                b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Authorization: Bearer {secrets['analyst']}\r\n".encode()
+                + b"Content-Length: 100000\r\n\r\n{"
+            )
+            slow.append(sock)
+        with (
+            httpx.Client(base_url=live.base_url, headers=headers, timeout=30) as client,
+            client.stream("GET", "/v1/exports/events.ndjson"),  # opened, never read
+        ):
+            for _ in range(5):
+                started = time.monotonic()
+                assert client.get("/v1/events").status_code == 200
+                assert time.monotonic() - started < 1
+                time.sleep(0.2)
+                for sock in slow:
+                    sock.sendall(b" ")  # still uploading, slowly
+        for sock in slow:
+            sock.close()

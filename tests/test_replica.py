@@ -11,10 +11,16 @@ import httpx
 import psycopg
 import pytest
 
-from app.db import EmbeddedServer, ensure_database, upgrade_to_head, with_database
+from app.db import (
+    EmbeddedCluster,
+    EmbeddedServer,
+    ensure_database,
+    upgrade_to_head,
+    with_database,
+)
 from tests.conftest import assert_problem
 from tests.factories import event_body
-from tests.live import EmbeddedCluster, bearer, live_app
+from tests.live import bearer, live_app
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import orjson
 import psycopg
 import pytest
 
-from app.db import libpq_url
+from app.db import EmbeddedCluster, libpq_url
 from tests.factories import event_body
-from tests.live import EmbeddedCluster, ServeProcess, serve_env
+from tests.live import ServeProcess, serve_env
 
 WRITERS = 8
 

@@ -9,22 +9,20 @@ from app.db import Database
 
 log = logging.getLogger("app.stats")
 
-# Any constant: pg_try_advisory_lock keys are shared by every process on the database.
+# Any constant: advisory lock keys are shared by every process on the database.
 COMPACTION_LOCK = 0x17C0_11AB
 
 
 async def compact_once(database: Database) -> int | None:
-    """Compact if no other process is doing it; the number of delta rows folded, or None."""
-    async with database.write_engine.connect() as conn:
-        if not await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": COMPACTION_LOCK}):
+    """Compact if no other process is doing it; the number of delta rows folded, or None.
+
+    The lock is transaction-scoped, so it is released with the commit and holds behind a
+    PgBouncer in transaction mode too."""
+    async with database.write_engine.begin() as conn:
+        lock = text("SELECT pg_try_advisory_xact_lock(:k)")
+        if not await conn.scalar(lock, {"k": COMPACTION_LOCK}):
             return None
-        try:
-            folded = int(await conn.scalar(text("SELECT itk_rollup_compact()")) or 0)
-            await conn.commit()
-            return folded
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": COMPACTION_LOCK})
-            await conn.commit()
+        return int(await conn.scalar(text("SELECT itk_rollup_compact()")) or 0)
 
 
 async def run_compactor(database: Database, interval_s: float) -> None:
