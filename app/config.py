@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     key_touch_interval_s: int = Field(default=60, ge=0)
     # On SIGTERM, requests in flight get this long to finish before they are cut off.
     shutdown_grace_s: int = Field(default=30, ge=1)
+    # Requests per API key per minute, counted in PostgreSQL across workers (0: no limit).
+    rate_limit_per_minute: int = Field(default=0, ge=0)
     # Read-your-writes: how long a read waits for the replica to reach its LSN.
     replica_wait_ms: int = Field(default=500, ge=0, le=30_000)
     # After a failed connection, how long reads go to the primary before trying again.

@@ -313,6 +313,15 @@ class Database:
         self.read_url = read_url or url
         self.write_engine = self._engine(url, settings)
         self.read_engine = self._engine(read_url, settings) if read_url else self.write_engine
+        # The rate limiter's own small pool on the primary (see app.auth.rate_limit).
+        self.limit_engine = create_async_engine(
+            sqlalchemy_url(url),
+            pool_size=2,
+            max_overflow=4,
+            pool_timeout=settings.pool_timeout_s,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 5, "options": session_options(settings)},
+        )
         self.sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -332,6 +341,7 @@ class Database:
         )
 
     async def dispose(self) -> None:
+        await self.limit_engine.dispose()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

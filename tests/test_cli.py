@@ -297,7 +297,7 @@ def test_pools_fit_the_server(max_connections: int, reserved: int, workers: int)
 
 
 @pytest.mark.slow
-def test_serve_with_workers_sizes_pools_and_keeps_idempotency_across_them(
+def test_serve_with_workers_sizes_pools_and_keeps_idempotency_and_limits_across_them(
     fresh_database_url: str, tmp_path: Path
 ):
     import concurrent.futures
@@ -305,10 +305,11 @@ def test_serve_with_workers_sizes_pools_and_keeps_idempotency_across_them(
     import psycopg
 
     from app.db import connection_limits, libpq_url, plan_pools
+    from tests.auth.test_rate_limit import wait_for_a_fresh_minute
     from tests.factories import event_body
     from tests.live import ServeProcess, serve_env
 
-    env = serve_env(tmp_path, database_url=fresh_database_url)
+    env = serve_env(tmp_path, database_url=fresh_database_url, rate_limit_per_minute="30")
     server = ServeProcess(env, "--workers", "2").wait_ready()
     try:
         expected = plan_pools(*connection_limits(fresh_database_url), 2)
@@ -321,10 +322,20 @@ def test_serve_with_workers_sizes_pools_and_keeps_idempotency_across_them(
             with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
                 return client.post("/v1/events", json=event_body()).status_code
 
+        wait_for_a_fresh_minute()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(post, range(16)))
         assert set(statuses) <= {201, 409}, statuses
         assert 201 in statuses
+
+        # The rate limit is counted in PostgreSQL: 30 a minute for the key, over both workers.
+        def get(_: int) -> int:
+            with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
+                return client.get("/v1/events").status_code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            gets = list(pool.map(get, range(20)))
+        assert sorted(gets) == [200] * 14 + [429] * 6
     finally:
         code, stderr = server.terminate()
     assert code in (0, 143), stderr

@@ -5,17 +5,22 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.auth import rate_limit
 from app.auth.models import ApiKey, Role
 from app.auth.service import authenticate, authorize
-from app.config import get_settings
-from app.db import SessionDep
+from app.db import SessionDep, get_database
 
 
 async def current_key(request: Request, session: SessionDep) -> ApiKey:
+    settings = request.app.state.settings
     key = await authenticate(
-        session, request.headers.get("authorization"), get_settings().key_touch_interval_s
+        session, request.headers.get("authorization"), settings.key_touch_interval_s
     )
     request.state.key_id = key.id
+    if settings.rate_limit_per_minute:
+        await rate_limit.check(
+            get_database(request).limit_engine, key.id, settings.rate_limit_per_minute
+        )
     return key
 
 

@@ -2,7 +2,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import CheckConstraint, LargeBinary, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models import Base, created_at_column, uuid_pk
@@ -38,3 +38,16 @@ class ApiKey(Base):
     @property
     def role_level(self) -> Role:
         return Role[self.role]
+
+
+class RateWindow(Base):
+    """Requests per key per minute, for INCIDENTS_RATE_LIMIT_PER_MINUTE: in the database, so
+    the limit holds across workers and machines."""
+
+    __tablename__ = "rate_window"
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("api_key.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_start: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer)
