@@ -210,6 +210,29 @@ def test_filter_to_a_region_and_month_then_open_an_event(browser: Browser, serve
     page.context.close()
 
 
+def test_filters_are_reachable_by_keyboard_in_order(browser: Browser, server: Any):
+    live, secrets, _ = server
+    page = _page(browser)
+    _sign_in(page, live.base_url, secrets["reader"])
+    expect(page.locator("#events tbody tr")).to_have_count(8)
+    page.get_by_label("Region").focus()
+    seen: list[str] = []
+    for _ in range(30):  # date inputs take a Tab per segment: record each field once
+        focused = page.evaluate("document.activeElement.id || document.activeElement.textContent")
+        if not seen or seen[-1] != focused:
+            seen.append(focused)
+        if focused == "Apply":
+            break
+        page.keyboard.press("Tab")
+    assert seen == ["f-region", "f-from", "f-to", "f-status", "f-type", "f-unit", "f-q", "Apply"]
+    # Choosing a status with the keyboard and pressing Enter applies the filter.
+    page.get_by_label("Status", exact=True).focus()
+    page.keyboard.press("ArrowDown")  # any -> claimed
+    page.get_by_label("Text", exact=True).press("Enter")
+    expect(page.locator("#events tbody tr")).to_have_count(6)
+    page.context.close()
+
+
 def test_readable_on_a_phone(browser: Browser, server: Any):
     live, secrets, _ = server
     page = _page(browser, width=390, height=844)
