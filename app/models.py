@@ -1,7 +1,9 @@
 """The declarative base shared by every domain, and the registry Alembic reads."""
 
 import datetime as dt
+import re
 import uuid
+from typing import Any
 
 from sqlalchemy import MetaData, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
@@ -39,3 +41,18 @@ def load_all_models() -> None:
     import app.auth.models
     import app.events.models
     import app.gazetteer.models  # noqa: F401
+
+
+PARTITION_NAME = re.compile(r"^event_(y\d{4}|default)$")
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """What Alembic compares: not tables made by extensions, not event's partitions (their
+    per-partition foreign-key copies included), which are created by itk_event_partition."""
+    if type_ == "table" and reflected and compare_to is None:
+        return name == "alembic_version"
+    if type_ == "foreign_key_constraint" and reflected and compare_to is None:
+        return not PARTITION_NAME.match(obj.referred_table.name)
+    return True

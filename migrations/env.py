@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from app.db import sqlalchemy_url
-from app.models import Base, load_all_models
+from app.models import Base, include_object, load_all_models
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -24,11 +24,6 @@ def _url() -> str:
             "Set INCIDENTS_DATABASE_URL (or use `incidents db upgrade`, which knows the embedded one)"
         )
     return sqlalchemy_url(url)
-
-
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # Tables created by extensions are theirs, not ours.
-    return not (type_ == "table" and reflected and compare_to is None and name != "alembic_version")
 
 
 def run_migrations_offline() -> None:
@@ -52,7 +47,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_object=_include_object,
+        include_object=include_object,
         compare_server_default=False,
     )
     with context.begin_transaction():

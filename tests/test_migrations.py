@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from app.db import alembic_config, libpq_url, sqlalchemy_url
-from app.models import Base, load_all_models
+from app.models import Base, include_object, load_all_models
 
 SEED_EVENT = """
 WITH key AS (
@@ -55,7 +55,8 @@ def test_models_match_migrations(fresh_database_url: str):
     engine = create_engine(sqlalchemy_url(fresh_database_url))
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            context = MigrationContext.configure(conn, opts={"include_object": include_object})
+            diff = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
     assert diff == []

@@ -8,7 +8,9 @@ from sqlalchemy import (
     Computed,
     Date,
     Double,
+    FetchedValue,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -19,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.gazetteer.models import Place, Region, Unit
 from app.models import Base, created_at_column, uuid_pk
@@ -38,6 +40,21 @@ SOURCE_SEARCH_SQL = (
 )
 
 
+def _event_reference(ondelete: str | None) -> ForeignKeyConstraint:
+    """A child's reference to its event: the whole (id, event_date) key, following the date."""
+    return ForeignKeyConstraint(
+        ["event_id", "event_date"],
+        ["event.id", "event.event_date"],
+        onupdate="CASCADE",
+        ondelete=ondelete,
+    )
+
+
+def _event_date_column() -> Any:
+    """The event's date on a child row, filled by a trigger when an insert leaves it out."""
+    return mapped_column(Date, server_default=FetchedValue())
+
+
 class Event(Base):
     """One located incident."""
 
@@ -51,12 +68,12 @@ class Event(Base):
             "(lat IS NULL) = (lon IS NULL) AND lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180",
             name="coords",
         ),
+        # Not unique here: a partitioned table's unique keys must include event_date, so
+        # external ids are kept unique in event_external (filled by triggers).
         Index(
-            "uq_event_external",
+            "ix_event_external",
             "external_source",
             "external_id",
-            unique=True,
-            postgresql_nulls_not_distinct=True,
             postgresql_where=text("external_id IS NOT NULL"),
         ),
         Index(None, "region_code", "event_date"),
@@ -76,12 +93,15 @@ class Event(Base):
             postgresql_using="gin",
             postgresql_ops={"location_key": "gin_trgm_ops"},
         ),
+        # One partition per year (itk_event_partition) and a default one.
+        {"postgresql_partition_by": "RANGE (event_date)"},
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     external_id: Mapped[str | None] = mapped_column(Text)
     external_source: Mapped[str | None] = mapped_column(Text)
-    event_date: Mapped[dt.date] = mapped_column(Date)
+    # Part of the table's primary key (the partition key must be); events are known by id.
+    event_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     date_precision: Mapped[str] = mapped_column(Text, server_default="day")
     event_date_end: Mapped[dt.date] = mapped_column(
         Date, Computed(EVENT_DATE_END_SQL, persisted=True)
@@ -111,22 +131,32 @@ class Event(Base):
     updated_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     deleted_at: Mapped[dt.datetime | None]
-    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("event.id"))
+    # The survivor's id (not a foreign key: those must name the whole (id, event_date) key).
+    merged_into: Mapped[uuid.UUID | None]
 
     region: Mapped[Region | None] = relationship(lazy="raise")
     place: Mapped[Place | None] = relationship(lazy="raise")
+    # Joined on the id alone: the children's event_date is the database's to keep (filled by
+    # a trigger, carried along by ON UPDATE CASCADE), never the ORM's.
     sources: Mapped[list["SourceReport"]] = relationship(
         lazy="raise",
         order_by="SourceReport.seq",
         cascade="all, delete-orphan",
         passive_deletes=True,
+        primaryjoin="Event.id == foreign(SourceReport.event_id)",
     )
     unit_links: Mapped[list["EventUnit"]] = relationship(
-        lazy="raise", order_by="EventUnit.position", cascade="all, delete-orphan"
+        lazy="raise",
+        order_by="EventUnit.position",
+        cascade="all, delete-orphan",
+        primaryjoin="Event.id == foreign(EventUnit.event_id)",
     )
 
-    # Values set with SQL expressions (now()) come back with RETURNING, not a second query.
-    __mapper_args__ = {"eager_defaults": True}
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # Values set with SQL expressions (now()) come back with RETURNING, not a second
+        # query; the identity is the id, although the table's key also holds event_date.
+        return {"eager_defaults": True, "primary_key": [cls.__table__.c.id]}
 
 
 class SourceReport(Base):
@@ -140,12 +170,14 @@ class SourceReport(Base):
         Index(None, "event_id"),
         Index(None, "source_name"),
         Index("ix_source_report_search", "search", postgresql_using="gin"),
+        _event_reference("CASCADE"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     # Insertion order: several reports added in one transaction share added_at.
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID]
+    event_date: Mapped[dt.date] = _event_date_column()
     source_name: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[dt.datetime | None]
@@ -167,11 +199,10 @@ class EventUnit(Base):
     """A unit reported involved in an event, with its role there."""
 
     __tablename__ = "event_unit"
-    __table_args__ = (Index(None, "unit_id"),)
+    __table_args__ = (Index(None, "unit_id"), _event_reference("CASCADE"))
 
-    event_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
-    )
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    event_date: Mapped[dt.date] = _event_date_column()
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     role: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -190,10 +221,12 @@ class Revision(Base):
             "'merge', 'merged_into', 'import')",
             name="action",
         ),
+        _event_reference(None),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event.id"))
+    event_id: Mapped[uuid.UUID]
+    event_date: Mapped[dt.date] = _event_date_column()
     revision: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(Text)
     actor: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
@@ -272,3 +305,21 @@ class EventRollup(Base):
     status: Mapped[str] = mapped_column(Text)
     events: Mapped[int] = mapped_column(BigInteger)
     fatalities: Mapped[int] = mapped_column(BigInteger)
+
+
+class EventExternal(Base):
+    """External ids, unique across every partition of event (kept in step by triggers)."""
+
+    __tablename__ = "event_external"
+    __table_args__ = (
+        UniqueConstraint(
+            "external_source",
+            "external_id",
+            name="uq_event_external",
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    external_source: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str] = mapped_column(Text)
