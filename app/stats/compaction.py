@@ -25,10 +25,28 @@ async def compact_once(database: Database) -> int | None:
         return int(await conn.scalar(text("SELECT itk_rollup_compact()")) or 0)
 
 
+ENSURE_PARTITIONS = text(
+    "SELECT itk_event_partition(year) FROM generate_series("
+    " extract(year FROM now())::int, extract(year FROM now())::int + :ahead) AS year"
+)
+
+
+async def ensure_event_partitions(database: Database, years_ahead: int = 2) -> None:
+    """Give this year and the next ones their partitions of event before any row needs one
+    (a no-op when they exist)."""
+    async with database.write_engine.begin() as conn:
+        await conn.execute(ENSURE_PARTITIONS, {"ahead": years_ahead})
+
+
 async def run_compactor(database: Database, interval_s: float) -> None:
-    """Compact every interval_s seconds until cancelled; errors are logged, not fatal."""
+    """Compact every interval_s seconds until cancelled (and keep event's yearly partitions
+    ahead of time); errors are logged, not fatal."""
     while True:
         await asyncio.sleep(interval_s)
+        try:
+            await ensure_event_partitions(database)
+        except Exception:  # a database outage must not end the loop
+            log.warning("creating event partitions failed", exc_info=True)
         try:
             folded = await compact_once(database)
             if folded:

@@ -83,7 +83,9 @@ BEGIN
     END LOOP;
 END $$
 """
-# A partition for one year; rows of that year already in the default partition move into it.
+# A partition for one year, made ahead of time (the migration makes up to two years ahead,
+# the background compactor keeps it so). Years before the first partition stay in the default
+# one: a year whose rows are already there cannot get a partition of its own in place.
 EVENT_PARTITION = """
 CREATE FUNCTION itk_event_partition(year int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -94,20 +96,12 @@ BEGIN
     IF to_regclass(name) IS NOT NULL THEN
         RETURN name;
     END IF;
-    IF to_regclass('event_default') IS NOT NULL
-       AND EXISTS (SELECT FROM event_default WHERE event_date >= low AND event_date < high) THEN
-        EXECUTE format('CREATE TABLE %I (LIKE event INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-        EXECUTE 'ALTER TABLE event DETACH PARTITION event_default';
-        EXECUTE format('INSERT INTO %I SELECT * FROM event_default'
-                       ' WHERE event_date >= %L AND event_date < %L', name, low, high);
-        DELETE FROM event_default WHERE event_date >= low AND event_date < high;
-        EXECUTE format('ALTER TABLE event ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                       name, low, high);
-        EXECUTE 'ALTER TABLE event ATTACH PARTITION event_default DEFAULT';
-    ELSE
-        EXECUTE format('CREATE TABLE %I PARTITION OF event FOR VALUES FROM (%L) TO (%L)',
-                       name, low, high);
+    IF EXISTS (SELECT FROM event_default WHERE event_date >= low AND event_date < high) THEN
+        RAISE EXCEPTION 'events of % are in event_default already; that year stays there', year
+            USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    EXECUTE format('CREATE TABLE %I PARTITION OF event FOR VALUES FROM (%L) TO (%L)',
+                   name, low, high);
     RETURN name;
 END $$
 """

@@ -1,0 +1,187 @@
+"""The event table is partitioned by event_date: rows land in their year, queries by date
+prune, a change of date moves an event and everything that references it, and the migration
+converts existing data both ways."""
+
+import psycopg
+import pytest
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db import alembic_config, libpq_url
+from tests.conftest import ClientFactory, assert_problem
+from tests.factories import event_body
+
+BEFORE_PARTITIONING = "c56e50fb2f84"
+
+
+async def _partition_of(connection: AsyncConnection, event_id: str) -> str:
+    return str(
+        await connection.scalar(
+            text("SELECT tableoid::regclass::text FROM event WHERE id = CAST(:id AS uuid)"),
+            {"id": event_id},
+        )
+    )
+
+
+async def test_events_land_in_their_year_and_a_date_change_moves_them_with_their_children(
+    client_for: ClientFactory, connection: AsyncConnection
+):
+    analyst = client_for("analyst")
+    body = event_body(
+        event_date="2024-06-01",
+        date_precision="day",
+        units=[{"name": "Akhmat", "side": "RU"}],
+        external_id="moving-1",
+        external_source="partition-test",
+    )
+    created = (await analyst.post("/v1/events", json=body)).json()
+    assert await _partition_of(connection, created["id"]) == "event_y2024"
+    await analyst.post(f"/v1/events/{created['id']}/sources", json={"source_name": "ISW"})
+
+    etag = (await analyst.get(f"/v1/events/{created['id']}")).headers["etag"]
+    moved = await analyst.patch(
+        f"/v1/events/{created['id']}", json={"event_date": "2025-02-03"}, headers={"If-Match": etag}
+    )
+    assert moved.status_code == 200, moved.text
+    assert await _partition_of(connection, created["id"]) == "event_y2025"
+    for table in ("source_report", "event_unit", "revision"):
+        dates = (
+            await connection.execute(
+                text(f"SELECT DISTINCT event_date::text FROM {table} WHERE event_id = :id"),
+                {"id": created["id"]},
+            )
+        ).scalars()
+        assert list(dates) == ["2025-02-03"], table
+    fetched = (await analyst.get(f"/v1/events/{created['id']}")).json()
+    assert [s["source_name"] for s in fetched["sources"]] == [
+        "Ministry of Defence of Russia",
+        "ISW",
+    ]
+    assert [u["name"] for u in fetched["units"]] == ["Akhmat"]
+    history = (await analyst.get(f"/v1/events/{created['id']}/history")).json()["items"]
+    assert [r["action"] for r in history] == ["create", "source_added", "update"]
+
+    # External ids stay unique across partitions.
+    again = await analyst.post("/v1/events", json={**body, "event_date": "2023-01-01"})
+    assert_problem(again, 409)
+
+
+async def test_date_filters_prune_partitions(connection: AsyncConnection):
+    plan = "\n".join(
+        (
+            await connection.execute(
+                text(
+                    "EXPLAIN SELECT id FROM event"
+                    " WHERE event_date >= '2025-03-01' AND event_date < '2025-04-01'"
+                )
+            )
+        ).scalars()
+    )
+    assert "event_y2025" in plan
+    assert "event_y2024" not in plan
+    assert "event_default" not in plan
+
+
+async def test_years_before_the_partitions_go_to_default_and_new_years_get_their_own(
+    connection: AsyncConnection,
+):
+    created_by = await connection.scalar(
+        text(
+            "INSERT INTO api_key (name, role, prefix, secret_sha256)"
+            " VALUES ('p', 'admin', 'itk_p', '\\x01') RETURNING id"
+        )
+    )
+
+    async def insert_on(day: str) -> str:
+        return str(
+            await connection.scalar(
+                text(
+                    "INSERT INTO event (event_date, event_type, sub_event_type, country,"
+                    " created_by, updated_by) VALUES (CAST(:day AS date), 'battles',"
+                    " 'armed_clash', 'UA', :k, :k) RETURNING tableoid::regclass::text"
+                ),
+                {"day": day, "k": created_by},
+            )
+        )
+
+    assert await insert_on("1995-05-05") == "event_default"
+    assert await connection.scalar(text("SELECT itk_event_partition(1990)")) == "event_y1990"
+    assert await insert_on("1990-07-01") == "event_y1990"
+    savepoint = await connection.begin_nested()
+    with pytest.raises(DBAPIError, match="stays there"):
+        await connection.execute(text("SELECT itk_event_partition(1995)"))
+    await savepoint.rollback()
+
+
+def test_migration_converts_existing_rows_both_ways(fresh_database_url: str):
+    config = alembic_config(fresh_database_url)
+    command.downgrade(config, BEFORE_PARTITIONING)
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        key = conn.execute(
+            "INSERT INTO api_key (name, role, prefix, secret_sha256)"
+            " VALUES ('m', 'admin', 'itk_m', '\\x02') RETURNING id"
+        ).fetchone()
+        assert key is not None
+        for year in (2019, 2025):
+            row = conn.execute(
+                "INSERT INTO event (event_date, event_type, sub_event_type, country,"
+                " external_source, external_id, created_by, updated_by)"
+                " VALUES (%s, 'battles', 'armed_clash', 'RU', 'feed', %s, %s, %s) RETURNING id",
+                (f"{year}-03-01", f"x{year}", key[0], key[0]),
+            ).fetchone()
+            assert row is not None
+            conn.execute(
+                "INSERT INTO source_report (event_id, source_name, added_by) VALUES (%s, 'S', %s)",
+                (row[0], key[0]),
+            )
+            conn.execute(
+                "INSERT INTO revision (event_id, revision, action, actor)"
+                " VALUES (%s, 1, 'create', %s)",
+                (row[0], key[0]),
+            )
+    command.upgrade(config, "head")
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        placed = conn.execute(
+            "SELECT tableoid::regclass::text, external_id FROM event ORDER BY event_date"
+        ).fetchall()
+        assert placed == [("event_y2019", "x2019"), ("event_y2025", "x2025")]
+        dated = conn.execute(
+            "SELECT count(*) FROM source_report s JOIN event e"
+            " ON (e.id, e.event_date) = (s.event_id, s.event_date)"
+        ).fetchone()
+        assert dated == (2,)
+        assert conn.execute("SELECT count(*) FROM event_external").fetchone() == (2,)
+    command.downgrade(config, BEFORE_PARTITIONING)
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM event").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM revision").fetchone() == (2,)
+        kind = conn.execute("SELECT relkind FROM pg_class WHERE relname = 'event'").fetchone()
+        assert kind == ("r",)
+    command.upgrade(config, "head")
+
+
+async def test_the_background_task_keeps_partitions_two_years_ahead(fresh_database_url: str):
+    import datetime as dt
+
+    from app.db import Database
+    from app.stats.compaction import ensure_event_partitions
+    from tests.conftest import make_settings
+
+    future = f"event_y{dt.date.today().year + 2}"
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE event DETACH PARTITION {future}")
+        conn.execute(f"DROP TABLE {future}")
+    database = Database(fresh_database_url, make_settings(fresh_database_url))
+    try:
+        await ensure_event_partitions(database)
+        await ensure_event_partitions(database)  # and again: nothing to do
+    finally:
+        await database.dispose()
+    with psycopg.connect(libpq_url(fresh_database_url)) as conn:
+        bound = conn.execute(
+            "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = %s", (future,)
+        ).fetchone()
+    assert bound is not None
+    assert str(dt.date.today().year + 2) in bound[0]
