@@ -272,7 +272,7 @@ def plan_pools(max_connections: int, reserved: int, workers: int) -> PoolPlan:
     Off the top: the superuser reserve and headroom (a tenth, at least 5) for operators,
     migrations and the CLI. Each worker gets an equal slice, three quarters of it for its
     pool (half steady, half overflow); the last quarter is left for exports, which stream on
-    connections of their own.
+    connections of their own, and the rate limiter's pool (at most 3, when a limit is set).
     """
     headroom = max(5, max_connections // 10)
     per_worker = max(2, (max_connections - reserved - headroom) // workers)
@@ -316,8 +316,8 @@ class Database:
         # The rate limiter's own small pool on the primary (see app.auth.rate_limit).
         self.limit_engine = create_async_engine(
             sqlalchemy_url(url),
-            pool_size=2,
-            max_overflow=4,
+            pool_size=1,
+            max_overflow=2,
             pool_timeout=settings.pool_timeout_s,
             pool_pre_ping=True,
             connect_args={"connect_timeout": 5, "options": session_options(settings)},

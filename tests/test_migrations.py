@@ -11,18 +11,18 @@ from sqlalchemy import create_engine
 from app.db import alembic_config, libpq_url, sqlalchemy_url
 from app.models import Base, include_object, load_all_models
 
+# Two statements: a revision refers to its event through event_key, which the event's
+# insert fills when that statement ends.
 SEED_EVENT = """
 WITH key AS (
     INSERT INTO api_key (name, role, prefix, secret_sha256)
     VALUES ('m', 'admin', 'itk_m', '\\x00') RETURNING id
-), ev AS (
-    INSERT INTO event (event_date, event_type, sub_event_type, country, region_code,
-                       created_by, updated_by)
-    SELECT '2025-03-01', 'battles', 'armed_clash', 'RU', 'RU-BEL', id, id FROM key
-    RETURNING id, created_by
 )
+INSERT INTO event (event_date, event_type, sub_event_type, country, region_code,
+                   created_by, updated_by)
+SELECT '2025-03-01', 'battles', 'armed_clash', 'RU', 'RU-BEL', id, id FROM key;
 INSERT INTO revision (event_id, revision, action, actor, diff)
-SELECT id, 1, 'create', created_by, '{}' FROM ev
+SELECT id, 1, 'create', created_by, '{}' FROM event
 """
 
 

@@ -8,9 +8,7 @@ from sqlalchemy import (
     Computed,
     Date,
     Double,
-    FetchedValue,
     ForeignKey,
-    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -40,21 +38,6 @@ SOURCE_SEARCH_SQL = (
 )
 
 
-def _event_reference(ondelete: str | None) -> ForeignKeyConstraint:
-    """A child's reference to its event: the whole (id, event_date) key, following the date."""
-    return ForeignKeyConstraint(
-        ["event_id", "event_date"],
-        ["event.id", "event.event_date"],
-        onupdate="CASCADE",
-        ondelete=ondelete,
-    )
-
-
-def _event_date_column() -> Any:
-    """The event's date on a child row, filled by a trigger when an insert leaves it out."""
-    return mapped_column(Date, server_default=FetchedValue())
-
-
 class Event(Base):
     """One located incident."""
 
@@ -69,7 +52,7 @@ class Event(Base):
             name="coords",
         ),
         # Not unique here: a partitioned table's unique keys must include event_date, so
-        # external ids are kept unique in event_external (filled by triggers).
+        # external ids are kept unique in event_key (filled by triggers).
         Index(
             "ix_event_external",
             "external_source",
@@ -131,13 +114,12 @@ class Event(Base):
     updated_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     deleted_at: Mapped[dt.datetime | None]
-    # The survivor's id (not a foreign key: those must name the whole (id, event_date) key).
-    merged_into: Mapped[uuid.UUID | None]
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("event_key.id"))
 
     region: Mapped[Region | None] = relationship(lazy="raise")
     place: Mapped[Place | None] = relationship(lazy="raise")
-    # Joined on the id alone: the children's event_date is the database's to keep (filled by
-    # a trigger, carried along by ON UPDATE CASCADE), never the ORM's.
+    # Children reference event_key(id) (a foreign key to the partitioned table would have to
+    # name event_date too); event_key follows event, so joining on the id is the same thing.
     sources: Mapped[list["SourceReport"]] = relationship(
         lazy="raise",
         order_by="SourceReport.seq",
@@ -170,14 +152,12 @@ class SourceReport(Base):
         Index(None, "event_id"),
         Index(None, "source_name"),
         Index("ix_source_report_search", "search", postgresql_using="gin"),
-        _event_reference("CASCADE"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     # Insertion order: several reports added in one transaction share added_at.
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
-    event_id: Mapped[uuid.UUID]
-    event_date: Mapped[dt.date] = _event_date_column()
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_key.id", ondelete="CASCADE"))
     source_name: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[dt.datetime | None]
@@ -199,10 +179,11 @@ class EventUnit(Base):
     """A unit reported involved in an event, with its role there."""
 
     __tablename__ = "event_unit"
-    __table_args__ = (Index(None, "unit_id"), _event_reference("CASCADE"))
+    __table_args__ = (Index(None, "unit_id"),)
 
-    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    event_date: Mapped[dt.date] = _event_date_column()
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("event_key.id", ondelete="CASCADE"), primary_key=True
+    )
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"), primary_key=True)
     role: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, server_default="0")
@@ -221,12 +202,10 @@ class Revision(Base):
             "'merge', 'merged_into', 'import')",
             name="action",
         ),
-        _event_reference(None),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    event_id: Mapped[uuid.UUID]
-    event_date: Mapped[dt.date] = _event_date_column()
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_key.id"))
     revision: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(Text)
     actor: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
@@ -307,19 +286,22 @@ class EventRollup(Base):
     fatalities: Mapped[int] = mapped_column(BigInteger)
 
 
-class EventExternal(Base):
-    """External ids, unique across every partition of event (kept in step by triggers)."""
+class EventKey(Base):
+    """Every event's id, and its external id, unique here: a plain table for what refers to
+    an event by id alone. Statement-level triggers on event insert, update and delete rows."""
 
-    __tablename__ = "event_external"
+    __tablename__ = "event_key"
     __table_args__ = (
-        UniqueConstraint(
+        Index(
+            "uq_event_external",
             "external_source",
             "external_id",
-            name="uq_event_external",
+            unique=True,
             postgresql_nulls_not_distinct=True,
+            postgresql_where=text("external_id IS NOT NULL"),
         ),
     )
 
-    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     external_source: Mapped[str | None] = mapped_column(Text)
-    external_id: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)

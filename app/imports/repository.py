@@ -104,14 +104,11 @@ FROM import_staging WHERE existing_id IS NULL ORDER BY line
 """
 SOURCE_COLUMNS = """id uuid, source_name text, url text, published_at timestamptz, stance text,
     excerpt text, reliability text, credibility text, language text"""
-# New events' children carry the date they reference; for existing ones a trigger looks it up.
-NEW_EVENTS_DATE = "CASE WHEN s.existing_id IS NULL THEN s.event_date END"
 _SOURCES_FROM = f"""
-INSERT INTO source_report (id, event_id, event_date, source_name, url, published_at, stance,
-                           excerpt, reliability, credibility, language, added_by)
-SELECT x.id, coalesce(s.existing_id, s.id), {NEW_EVENTS_DATE}, x.source_name, x.url,
-       x.published_at, x.stance, x.excerpt, x.reliability, x.credibility, x.language,
-       %(actor)s
+INSERT INTO source_report (id, event_id, source_name, url, published_at, stance, excerpt,
+                           reliability, credibility, language, added_by)
+SELECT x.id, coalesce(s.existing_id, s.id), x.source_name, x.url, x.published_at, x.stance,
+       x.excerpt, x.reliability, x.credibility, x.language, %(actor)s
 FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.sources) AS ({SOURCE_COLUMNS}))
          WITH ORDINALITY AS x(id, source_name, url, published_at, stance, excerpt, reliability,
@@ -138,9 +135,9 @@ WHERE s.existing_id IS NOT NULL
 ORDER BY s.line, x.position
 """
 )
-INSERT_UNIT_LINKS = f"""
-INSERT INTO event_unit (event_id, event_date, unit_id, role, position)
-SELECT coalesce(s.existing_id, s.id), {NEW_EVENTS_DATE}, u.id, x.role,
+INSERT_UNIT_LINKS = """
+INSERT INTO event_unit (event_id, unit_id, role, position)
+SELECT coalesce(s.existing_id, s.id), u.id, x.role,
        x.position + coalesce((SELECT max(position) + 1 FROM event_unit l
                               WHERE l.event_id = s.existing_id), 0)
 FROM import_staging s
@@ -152,8 +149,8 @@ ON CONFLICT DO NOTHING
 """
 # The event as imported (its fields, sources and units): cheap to build for a million rows.
 REVISIONS_FOR_CREATED = """
-INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
-SELECT s.id, s.event_date, 1, 'import', %(actor)s,
+INSERT INTO revision (event_id, revision, action, actor, diff)
+SELECT s.id, 1, 'import', %(actor)s,
        to_jsonb(s) - ARRAY['line', 'id', 'existing_id', 'old_state', 'region_name']
            || jsonb_build_object('status', 'claimed')
 FROM import_staging s WHERE s.existing_id IS NULL

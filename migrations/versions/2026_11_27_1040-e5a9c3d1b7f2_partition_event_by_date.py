@@ -1,11 +1,12 @@
 """event partitioned by event_date: yearly partitions and a default one
 
-The primary key becomes (id, event_date), as PostgreSQL requires of a partitioned table;
-source reports, unit links and revisions carry their event's date and reference (id,
-event_date) with ON UPDATE CASCADE, so an event whose date changes takes them along; a
-trigger fills the date in when an insert leaves it out. External ids stay unique through
-event_external, which statement-level triggers keep in step. Rows are copied into the new
-table in one statement; the change-feed and rollup triggers are recreated on it unchanged.
+The primary key becomes (id, event_date), as PostgreSQL requires of a partitioned table. What
+refers to an event by its id alone (source reports, unit links, revisions, merged_into) now
+references event_key, a plain table of every event's id (and external id, unique there, since
+a partitioned table cannot hold a unique key without event_date). Statement-level triggers
+keep event_key in step with event, so the checks on every child row stay on a plain primary
+key. Rows are copied into the new table in one statement; the change-feed and rollup triggers
+are recreated on it unchanged.
 
 Revision ID: e5a9c3d1b7f2
 Revises: c56e50fb2f84
@@ -105,71 +106,31 @@ BEGIN
     RETURN name;
 END $$
 """
-CHILD_EVENT_DATE = """
-CREATE FUNCTION itk_child_event_date() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' AND NEW.event_date IS NOT NULL THEN
-        RETURN NEW;
-    END IF;
-    IF TG_OP = 'UPDATE' AND NEW.event_id = OLD.event_id THEN
-        RETURN NEW;
-    END IF;
-    SELECT e.event_date INTO NEW.event_date FROM event e WHERE e.id = NEW.event_id;
-    RETURN NEW;
-END $$
-"""
-EXTERNAL_IDS = {
+# event_key follows event: one row per event, inserted and deleted with it; its external id
+# follows updates. Deleting a key cascades to the event's sources and unit links.
+KEYS = {
     "insert": (
         "REFERENCING NEW TABLE AS new_rows",
-        "INSERT INTO event_external (event_id, external_source, external_id)"
-        " SELECT id, external_source, external_id FROM new_rows WHERE external_id IS NOT NULL",
+        "INSERT INTO event_key (id, external_source, external_id)"
+        " SELECT id, external_source, external_id FROM new_rows",
     ),
     "update": (
         "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        "DELETE FROM event_external x USING old_rows o JOIN new_rows n ON n.id = o.id"
-        " WHERE x.event_id = o.id AND (o.external_source, o.external_id)"
-        " IS DISTINCT FROM (n.external_source, n.external_id);"
-        " INSERT INTO event_external (event_id, external_source, external_id)"
-        " SELECT n.id, n.external_source, n.external_id FROM new_rows n JOIN old_rows o ON o.id = n.id"
-        " WHERE n.external_id IS NOT NULL AND (o.external_source, o.external_id)"
+        "UPDATE event_key k SET external_source = n.external_source,"
+        " external_id = n.external_id FROM new_rows n"
+        " WHERE k.id = n.id AND (k.external_source, k.external_id)"
         " IS DISTINCT FROM (n.external_source, n.external_id)",
     ),
     "delete": (
         "REFERENCING OLD TABLE AS old_rows",
-        "DELETE FROM event_external x USING old_rows o WHERE x.event_id = o.id",
+        "DELETE FROM event_key k USING old_rows o WHERE k.id = o.id",
     ),
 }
-# Revisions stay append-only; the one change allowed is the date an event's cascade carries.
-REVISION_APPEND_ONLY = """
-CREATE OR REPLACE FUNCTION revision_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'event_date') = (to_jsonb(OLD) - 'event_date') THEN
-        RETURN NEW;
-    END IF;
-    RAISE EXCEPTION 'revision rows are append-only (% refused)', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END $$
-"""
-REVISION_APPEND_ONLY_BEFORE = """
-CREATE OR REPLACE FUNCTION revision_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'revision rows are append-only (% refused)', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END $$
-"""
 
 
 def upgrade() -> None:
     for table in CHILDREN:
         op.execute(f"ALTER TABLE {table} DROP CONSTRAINT fk_{table}_event_id_event")
-        op.execute(f"ALTER TABLE {table} ADD COLUMN event_date date")
-    op.execute("ALTER TABLE revision DISABLE TRIGGER revision_no_update_delete")
-    for table in CHILDREN:
-        op.execute(
-            f"UPDATE {table} c SET event_date = e.event_date FROM event e WHERE e.id = c.event_id"
-        )
-        op.execute(f"ALTER TABLE {table} ALTER COLUMN event_date SET NOT NULL")
-    op.execute("ALTER TABLE revision ENABLE TRIGGER revision_no_update_delete")
     op.execute("ALTER TABLE event DROP CONSTRAINT fk_event_merged_into_event")
 
     op.execute("ALTER TABLE event RENAME TO event_unpartitioned")
@@ -196,48 +157,46 @@ def upgrade() -> None:
         op.execute(trigger)
 
     op.execute(
-        "CREATE TABLE event_external (event_id uuid NOT NULL, external_source text,"
-        " external_id text NOT NULL, CONSTRAINT pk_event_external PRIMARY KEY (event_id),"
-        " CONSTRAINT uq_event_external UNIQUE NULLS NOT DISTINCT (external_source, external_id))"
+        "CREATE TABLE event_key (id uuid NOT NULL, external_source text, external_id text,"
+        " CONSTRAINT pk_event_key PRIMARY KEY (id))"
     )
     op.execute(
-        "INSERT INTO event_external SELECT id, external_source, external_id FROM event"
-        " WHERE external_id IS NOT NULL"
+        "INSERT INTO event_key (id, external_source, external_id)"
+        " SELECT id, external_source, external_id FROM event"
     )
-    for operation, (transition, body) in EXTERNAL_IDS.items():
+    op.execute(
+        "CREATE UNIQUE INDEX uq_event_external ON event_key (external_source, external_id)"
+        " NULLS NOT DISTINCT WHERE external_id IS NOT NULL"
+    )
+    for operation, (transition, body) in KEYS.items():
         op.execute(
-            f"CREATE FUNCTION itk_event_external_{operation}() RETURNS trigger LANGUAGE plpgsql"
+            f"CREATE FUNCTION itk_event_key_{operation}() RETURNS trigger LANGUAGE plpgsql"
             f" AS $$ BEGIN {body}; RETURN NULL; END $$"
         )
         op.execute(
-            f"CREATE TRIGGER event_external_{operation} AFTER {operation.upper()} ON event"
-            f" {transition} FOR EACH STATEMENT EXECUTE FUNCTION itk_event_external_{operation}()"
+            f"CREATE TRIGGER event_key_{operation} AFTER {operation.upper()} ON event"
+            f" {transition} FOR EACH STATEMENT EXECUTE FUNCTION itk_event_key_{operation}()"
         )
-
-    op.execute(CHILD_EVENT_DATE)
-    op.execute(REVISION_APPEND_ONLY)
     for table, on_delete in CHILDREN.items():
         op.execute(
-            f"ALTER TABLE {table} ADD CONSTRAINT fk_{table}_event_id_event"
-            " FOREIGN KEY (event_id, event_date) REFERENCES event (id, event_date)"
-            f" ON UPDATE CASCADE{on_delete}"
+            f"ALTER TABLE {table} ADD CONSTRAINT fk_{table}_event_id_event_key"
+            f" FOREIGN KEY (event_id) REFERENCES event_key (id){on_delete}"
         )
-        op.execute(
-            f"CREATE TRIGGER {table}_event_date BEFORE INSERT OR UPDATE OF event_id ON {table}"
-            " FOR EACH ROW EXECUTE FUNCTION itk_child_event_date()"
-        )
+    op.execute(
+        "ALTER TABLE event ADD CONSTRAINT fk_event_merged_into_event_key"
+        " FOREIGN KEY (merged_into) REFERENCES event_key (id)"
+    )
     op.execute("ANALYZE event")
 
 
 def downgrade() -> None:
     for table in CHILDREN:
-        op.execute(f"DROP TRIGGER {table}_event_date ON {table}")
-        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT fk_{table}_event_id_event")
-    op.execute("DROP FUNCTION itk_child_event_date()")
-    for operation in EXTERNAL_IDS:
-        op.execute(f"DROP TRIGGER event_external_{operation} ON event")
-        op.execute(f"DROP FUNCTION itk_event_external_{operation}()")
-    op.execute("DROP TABLE event_external")
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT fk_{table}_event_id_event_key")
+    op.execute("ALTER TABLE event DROP CONSTRAINT fk_event_merged_into_event_key")
+    for operation in KEYS:
+        op.execute(f"DROP TRIGGER event_key_{operation} ON event")
+        op.execute(f"DROP FUNCTION itk_event_key_{operation}()")
+    op.execute("DROP TABLE event_key")
 
     op.execute("ALTER TABLE event RENAME TO event_partitioned")
     op.execute(
@@ -262,9 +221,7 @@ def downgrade() -> None:
     )
     for trigger in TRIGGERS:
         op.execute(trigger)
-    op.execute(REVISION_APPEND_ONLY_BEFORE)
     for table, on_delete in CHILDREN.items():
-        op.execute(f"ALTER TABLE {table} DROP COLUMN event_date")
         op.execute(
             f"ALTER TABLE {table} ADD CONSTRAINT fk_{table}_event_id_event"
             f" FOREIGN KEY (event_id) REFERENCES event (id){on_delete}"
