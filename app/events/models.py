@@ -51,14 +51,6 @@ class Event(Base):
             "(lat IS NULL) = (lon IS NULL) AND lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180",
             name="coords",
         ),
-        # Not unique here: a partitioned table's unique keys must include event_date, so
-        # external ids are kept unique in event_key (filled by triggers).
-        Index(
-            "ix_event_external",
-            "external_source",
-            "external_id",
-            postgresql_where=text("external_id IS NOT NULL"),
-        ),
         Index(None, "region_code", "event_date"),
         Index(None, "country", "event_date"),
         Index(None, "event_date", "id"),

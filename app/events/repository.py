@@ -24,7 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.events.filters import EventFilters
-from app.events.models import Event, EventUnit, IdempotencyRecord, Revision, SourceReport
+from app.events.models import (
+    Event,
+    EventKey,
+    EventUnit,
+    IdempotencyRecord,
+    Revision,
+    SourceReport,
+)
 from app.gazetteer import repository as gazetteer
 from app.gazetteer.models import Place, Region, Unit
 
@@ -283,14 +290,17 @@ async def move_sources_and_units(
 async def find_by_external_id(
     session: AsyncSession, external_source: str | None, external_id: str
 ) -> uuid.UUID | None:
-    """The id of the event imported under (external_source, external_id), if any."""
+    """The id of the event imported under (external_source, external_id), if any.
+
+    Looked up in event_key, whose unique index answers in one probe, rather than in every
+    yearly partition of event."""
     source_matches = (
-        Event.external_source.is_(None)
+        EventKey.external_source.is_(None)
         if external_source is None
-        else Event.external_source == external_source
+        else EventKey.external_source == external_source
     )
     result = await session.execute(
-        select(Event.id).where(Event.external_id == external_id, source_matches)
+        select(EventKey.id).where(EventKey.external_id == external_id, source_matches)
     )
     return result.scalar_one_or_none()
 

@@ -71,11 +71,12 @@ CHECKS = [
            ) repeated WHERE n > 1""",
     ),
 ]
+# event_key's unique index, not every yearly partition of event.
 MARK_EXISTING = """
-UPDATE import_staging s SET existing_id = e.id
-FROM event e
-WHERE s.external_id IS NOT NULL AND e.external_id = s.external_id
-  AND e.external_source IS NOT DISTINCT FROM s.external_source
+UPDATE import_staging s SET existing_id = k.id
+FROM event_key k
+WHERE s.external_id IS NOT NULL AND k.external_id = s.external_id
+  AND k.external_source IS NOT DISTINCT FROM s.external_source
 """
 EXISTING_ERRORS = """
 SELECT line, 'external_id exists as event ' || existing_id FROM import_staging

@@ -149,10 +149,6 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE event {fk}")
     for index in INDEXES:
         op.execute(index)
-    op.execute(
-        "CREATE INDEX ix_event_external ON event (external_source, external_id)"
-        " WHERE external_id IS NOT NULL"
-    )
     for trigger in TRIGGERS:
         op.execute(trigger)
 
