@@ -3,6 +3,10 @@
 Positive cases (valid by the schema) must never give a 5xx or a response the schema does not
 describe; negative cases (invalid by the schema) must also be rejected with a 4xx. Examples
 are derandomized so CI is repeatable; INCIDENTS_FUZZ_EXAMPLES runs a deeper search.
+
+A deeper search can also report a query value such as `false` for a text parameter as a
+"schema-violating request accepted": schemathesis meant the JSON boolean, but in a query
+string it is the text "false", which those parameters rightly accept.
 """
 
 import os

@@ -162,8 +162,12 @@ class EventFilters(BaseModel):
             raise ValueError("date_from must not be after date_to")
         if self.radius_km is not None and self.near is None:
             raise ValueError("radius_km needs near=lat,lon")
-        if self.updated_since is not None and self.updated_since.tzinfo is None:
-            self.updated_since = self.updated_since.replace(tzinfo=dt.UTC)
+        if self.updated_since is not None:
+            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that RFC 3339 text may carry.
+            since = self.updated_since
+            self.updated_since = (
+                since.replace(tzinfo=dt.UTC) if since.tzinfo is None else since.astimezone(dt.UTC)
+            )
         return self
 
     @property
