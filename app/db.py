@@ -4,6 +4,7 @@ import atexit
 import logging
 import os
 import subprocess
+import time
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -305,6 +306,25 @@ def session_options(settings: Settings, statement_timeout_ms: int | None = None)
     )
 
 
+@dataclass
+class ReplicaState:
+    """What this process knows of its read replica (used by app.replica)."""
+
+    down_until: float = 0.0
+    last_error: str | None = None
+    fallbacks: dict[str, int] = field(default_factory=lambda: {"lag": 0, "down": 0})
+
+    def mark_down(self, exc: BaseException, retry_s: float) -> None:
+        if time.monotonic() >= self.down_until:
+            log.warning("replica unreachable, reading from the primary: %s", exc)
+        self.down_until = time.monotonic() + retry_s
+        self.last_error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+    @property
+    def up(self) -> bool:
+        return time.monotonic() >= self.down_until
+
+
 class Database:
     """The write engine (primary) and the read engine (replica, or the primary again)."""
 
@@ -314,23 +334,26 @@ class Database:
         self.write_engine = self._engine(url, settings)
         self.read_engine = self._engine(read_url, settings) if read_url else self.write_engine
         # The rate limiter's own small pool on the primary (see app.auth.rate_limit).
-        self.limit_engine = create_async_engine(
-            sqlalchemy_url(url),
-            pool_size=1,
-            max_overflow=2,
-            pool_timeout=settings.pool_timeout_s,
-            pool_pre_ping=True,
-            connect_args={"connect_timeout": 5, "options": session_options(settings)},
-        )
+        self.limit_engine = self._engine(url, settings, pool_size=1, max_overflow=2)
         self.sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.replica_state = ReplicaState()
+
+    @property
+    def has_replica(self) -> bool:
+        return self.read_engine is not self.write_engine
 
     @staticmethod
-    def _engine(url: str, settings: Settings) -> AsyncEngine:
+    def _engine(
+        url: str,
+        settings: Settings,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+    ) -> AsyncEngine:
         return create_async_engine(
             sqlalchemy_url(url),
-            pool_size=settings.pool_size,
-            max_overflow=settings.max_overflow,
+            pool_size=settings.pool_size if pool_size is None else pool_size,
+            max_overflow=settings.max_overflow if max_overflow is None else max_overflow,
             pool_timeout=settings.pool_timeout_s,
             # A restarted database must not leave dead connections in the pool.
             pool_pre_ping=True,
@@ -343,7 +366,7 @@ class Database:
     async def dispose(self) -> None:
         await self.limit_engine.dispose()
         await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
+        if self.has_replica:
             await self.read_engine.dispose()
 
 
@@ -362,7 +385,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
-        if database.read_engine is not database.write_engine and request.method not in SAFE:
+        if database.has_replica and request.method not in SAFE:
             # Read-your-writes: where the primary's WAL stands now that this commit is in it.
             lsn = (await session.execute(text("SELECT pg_current_wal_lsn()::text"))).scalar()
             request.state.write_lsn = lsn

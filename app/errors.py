@@ -77,6 +77,14 @@ class PreconditionRequired(AppError):
     status, title = 428, "Precondition Required"
 
 
+class TooManyRequests(AppError):
+    status, title = 429, "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s)
+        self.headers["Retry-After"] = str(retry_after_s)
+
+
 class ServiceUnavailable(AppError):
     status, title = 503, "Service Unavailable"
 

@@ -8,11 +8,9 @@ A replica that cannot be reached is left alone for a while and reads go to the p
 """
 
 import asyncio
-import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -25,8 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import Database, SessionDep, get_database
 from app.errors import is_connection_error
 
-log = logging.getLogger("app.replica")
-
 LSN_PATTERN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
 READS = Counter(
     "incidents_reads_total",
@@ -38,38 +34,11 @@ CAUGHT_UP = text(
 )
 
 
-@dataclass
-class ReplicaState:
-    """What this process knows of its replica."""
-
-    down_until: float = 0.0
-    last_error: str | None = None
-    fallbacks: dict[str, int] = field(default_factory=lambda: {"lag": 0, "down": 0})
-
-    def mark_down(self, exc: BaseException, retry_s: float) -> None:
-        if time.monotonic() >= self.down_until:
-            log.warning("replica unreachable, reading from the primary: %s", exc)
-        self.down_until = time.monotonic() + retry_s
-        self.last_error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
-
-    @property
-    def up(self) -> bool:
-        return time.monotonic() >= self.down_until
-
-
-def replica_state(database: Database) -> ReplicaState:
-    state: ReplicaState | None = getattr(database, "replica_state", None)
-    if state is None:
-        state = ReplicaState()
-        database.replica_state = state  # type: ignore[attr-defined]
-    return state
-
-
 async def _replica_session(
     database: Database, wanted_lsn: str | None, wait_s: float, retry_s: float
 ) -> tuple[AsyncSession | None, str]:
     """A session on the replica that has replayed `wanted_lsn`, or None and the reason."""
-    state = replica_state(database)
+    state = database.replica_state
     if not state.up:
         return None, "down"
     deadline = time.monotonic() + wait_s
@@ -110,16 +79,14 @@ def wanted_lsn(request: Request, header: str | None) -> str | None:
     return value if value and re.fullmatch(LSN_PATTERN, value) else None
 
 
-async def get_read_session(
-    request: Request, primary: SessionDep, lsn_header: LsnHeader = None
-) -> AsyncIterator[AsyncSession]:
-    """A read-only transaction: on the replica when one is configured and caught up, else
-    the request's own session on the primary (one connection per request, not two)."""
+async def _route(request: Request, lsn_header: str | None) -> AsyncSession | None:
+    """A session on the replica if this read may run there, else None (the primary); where
+    it ran, and why, go to the response header, the metrics and /readyz."""
     database = get_database(request)
-    settings = request.app.state.settings
     replica: AsyncSession | None = None
     reason = "none"
-    if database.read_engine is not database.write_engine:
+    if database.has_replica:
+        settings = request.app.state.settings
         replica, reason = await _replica_session(
             database,
             wanted_lsn(request, lsn_header),
@@ -127,10 +94,19 @@ async def get_read_session(
             settings.replica_retry_s,
         )
         if reason in ("lag", "down"):
-            replica_state(database).fallbacks[reason] += 1
+            database.replica_state.fallbacks[reason] += 1
     target = "replica" if replica is not None else "primary"
     READS.labels(target, reason).inc()
     request.state.read_from = target
+    return replica
+
+
+async def get_read_session(
+    request: Request, primary: SessionDep, lsn_header: LsnHeader = None
+) -> AsyncIterator[AsyncSession]:
+    """A read-only transaction: on the replica when one is configured and caught up, else
+    the request's own session on the primary (one connection per request, not two)."""
+    replica = await _route(request, lsn_header)
     if replica is None:
         yield primary
         return
@@ -145,33 +121,21 @@ ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="functi
 
 
 async def export_url(request: Request, lsn_header: str | None) -> str:
-    """The database an export streams from, by the same rules as get_read_session."""
+    """The database an export streams from (on a connection of its own), by the same rules
+    as get_read_session."""
     database = get_database(request)
-    settings = request.app.state.settings
-    if database.read_engine is database.write_engine:
-        request.state.read_from = "primary"
+    replica = await _route(request, lsn_header)
+    if replica is None:
         return database.url
-    session, reason = await _replica_session(
-        database,
-        wanted_lsn(request, lsn_header),
-        settings.replica_wait_ms / 1000,
-        settings.replica_retry_s,
-    )
-    if session is not None:
-        await session.close()
-    if reason in ("lag", "down"):
-        replica_state(database).fallbacks[reason] += 1
-    target = "replica" if session is not None else "primary"
-    READS.labels(target, reason).inc()
-    request.state.read_from = target
-    return database.read_url if session is not None else database.url
+    await replica.close()
+    return database.read_url
 
 
 async def replica_status(database: Database) -> dict[str, Any] | None:
     """For /readyz: is the replica reachable, and how far behind the primary is it?"""
-    if database.read_engine is database.write_engine:
+    if not database.has_replica:
         return None
-    state = replica_state(database)
+    state = database.replica_state
     status: dict[str, Any] = {"fallbacks": dict(state.fallbacks)}
     try:
         async with database.write_engine.connect() as primary:

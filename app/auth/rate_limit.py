@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import AppError
+from app.errors import TooManyRequests
 
 HIT = text(
     """
@@ -25,14 +25,6 @@ HIT = text(
 FORGET = text(
     "DELETE FROM rate_window WHERE api_key_id = :key AND window_start < date_trunc('minute', now())"
 )
-
-
-class TooManyRequests(AppError):
-    status, title = 429, "Too Many Requests"
-
-    def __init__(self, detail: str, retry_after_s: int) -> None:
-        super().__init__(detail, retry_after_s=retry_after_s)
-        self.headers["Retry-After"] = str(retry_after_s)
 
 
 async def check(engine: AsyncEngine, key_id: uuid.UUID, per_minute: int) -> None:
