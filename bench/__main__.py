@@ -5,8 +5,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -17,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import psycopg
 
 from app.db import libpq_url
 from app.events.filters import EventFilters
 from app.exports.repository import csv_sql, json_rows_sql
 from bench import data
-from bench.common import ROOT, Server, log, make_keys, percentiles, prepare_database
+from bench.common import ROOT, Server, log, machine, make_keys, percentiles, prepare_database
 
 GOALS = {
     "E1": ("ratio", 0.7, "NDJSON export rows/s vs psql \\copy of the same JSON"),
@@ -395,8 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args)
     meta = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "machine": machine(),
         "events": args.events,
         "postgres": "embedded 18" if not args.database_url else "server",
         "requests": args.requests,

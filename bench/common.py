@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import psutil
 import psycopg
 
@@ -107,3 +109,26 @@ def make_keys(conninfo: str) -> dict[str, tuple[str, str]]:
             assert row is not None
             keys[role] = (secret, row[0])
     return keys
+
+
+def machine() -> str:
+    """The machine a result was measured on, as the result files name it."""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
+    )
+
+
+def seed_events(base_url: str, analyst: dict[str, str], count: int, seed: int) -> None:
+    """`count` synthetic events through POST /v1/imports, as one NDJSON body."""
+    from bench import data
+
+    body = b"".join(orjson.dumps(event) + b"\n" for event in data.events(count, seed))
+    response = httpx.post(
+        base_url + "/v1/imports",
+        content=body,
+        timeout=None,
+        headers={**analyst, "Content-Type": "application/x-ndjson"},
+    )
+    if response.status_code != 200:
+        raise RuntimeError(f"seeding failed: {response.status_code} {response.text[:500]}")

@@ -11,8 +11,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -21,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import psycopg
 
 from app.db import (
@@ -33,7 +30,7 @@ from app.db import (
     with_database,
 )
 from bench import data
-from bench.common import ROOT, Server, log, make_keys, percentiles
+from bench.common import ROOT, Server, log, machine, make_keys, percentiles, seed_events
 
 
 async def _load(
@@ -112,14 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"seeding {args.events:,} events")
         seeder = Server(command[:4], {"INCIDENTS_DATABASE_URL": primary_url}, "/readyz")
         try:
-            body = b"".join(
-                json.dumps(e).encode() + b"\n" for e in data.events(args.events, args.seed)
-            )
-            response = httpx.post(
-                seeder.base_url + "/v1/imports", content=body, timeout=None,
-                headers={**headers["analyst"], "Content-Type": "application/x-ndjson"},
-            )  # fmt: skip
-            assert response.status_code == 200, response.text[:500]
+            seed_events(seeder.base_url, headers["analyst"], args.events, args.seed)
         finally:
             seeder.stop()
 
@@ -164,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     meta = {
         "started": started_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "machine": machine(),
         "events": args.events,
         "clients": args.clients,
         "workers": args.workers,

@@ -10,8 +10,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import platform
 import random
 import sys
 import time
@@ -20,11 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 
 from app.db import libpq_url
 from bench import data
-from bench.common import ROOT, Server, log, make_keys, percentiles, prepare_database
+from bench.common import (
+    ROOT,
+    Server,
+    log,
+    machine,
+    make_keys,
+    percentiles,
+    prepare_database,
+    seed_events,
+)
 
 # Relative weights of what a client does next.
 MIX = {
@@ -221,15 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     server = Server([incidents, "serve", "--log-level", "warning"], env, "/readyz")
     try:
         log(f"seeding {args.events:,} events")
-        body = b"".join(
-            json.dumps(event).encode() + b"\n" for event in data.events(args.events, args.seed)
-        )
-        seeded = httpx.post(
-            server.base_url + "/v1/imports", content=body, timeout=None,
-            headers={**headers["analyst"], "Content-Type": "application/x-ndjson"},
-        )  # fmt: skip
-        if seeded.status_code != 200:
-            raise RuntimeError(f"seeding failed: {seeded.status_code} {seeded.text[:500]}")
+        seed_events(server.base_url, headers["analyst"], args.events, args.seed)
         log(f"soak: {args.clients} clients for {args.minutes:g} min")
         result = asyncio.run(soak(server.base_url, headers, args, server))
     finally:
@@ -238,8 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             embedded.stop()
     meta = {
         "started": started_at.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "machine": machine(),
         "events": args.events,
         "postgres": "embedded 18" if not args.database_url else "server",
     }
