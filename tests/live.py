@@ -107,6 +107,7 @@ class ServeProcess:
             text=True,
         )
         self.admin_key: str | None = None
+        self.printed = ""
 
     def wait_ready(self, timeout: float = 90) -> "ServeProcess":
         """Wait for /readyz; remember the bootstrap admin key if one was printed."""
@@ -138,12 +139,14 @@ class ServeProcess:
         return self
 
     def terminate(self, timeout: float = 60) -> tuple[int, str]:
-        """SIGTERM, then wait: the exit code and what was written to stderr."""
+        """SIGTERM, then wait: the exit code and what was written to stderr (the rest of
+        stdout joins `printed`)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         assert self.process.stdout is not None
         os.set_blocking(self.process.stdout.fileno(), True)
-        _, stderr = self.process.communicate(timeout=timeout)
+        stdout, stderr = self.process.communicate(timeout=timeout)
+        self.printed += stdout or ""
         return self.process.returncode, stderr
 
 

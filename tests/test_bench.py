@@ -13,17 +13,22 @@ from bench.__main__ import GOALS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
-def test_bench_harness_runs_every_scenario(tmp_path: Path):
-    command = [
-        sys.executable, "-m", "bench", "--events", "10000", "--requests", "20",
-        "--concurrency", "4", "--gazetteer", "BY", "--results-dir", str(tmp_path / "results"),
-        "--data-dir", str(tmp_path / "pg"),
-    ]  # fmt: skip
+def _run(tmp_path: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <module> ...` on this suite's database server, results under tmp_path."""
+    command = [sys.executable, "-m", module, *args, "--results-dir", str(tmp_path / "results"),
+               "--data-dir", str(tmp_path / "pg")]  # fmt: skip
     if url := os.environ.get("INCIDENTS_TEST_DATABASE_URL"):
         command += ["--database-url", url]
     env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_bench_harness_runs_every_scenario(tmp_path: Path):
+    done = _run(
+        tmp_path, "bench", "--events", "10000", "--requests", "20", "--concurrency", "4",
+        "--gazetteer", "BY",
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     (result_file,) = (tmp_path / "results").glob("*-10000.json")
     report = json.loads(result_file.read_text())
@@ -46,15 +51,10 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path):
 @pytest.mark.slow
 def test_soak_harness_runs(tmp_path: Path):
     """The soak scenario end to end, briefly (the 5-minute run is on demand)."""
-    command = [
-        sys.executable, "-m", "bench.soak", "--minutes", "0.15", "--clients", "4",
-        "--events", "500", "--warmup-s", "2", "--results-dir", str(tmp_path / "results"),
-        "--data-dir", str(tmp_path / "pg"),
-    ]  # fmt: skip
-    if url := os.environ.get("INCIDENTS_TEST_DATABASE_URL"):
-        command += ["--database-url", url]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    done = _run(
+        tmp_path, "bench.soak", "--minutes", "0.15", "--clients", "4", "--events", "500",
+        "--warmup-s", "2",
+    )  # fmt: skip
     (result_file,) = (tmp_path / "results").glob("*-soak.json")
     result = json.loads(result_file.read_text())["result"]
     assert result["requests"] > 20, done.stderr[-3000:]

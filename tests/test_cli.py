@@ -1,65 +1,18 @@
 """The `incidents` command on a fresh embedded data directory, as a user would run it."""
 
-import os
-import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-INCIDENTS = str(Path(sys.executable).parent / "incidents")
-KEY = re.compile(r"itk_[A-Za-z0-9_-]{20,}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
-    env["INCIDENTS_DATA_DIR"] = str(data_dir)
-    return env
-
-
-def _serve(data_dir: Path) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [INCIDENTS, "serve", "--port", str(port), "--log-level", "warning"],
-        env=_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return process, port
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError("incidents serve did not become ready")
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    stdout, _ = process.communicate(timeout=30)
-    return stdout
+from tests.live import INCIDENTS, KEY, ServeProcess, free_port, serve_env
 
 
 @pytest.mark.slow
 def test_serve_on_fresh_data_dir_then_reuse(tmp_path: Path):
     data_dir = tmp_path / "data"
-    process, port = _serve(data_dir)
+    server = ServeProcess(serve_env(data_dir)).wait_ready()
     try:
         event = {
             "event_date": "2025-03-01",
@@ -68,37 +21,33 @@ def test_serve_on_fresh_data_dir_then_reuse(tmp_path: Path):
             "region_code": "RU-BEL",
             "sources": [{"source_name": "ISW"}],
         }
-        # The admin key is printed before the server listens: read it without blocking.
-        os.set_blocking(process.stdout.fileno(), False)  # type: ignore[union-attr]
-        first_output = process.stdout.read() or ""  # type: ignore[union-attr]
-        match = KEY.search(first_output)
-        assert match, first_output
-        secret = match.group(0)
-        headers = {"Authorization": f"Bearer {secret}"}
+        # The admin key is printed before the server listens.
+        assert server.admin_key, server.printed
+        headers = {"Authorization": f"Bearer {server.admin_key}"}
         created = httpx.post(
-            f"http://127.0.0.1:{port}/v1/events", json=event, headers=headers, timeout=10
+            f"{server.base_url}/v1/events", json=event, headers=headers, timeout=10
         )
         assert created.status_code == 201, created.text
     finally:
-        _stop(process)
+        server.terminate(timeout=30)
     assert (data_dir / "pg" / "PG_VERSION").exists()
     assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
 
-    process, port = _serve(data_dir)
+    server = ServeProcess(serve_env(data_dir)).wait_ready()
     try:
-        listed = httpx.get(f"http://127.0.0.1:{port}/v1/events", headers=headers, timeout=10)
+        listed = httpx.get(f"{server.base_url}/v1/events", headers=headers, timeout=10)
         assert listed.status_code == 200
         assert [item["id"] for item in listed.json()["items"]] == [created.json()["id"]]
     finally:
-        second_output = _stop(process)
-    assert not KEY.search(second_output), "a second start must not issue another admin key"
+        server.terminate(timeout=30)
+    assert not KEY.search(server.printed), "a second start must not issue another admin key"
 
 
 @pytest.mark.slow
 def test_keys_create_prints_only_the_secret(tmp_path: Path):
     result = subprocess.run(
         [INCIDENTS, "keys", "create", "--name", "ci", "--role", "analyst"],
-        env=_env(tmp_path / "data"),
+        env=serve_env(tmp_path / "data"),
         capture_output=True,
         text=True,
         timeout=120,
@@ -107,7 +56,7 @@ def test_keys_create_prints_only_the_secret(tmp_path: Path):
     assert KEY.fullmatch(result.stdout.strip()), result.stdout
     current = subprocess.run(
         [INCIDENTS, "db", "check"],
-        env=_env(tmp_path / "data"),
+        env=serve_env(tmp_path / "data"),
         capture_output=True,
         text=True,
         timeout=120,
@@ -123,10 +72,10 @@ def test_serve_refuses_a_database_behind_the_code(admin_url: str, tmp_path: Path
     name = "itk_behind"
     drop_database(admin_url, name)
     ensure_database(admin_url, name)
-    env = {**_env(tmp_path), "INCIDENTS_DATABASE_URL": with_database(admin_url, name)}
+    env = {**serve_env(tmp_path), "INCIDENTS_DATABASE_URL": with_database(admin_url, name)}
     try:
         serve = subprocess.run(
-            [INCIDENTS, "serve", "--port", str(_free_port())],
+            [INCIDENTS, "serve", "--port", str(free_port())],
             env=env,
             capture_output=True,
             text=True,
@@ -176,7 +125,7 @@ def test_import_and_export_on_the_local_database(fresh_database_url: str, tmp_pa
     import csv
     import json
 
-    env = {**_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
+    env = {**serve_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
     rows = _rows_file(tmp_path / "events.ndjson", 100)
     first = _cli(["import", str(rows)], env)
     assert first.returncode == 0, first.stderr
@@ -223,7 +172,7 @@ def test_import_and_export_against_a_remote_server(fresh_database_url: str, tmp_
             return made.secrets["analyst"]
 
     secret = asyncio.run(keys())
-    env = _env(tmp_path)
+    env = serve_env(tmp_path)
     with LiveServer(fresh_database_url) as server:
         remote = ["--url", server.base_url, "--key", secret]
         done = _cli(["import", str(_rows_file(tmp_path / "e.ndjson", 30)), *remote], env)
@@ -243,42 +192,26 @@ def test_serve_logs_json_lines_with_request_ids_and_no_keys(
 ):
     import json
 
-    port = _free_port()
-    env = {**_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
-    process = subprocess.Popen(
-        [INCIDENTS, "serve", "--port", str(port), "--log-level", "info"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    env = serve_env(tmp_path, database_url=fresh_database_url)
+    server = ServeProcess(env, log_level="info").wait_ready()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
-        os.set_blocking(process.stdout.fileno(), False)  # type: ignore[union-attr]
-        secret = KEY.search(process.stdout.read() or "")  # type: ignore[union-attr]
+        secret = server.admin_key
         assert secret, "the bootstrap key is printed on stdout"
         response = httpx.get(
-            f"http://127.0.0.1:{port}/v1/events",
-            headers={"Authorization": f"Bearer {secret.group(0)}", "X-Request-ID": "trace-42"},
+            f"{server.base_url}/v1/events",
+            headers={"Authorization": f"Bearer {secret}", "X-Request-ID": "trace-42"},
         )
         assert response.status_code == 200
         assert response.headers["x-request-id"] == "trace-42"
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = server.terminate(timeout=30)
     entries = [json.loads(line) for line in stderr.splitlines() if line.strip()]
     assert entries, stderr
     assert all({"ts", "level", "logger", "msg"} <= set(entry) for entry in entries)
     access = [e for e in entries if e["logger"] == "uvicorn.access" and "/v1/events" in e["msg"]]
     assert access, entries
     assert access[0]["request_id"] == "trace-42"
-    assert secret.group(0) not in stderr
+    assert secret not in stderr
 
 
 @pytest.mark.parametrize(
@@ -307,7 +240,6 @@ def test_serve_with_workers_sizes_pools_and_keeps_idempotency_and_limits_across_
     from app.db import connection_limits, libpq_url, plan_pools
     from tests.auth.test_rate_limit import wait_for_a_fresh_minute
     from tests.factories import event_body
-    from tests.live import ServeProcess, serve_env
 
     env = serve_env(tmp_path, database_url=fresh_database_url, rate_limit_per_minute="30")
     server = ServeProcess(env, "--workers", "2").wait_ready()
