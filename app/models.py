@@ -43,14 +43,15 @@ def load_all_models() -> None:
     import app.gazetteer.models  # noqa: F401
 
 
-PARTITION_NAME = re.compile(r"^event_(y\d{4}|default)$")
+PARTITION_NAME = re.compile(r"^(event|source_report|event_unit|revision)_(y\d{4}|default)$")
 
 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """What Alembic compares: not tables made by extensions, not event's partitions (their
-    per-partition foreign-key copies included), which are created by itk_event_partition."""
+    """What Alembic compares: not tables made by extensions, not the partitions of event and
+    its children (their per-partition foreign-key copies included), which are created by
+    itk_event_partition."""
     if type_ == "table" and reflected and compare_to is None:
         return name == "alembic_version"
     if type_ == "foreign_key_constraint" and reflected and compare_to is None:

@@ -26,12 +26,12 @@ INSERT INTO event (event_date, date_precision, event_type, sub_event_type, count
 VALUES (%(event_date)s, %(date_precision)s, %(event_type)s, %(sub_event_type)s, %(country)s,
         %(region_code)s, %(location_name)s, %(lat)s, %(lon)s, %(geo_precision)s, %(summary)s,
         %(tags)s, %(actor)s, %(actor)s)
-RETURNING id, created_at, version
+RETURNING id, event_date, created_at, version
 """
 INSERT_SOURCE = """
-INSERT INTO source_report (event_id, source_name, url, stance, reliability, credibility,
-                           added_by)
-VALUES (%(event_id)s, %(source_name)s, %(url)s, %(stance)s, %(reliability)s, %(credibility)s,
+INSERT INTO source_report (event_id, event_date, source_name, url, stance, reliability,
+                           credibility, added_by)
+VALUES (%(event_id)s, %(event_date)s, %(source_name)s, %(url)s, %(stance)s, %(reliability)s, %(credibility)s,
         %(actor)s)
 """
 
@@ -52,7 +52,10 @@ async def create_event(request: Request) -> Response:
         row = await (await conn.execute(INSERT_EVENT, {**body, "actor": actor})).fetchone()
         assert row is not None
         for source in body["sources"]:
-            await conn.execute(INSERT_SOURCE, {**source, "event_id": row["id"], "actor": actor})
+            await conn.execute(
+                INSERT_SOURCE,
+                {**source, "event_id": row["id"], "event_date": row["event_date"], "actor": actor},
+            )
     return Response(
         orjson.dumps({**body, **row}, default=str), status_code=201, media_type="application/json"
     )

@@ -1,6 +1,7 @@
-"""The event table is partitioned by event_date: rows land in their year, queries by date
-prune, a change of date moves an event to another partition without losing what refers to
-it, and the migration converts existing data both ways."""
+"""The event table, and its source reports, unit links and revisions with it, are partitioned
+by event_date: rows land in their year, queries by date prune, a change of date moves an event
+and all of its rows to another partition, and the migrations convert existing data both
+ways."""
 
 import psycopg
 import pytest
@@ -46,6 +47,22 @@ async def test_events_land_in_their_year_and_a_date_change_moves_them_keeping_th
     )
     assert moved.status_code == 200, moved.text
     assert await _partition_of(connection, created["id"]) == "event_y2025"
+    children = await connection.execute(
+        text(
+            "SELECT tableoid::regclass::text, event_date FROM source_report"
+            " WHERE event_id = CAST(:id AS uuid) UNION ALL"
+            " SELECT tableoid::regclass::text, event_date FROM event_unit"
+            " WHERE event_id = CAST(:id AS uuid) UNION ALL"
+            " SELECT tableoid::regclass::text, event_date FROM revision"
+            " WHERE event_id = CAST(:id AS uuid)"
+        ),
+        {"id": created["id"]},
+    )
+    assert sorted((table, str(day)) for table, day in children) == [
+        ("event_unit_y2025", "2025-02-03"),
+        *[("revision_y2025", "2025-02-03")] * 3,
+        *[("source_report_y2025", "2025-02-03")] * 2,
+    ]
     keys = await connection.scalar(
         text("SELECT count(*) FROM event_key WHERE id = CAST(:id AS uuid)"), {"id": created["id"]}
     )
@@ -64,20 +81,51 @@ async def test_events_land_in_their_year_and_a_date_change_moves_them_keeping_th
     assert_problem(again, 409)
 
 
-async def test_date_filters_prune_partitions(connection: AsyncConnection):
+@pytest.mark.parametrize("table", ["event", "source_report", "event_unit", "revision"])
+async def test_date_filters_prune_partitions(connection: AsyncConnection, table: str):
     plan = "\n".join(
         (
             await connection.execute(
                 text(
-                    "EXPLAIN SELECT id FROM event"
+                    f"EXPLAIN SELECT * FROM {table}"
                     " WHERE event_date >= '2025-03-01' AND event_date < '2025-04-01'"
                 )
             )
         ).scalars()
     )
-    assert "event_y2025" in plan
-    assert "event_y2024" not in plan
-    assert "event_default" not in plan
+    assert f"{table}_y2025" in plan
+    assert f"{table}_y2024" not in plan
+    assert f"{table}_default" not in plan
+
+
+async def test_an_events_sources_are_read_from_its_dates_partition_only(
+    client_for: ClientFactory, connection: AsyncConnection
+):
+    analyst = client_for("analyst")
+    for day in ("2023-04-01", "2024-04-01", "2025-04-01"):
+        created = await analyst.post("/v1/events", json=event_body(event_date=day))
+        assert created.status_code == 201
+    # The statement the list route runs, joined on (event_id, event_date): at run time, each
+    # event's source lookup touches one partition of source_report.
+    plan = "\n".join(
+        (
+            await connection.execute(
+                text(
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)"
+                    " SELECT (SELECT count(*) FROM source_report s"
+                    " WHERE s.event_id = e.id AND s.event_date = e.event_date) FROM event e"
+                    " WHERE e.event_date = '2024-04-01'"
+                )
+            )
+        ).scalars()
+    )
+    scanned = [
+        line
+        for line in plan.splitlines()
+        if "source_report_" in line and "(never executed)" not in line
+    ]
+    assert len(scanned) == 1, plan
+    assert "source_report_y2024" in scanned[0]
 
 
 async def test_years_before_the_partitions_go_to_default_and_new_years_get_their_own(
@@ -105,6 +153,11 @@ async def test_years_before_the_partitions_go_to_default_and_new_years_get_their
     assert await insert_on("1995-05-05") == "event_default"
     assert await connection.scalar(text("SELECT itk_event_partition(1990)")) == "event_y1990"
     assert await insert_on("1990-07-01") == "event_y1990"
+    made = await connection.scalar(
+        text("SELECT count(*) FROM pg_class WHERE relname = ANY(:names)"),
+        {"names": ["source_report_y1990", "event_unit_y1990", "revision_y1990"]},
+    )
+    assert made == 3
     savepoint = await connection.begin_nested()
     with pytest.raises(DBAPIError, match="stays there"):
         await connection.execute(text("SELECT itk_event_partition(1995)"))
@@ -148,12 +201,36 @@ def test_migration_converts_existing_rows_both_ways(fresh_database_url: str):
             " JOIN event e ON e.id = k.id AND e.external_id = k.external_id"
         ).fetchone()
         assert keyed == (2,)
+        children = conn.execute(
+            "SELECT c.tableoid::regclass::text, c.event_date = e.event_date FROM"
+            " (SELECT tableoid, event_id, event_date FROM source_report UNION ALL"
+            " SELECT tableoid, event_id, event_date FROM revision) c"
+            " JOIN event e ON e.id = c.event_id ORDER BY 1"
+        ).fetchall()
+        assert children == [
+            ("revision_y2019", True),
+            ("revision_y2025", True),
+            ("source_report_y2019", True),
+            ("source_report_y2025", True),
+        ]
+        # Identity columns continue after the copied rows.
+        conn.execute(
+            "INSERT INTO revision (event_id, event_date, revision, action, actor)"
+            " SELECT id, event_date, 2, 'update', created_by FROM event"
+        )
+        assert conn.execute("SELECT count(DISTINCT id) FROM revision").fetchone() == (4,)
     command.downgrade(config, BEFORE_PARTITIONING)
     with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM event").fetchone() == (2,)
-        assert conn.execute("SELECT count(*) FROM revision").fetchone() == (2,)
-        kind = conn.execute("SELECT relkind FROM pg_class WHERE relname = 'event'").fetchone()
-        assert kind == ("r",)
+        assert conn.execute("SELECT count(*) FROM revision").fetchone() == (4,)
+        kinds = conn.execute(
+            "SELECT relname, relkind FROM pg_class WHERE relname IN"
+            " ('event', 'source_report', 'event_unit', 'revision') ORDER BY 1"
+        ).fetchall()
+        assert kinds == [
+            (name, "r") for name in ("event", "event_unit", "revision", "source_report")
+        ]
+        assert conn.execute("SELECT count(*) FROM source_report").fetchone() == (2,)
     command.upgrade(config, "head")
 
 

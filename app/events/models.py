@@ -24,6 +24,10 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from app.gazetteer.models import Place, Region, Unit
 from app.models import Base, created_at_column, uuid_pk
 
+# One partition per year (itk_event_partition makes a year's for event and for its source
+# reports, unit links and revisions, which carry their event's date) and a default one.
+PARTITIONED_WITH_EVENT = {"postgresql_partition_by": "RANGE (event_date)"}
+
 # The last day a date-precise event may have happened: what date filters overlap with.
 EVENT_DATE_END_SQL = (
     "CASE date_precision WHEN 'week' THEN event_date + 6 "
@@ -68,8 +72,7 @@ class Event(Base):
             postgresql_using="gin",
             postgresql_ops={"location_key": "gin_trgm_ops"},
         ),
-        # One partition per year (itk_event_partition) and a default one.
-        {"postgresql_partition_by": "RANGE (event_date)"},
+        PARTITIONED_WITH_EVENT,
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -111,19 +114,23 @@ class Event(Base):
     region: Mapped[Region | None] = relationship(lazy="raise")
     place: Mapped[Place | None] = relationship(lazy="raise")
     # Children reference event_key(id) (a foreign key to the partitioned table would have to
-    # name event_date too); event_key follows event, so joining on the id is the same thing.
+    # name event_date too, and its checks cost twice the import time) and carry their event's
+    # date, partitioned by it like event. Joined on both, so a load reads the one partition,
+    # and the ORM copies the date into a new child; a trigger moves children when it changes.
     sources: Mapped[list["SourceReport"]] = relationship(
         lazy="raise",
         order_by="SourceReport.seq",
         cascade="all, delete-orphan",
         passive_deletes=True,
-        primaryjoin="Event.id == foreign(SourceReport.event_id)",
+        primaryjoin="and_(Event.id == foreign(SourceReport.event_id),"
+        " Event.event_date == foreign(SourceReport.event_date))",
     )
     unit_links: Mapped[list["EventUnit"]] = relationship(
         lazy="raise",
         order_by="EventUnit.position",
         cascade="all, delete-orphan",
-        primaryjoin="Event.id == foreign(EventUnit.event_id)",
+        primaryjoin="and_(Event.id == foreign(EventUnit.event_id),"
+        " Event.event_date == foreign(EventUnit.event_date))",
     )
 
     @declared_attr.directive
@@ -144,12 +151,15 @@ class SourceReport(Base):
         Index(None, "event_id"),
         Index(None, "source_name"),
         Index("ix_source_report_search", "search", postgresql_using="gin"),
+        # Insertion order: several reports added in one transaction share added_at.
+        UniqueConstraint("seq", "event_date"),
+        PARTITIONED_WITH_EVENT,
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    # Insertion order: several reports added in one transaction share added_at.
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity())
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_key.id", ondelete="CASCADE"))
+    event_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     source_name: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[dt.datetime | None]
@@ -164,23 +174,26 @@ class SourceReport(Base):
     added_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
     added_at: Mapped[dt.datetime] = created_at_column()
 
-    __mapper_args__ = {"eager_defaults": True}
+    __mapper_args__ = {"eager_defaults": True, "primary_key": [id]}
 
 
 class EventUnit(Base):
     """A unit reported involved in an event, with its role there."""
 
     __tablename__ = "event_unit"
-    __table_args__ = (Index(None, "unit_id"),)
+    __table_args__ = (Index(None, "unit_id"), PARTITIONED_WITH_EVENT)
 
     event_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("event_key.id", ondelete="CASCADE"), primary_key=True
     )
     unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"), primary_key=True)
+    event_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     role: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, server_default="0")
 
     unit: Mapped[Unit] = relationship(lazy="raise")
+
+    __mapper_args__ = {"primary_key": [event_id, unit_id]}
 
 
 class Revision(Base):
@@ -188,22 +201,26 @@ class Revision(Base):
 
     __tablename__ = "revision"
     __table_args__ = (
-        UniqueConstraint("event_id", "revision"),
+        UniqueConstraint("event_id", "revision", "event_date"),
         CheckConstraint(
             "action IN ('create', 'update', 'status', 'source_added', 'delete', 'restore', "
             "'merge', 'merged_into', 'import')",
             name="action",
         ),
+        PARTITIONED_WITH_EVENT,
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_key.id"))
+    event_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(Text)
     actor: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
     at: Mapped[dt.datetime] = created_at_column()
     rationale: Mapped[str | None] = mapped_column(Text)
     diff: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+    __mapper_args__ = {"primary_key": [id]}
 
 
 class IdempotencyRecord(Base):

@@ -51,7 +51,8 @@ EVENT_JSON = """json_build_object(
     'units', coalesce((
         SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'side', u.side,
                                           'role', eu.role) ORDER BY eu.position)
-        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id WHERE eu.event_id = event.id),
+        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id
+        WHERE eu.event_id = event.id AND eu.event_date = event.event_date),
         '[]'::json),
     'sources', coalesce((
         SELECT json_agg(json_build_object(
@@ -60,7 +61,8 @@ EVENT_JSON = """json_build_object(
             'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
             'language', s.language, 'added_by', s.added_by, 'added_at', itk_rfc3339(s.added_at)
         ) ORDER BY s.seq)
-        FROM source_report s WHERE s.event_id = event.id), '[]'::json),
+        FROM source_report s
+        WHERE s.event_id = event.id AND s.event_date = event.event_date), '[]'::json),
     'fatalities', event.fatalities, 'summary', event.summary, 'tags', event.tags,
     'external_id', event.external_id, 'external_source', event.external_source,
     'created_at', itk_rfc3339(event.created_at), 'created_by', event.created_by,
@@ -99,6 +101,7 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(
             exists().where(
                 linked.event_id == Event.id,
+                linked.event_date == Event.event_date,
                 linked.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
             )
         )
@@ -114,6 +117,7 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(
             exists().where(
                 SourceReport.event_id == Event.id,
+                SourceReport.event_date == Event.event_date,
                 func.lower(SourceReport.source_name).in_([name.lower() for name in filters.source]),
             )
         )
@@ -144,7 +148,9 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
             or_(
                 Event.search.op("@@")(query),
                 exists().where(
-                    SourceReport.event_id == Event.id, SourceReport.search.op("@@")(query)
+                    SourceReport.event_id == Event.id,
+                    SourceReport.event_date == Event.event_date,
+                    SourceReport.search.op("@@")(query),
                 ),
             )
         )
@@ -259,32 +265,35 @@ async def duplicate_candidates(
     ]
 
 
-async def move_sources_and_units(
-    session: AsyncSession, from_id: uuid.UUID, to_id: uuid.UUID
-) -> None:
-    """Re-attach every source report and unit of one event to another."""
+async def move_sources_and_units(session: AsyncSession, source: Event, target: Event) -> None:
+    """Re-attach every source report and unit of one event to another (and so to the other's
+    date partition)."""
     await session.execute(
-        update(SourceReport).where(SourceReport.event_id == from_id).values(event_id=to_id)
+        update(SourceReport)
+        .where(SourceReport.event_id == source.id, SourceReport.event_date == source.event_date)
+        .values(event_id=target.id, event_date=target.event_date)
     )
     next_position = (
         select(func.coalesce(func.max(EventUnit.position), -1) + 1)
-        .where(EventUnit.event_id == to_id)
+        .where(EventUnit.event_id == target.id, EventUnit.event_date == target.event_date)
         .scalar_subquery()
     )
+    moving = (EventUnit.event_id == source.id, EventUnit.event_date == source.event_date)
     await session.execute(
         insert(EventUnit)
         .from_select(
-            ["event_id", "unit_id", "role", "position"],
+            ["event_id", "event_date", "unit_id", "role", "position"],
             select(
-                literal(to_id),
+                literal(target.id),
+                literal(target.event_date),
                 EventUnit.unit_id,
                 EventUnit.role,
                 next_position + EventUnit.position,
-            ).where(EventUnit.event_id == from_id),
+            ).where(*moving),
         )
         .on_conflict_do_nothing()
     )
-    await session.execute(delete(EventUnit).where(EventUnit.event_id == from_id))
+    await session.execute(delete(EventUnit).where(*moving))
 
 
 async def find_by_external_id(
@@ -340,24 +349,26 @@ async def add_event(session: AsyncSession, event: Event) -> Event:
 
 async def add_revision(
     session: AsyncSession,
-    event_id: uuid.UUID,
+    event: Event,
     action: str,
     actor: uuid.UUID,
     diff: dict[str, Any],
     rationale: str | None = None,
     first: bool = False,
 ) -> None:
-    """Append the event's next revision (number 1 for a new event)."""
+    """Append the event's next revision (number 1 for a new event), in its date's partition
+    (where a date change has moved the earlier ones already)."""
     next_number: Any = (
         1
         if first
         else select(func.coalesce(func.max(Revision.revision), 0) + 1)
-        .where(Revision.event_id == event_id)
+        .where(Revision.event_id == event.id, Revision.event_date == event.event_date)
         .scalar_subquery()
     )
     await session.execute(
         insert(Revision).values(
-            event_id=event_id,
+            event_id=event.id,
+            event_date=event.event_date,
             revision=next_number,
             action=action,
             actor=actor,
@@ -384,10 +395,12 @@ async def get_event_row(session: AsyncSession, event_id: uuid.UUID) -> uuid.UUID
 async def revisions(
     session: AsyncSession, event_id: uuid.UUID, after: int, limit: int
 ) -> list[Revision]:
-    """An event's revisions after a revision number, oldest first."""
+    """An event's revisions after a revision number, oldest first (joined to the event by
+    its date too, so only its date's partition is read)."""
     result = await session.execute(
         select(Revision)
-        .where(Revision.event_id == event_id, Revision.revision > after)
+        .join(Event, and_(Event.id == Revision.event_id, Event.event_date == Revision.event_date))
+        .where(Event.id == event_id, Revision.revision > after)
         .order_by(Revision.revision)
         .limit(limit)
     )
@@ -406,7 +419,10 @@ async def source_summaries(
             func.min(SourceReport.published_at).label("first_published_at"),
             func.max(SourceReport.published_at).label("last_published_at"),
         )
-        .join(Event, Event.id == SourceReport.event_id)
+        .join(
+            Event,
+            and_(Event.id == SourceReport.event_id, Event.event_date == SourceReport.event_date),
+        )
         .where(Event.deleted_at.is_(None))
         .group_by(SourceReport.source_name)
         .order_by(SourceReport.source_name)

@@ -200,7 +200,7 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
         await _conflict_if_imported(session, payload.external_source, payload.external_id)
         raise
     await repository.add_revision(
-        session, event.id, "create", actor.id, event_state(event), first=True
+        session, event, "create", actor.id, event_state(event), first=True
     )
     return EventOut.from_event(event, region=region)
 
@@ -308,7 +308,7 @@ async def _touch(
     event.updated_by = actor.id
     event.updated_at = repository.NOW
     await session.flush()
-    await repository.add_revision(session, event.id, action, actor.id, diff, rationale)
+    await repository.add_revision(session, event, action, actor.id, diff, rationale)
     return EventOut.from_event(event)
 
 
@@ -602,7 +602,7 @@ async def merge_event(
     moved_sources = [_source_state(source) for source in merged.sources]
     merged_units = _units_state(merged)
     survivor_units = _units_state(survivor)
-    await repository.move_sources_and_units(session, merged.id, survivor.id)
+    await repository.move_sources_and_units(session, merged, survivor)
 
     merged.deleted_at = await repository.transaction_time(session)
     merged.merged_into = survivor.id

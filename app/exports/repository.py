@@ -37,10 +37,11 @@ CSV_COLUMNS = {
     "lon": "event.lon",
     "geo_precision": "event.geo_precision",
     "units": "(SELECT string_agg(u.name || ' (' || u.side || ')', '; ' ORDER BY eu.position) "
-    "FROM event_unit eu JOIN unit u ON u.id = eu.unit_id WHERE eu.event_id = event.id)",
+    "FROM event_unit eu JOIN unit u ON u.id = eu.unit_id "
+    "WHERE eu.event_id = event.id AND eu.event_date = event.event_date)",
     "sources": "(SELECT string_agg(s.source_name || ' [' || s.stance || ' ' || s.reliability "
     "|| s.credibility || ']', '; ' ORDER BY s.seq) "
-    "FROM source_report s WHERE s.event_id = event.id)",
+    "FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date)",
     "fatalities": "event.fatalities",
     "summary": "event.summary",
     "tags": "array_to_string(event.tags, '; ')",
@@ -114,7 +115,8 @@ def _case(column: str, mapping: Mapping[str, object]) -> str:
 def _acled_columns() -> dict[str, str]:
     units = (
         "(SELECT u.name FROM event_unit eu JOIN unit u ON u.id = eu.unit_id "
-        "WHERE eu.event_id = event.id ORDER BY eu.position LIMIT 1 OFFSET {n})"
+        "WHERE eu.event_id = event.id AND eu.event_date = event.event_date "
+        "ORDER BY eu.position LIMIT 1 OFFSET {n})"
     )
     return {
         "event_id_cnty": "coalesce(event.external_id, event.id::text)",
@@ -132,7 +134,7 @@ def _acled_columns() -> dict[str, str]:
         "longitude": "event.lon",
         "geo_precision": _case("event.geo_precision", ACLED_GEO_PRECISION),
         "source": "(SELECT string_agg(s.source_name, '; ' ORDER BY s.seq) "
-        "FROM source_report s WHERE s.event_id = event.id)",
+        "FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date)",
         "source_scale": "''",
         "notes": "event.summary",
         "fatalities": "coalesce(event.fatalities, 0)",

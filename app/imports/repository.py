@@ -106,10 +106,10 @@ FROM import_staging WHERE existing_id IS NULL ORDER BY line
 SOURCE_COLUMNS = """id uuid, source_name text, url text, published_at timestamptz, stance text,
     excerpt text, reliability text, credibility text, language text"""
 _SOURCES_FROM = f"""
-INSERT INTO source_report (id, event_id, source_name, url, published_at, stance, excerpt,
-                           reliability, credibility, language, added_by)
-SELECT x.id, coalesce(s.existing_id, s.id), x.source_name, x.url, x.published_at, x.stance,
-       x.excerpt, x.reliability, x.credibility, x.language, %(actor)s
+INSERT INTO source_report (id, event_id, event_date, source_name, url, published_at, stance,
+                           excerpt, reliability, credibility, language, added_by)
+SELECT x.id, coalesce(s.existing_id, s.id), s.event_date, x.source_name, x.url,
+       x.published_at, x.stance, x.excerpt, x.reliability, x.credibility, x.language, %(actor)s
 FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.sources) AS ({SOURCE_COLUMNS}))
          WITH ORDINALITY AS x(id, source_name, url, published_at, stance, excerpt, reliability,
@@ -130,17 +130,19 @@ INSERT_NEW_SOURCES_OF_EXISTING = (
 WHERE s.existing_id IS NOT NULL
   AND NOT EXISTS (
       SELECT 1 FROM source_report r
-      WHERE r.event_id = s.existing_id AND r.source_name = x.source_name
+      WHERE r.event_id = s.existing_id AND r.event_date = s.event_date
+        AND r.source_name = x.source_name
         AND r.url IS NOT DISTINCT FROM x.url
         AND r.published_at IS NOT DISTINCT FROM x.published_at)
 ORDER BY s.line, x.position
 """
 )
 INSERT_UNIT_LINKS = """
-INSERT INTO event_unit (event_id, unit_id, role, position)
-SELECT coalesce(s.existing_id, s.id), u.id, x.role,
+INSERT INTO event_unit (event_id, event_date, unit_id, role, position)
+SELECT coalesce(s.existing_id, s.id), s.event_date, u.id, x.role,
        x.position + coalesce((SELECT max(position) + 1 FROM event_unit l
-                              WHERE l.event_id = s.existing_id), 0)
+                              WHERE l.event_id = s.existing_id
+                                AND l.event_date = s.event_date), 0)
 FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.units) AS (name text, side text, role text))
          WITH ORDINALITY AS x(name, side, role, position)
@@ -150,8 +152,8 @@ ON CONFLICT DO NOTHING
 """
 # The event as imported (its fields, sources and units): cheap to build for a million rows.
 REVISIONS_FOR_CREATED = """
-INSERT INTO revision (event_id, revision, action, actor, diff)
-SELECT s.id, 1, 'import', %(actor)s,
+INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
+SELECT s.id, s.event_date, 1, 'import', %(actor)s,
        to_jsonb(s) - ARRAY['line', 'id', 'existing_id', 'old_state', 'region_name']
            || jsonb_build_object('status', 'claimed')
 FROM import_staging s WHERE s.existing_id IS NULL
@@ -180,7 +182,7 @@ WHERE e.id = s.existing_id
 DIFFS = f"""
 DROP TABLE IF EXISTS import_diff;
 CREATE TEMP TABLE import_diff ON COMMIT DROP AS
-SELECT event.id AS event_id, (
+SELECT event.id AS event_id, event.event_date, (
     SELECT jsonb_object_agg(new.key, jsonb_build_object('from', old.value, 'to', new.value))
     FROM jsonb_each(({EVENT_JSON})::jsonb) new
     JOIN jsonb_each(s.old_state) old ON old.key = new.key
@@ -194,9 +196,10 @@ UPDATE event e SET version = e.version + 1, updated_at = now(), updated_by = %(a
 FROM import_diff d WHERE d.event_id = e.id AND d.diff IS NOT NULL
 """
 REVISIONS_FOR_UPDATED = """
-INSERT INTO revision (event_id, revision, action, actor, diff)
-SELECT d.event_id,
-       (SELECT coalesce(max(r.revision), 0) + 1 FROM revision r WHERE r.event_id = d.event_id),
+INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
+SELECT d.event_id, d.event_date,
+       (SELECT coalesce(max(r.revision), 0) + 1 FROM revision r
+        WHERE r.event_id = d.event_id AND r.event_date = d.event_date),
        'import', %(actor)s, d.diff
 FROM import_diff d WHERE d.diff IS NOT NULL
 """

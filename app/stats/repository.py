@@ -139,7 +139,10 @@ def _series_query(filters: EventFilters, grain: str, group_by: str | None) -> Se
         *filter_conditions(filters)
     )
     if group_by == "unit":
-        query = query.join(EventUnit, EventUnit.event_id == Event.id)
+        query = query.join(
+            EventUnit,
+            and_(EventUnit.event_id == Event.id, EventUnit.event_date == Event.event_date),
+        )
     return query.group_by(bucket, key)
 
 

@@ -4,6 +4,8 @@ import json
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.conftest import ClientFactory, assert_problem
 from tests.factories import event_body
@@ -46,7 +48,7 @@ async def _etag(client: httpx.AsyncClient, event_id: str) -> str:
 
 
 async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
-    client_for: ClientFactory,
+    client_for: ClientFactory, connection: AsyncConnection
 ):
     analyst, verifier, admin = client_for("analyst"), client_for("verifier"), client_for("admin")
 
@@ -60,8 +62,10 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
     assert replayed.json()["id"] == b["id"]
     b = b["id"]
 
-    # update: fields, units replaced, tags; a source added; status changed by another key
+    # update: fields (the date to another year's partition), units replaced, tags; a source
+    # added; status changed by another key
     patch = {
+        "event_date": "2024-11-30",
         "summary": "Limited gains reported.",
         "lat": 50.96,
         "tags": ["cross-border", "contested"],
@@ -81,8 +85,11 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
     assert (await admin.post(f"/v1/events/{b}/restore")).status_code == 200
     assert (await analyst.delete(f"/v1/events/{b}")).status_code == 204
 
-    # merge: c's sources and units move to a, c becomes a tombstone
-    c_body = event_body(summary="c", units=[{"name": "Sever", "side": "RU"}])
+    # merge: c's sources and units move to a (from another year's partition), c becomes a
+    # tombstone
+    c_body = event_body(
+        summary="c", event_date="2023-05-05", units=[{"name": "Sever", "side": "RU"}]
+    )
     c = (await admin.post("/v1/events", json=c_body)).json()["id"]
     merged = await analyst.post(f"/v1/events/{c}/merge", json={"into": a})
     assert merged.status_code == 200, merged.text
@@ -103,6 +110,7 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
     )  # fmt: skip
     assert imported.json()["created"] == 2, imported.text
     rows[0]["summary"] = "Revised by the feed."
+    rows[0]["event_date"] = "2024-02-29"
     rows[0]["sources"].append({"source_name": "Rybar", "stance": "denies"})
     rows[0]["units"].append({"name": "Azov", "side": "UA"})
     updated = await analyst.post(
@@ -113,6 +121,20 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
 
     events = await _all_events(admin)
     assert len(events) == 5
+    # Every source report, unit link and revision sits in its event's date partition.
+    children = await connection.execute(
+        text(
+            "SELECT c.tableoid::regclass::text, e.tableoid::regclass::text, c.event_date,"
+            " e.event_date FROM (SELECT tableoid, event_id, event_date FROM source_report"
+            " UNION ALL SELECT tableoid, event_id, event_date FROM event_unit"
+            " UNION ALL SELECT tableoid, event_id, event_date FROM revision) c"
+            " JOIN event e ON e.id = c.event_id"
+        )
+    )
+    placed = [(child[-4:], event[-4:], d1, d2) for child, event, d1, d2 in children]
+    assert len(placed) > 20
+    assert all(child == event and d1 == d2 for child, event, d1, d2 in placed), placed
+    assert {child for child, *_ in placed} >= {"2023", "2024", "2025"}
     actions: set[str] = set()
     for event in events:
         revisions = await _history(admin, event["id"])

@@ -202,7 +202,8 @@ def test_large_export_streams_and_a_disconnect_frees_the_connection(fresh_databa
             "GET", f"{server.base_url}/v1/exports/events.ndjson", headers=headers, timeout=60
         ) as response:
             assert response.status_code == 200
-            first = next(response.iter_bytes())
+            chunks = response.iter_bytes()
+            first = next(chunks)
             assert first.startswith(b'{"id"')
             assert time.monotonic() - started < 10
             # 82 MB of rows cannot all sit in socket buffers: while the client holds the
@@ -210,7 +211,13 @@ def test_large_export_streams_and_a_disconnect_frees_the_connection(fresh_databa
             deadline = time.monotonic() + 5
             while _copy_sessions(fresh_database_url) != 1 and time.monotonic() < deadline:
                 time.sleep(0.1)
-            assert _copy_sessions(fresh_database_url) == 1, _sessions(fresh_database_url)
+            if _copy_sessions(fresh_database_url) != 1:
+                seen = _sessions(fresh_database_url)
+                try:
+                    rest = sum(len(c) for c in chunks)
+                except Exception as exc:  # noqa: BLE001
+                    rest = repr(exc)
+                raise AssertionError(f"DIAG {seen} rest={rest} first={len(first)}")
         # The client hung up mid-stream: the COPY and its connection must go away.
         deadline = time.monotonic() + 10
         while _copy_sessions(fresh_database_url) and time.monotonic() < deadline:

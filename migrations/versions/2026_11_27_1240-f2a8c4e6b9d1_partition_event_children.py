@@ -1,0 +1,303 @@
+"""source reports, unit links and revisions partitioned with their event by event_date
+
+Each of the three gets its event's event_date (kept equal to it: a trigger on event moves an
+event's rows when its date changes) and the same yearly partitions and default partition as
+event, so a year of events, with everything that grew with it, is one set of partitions that
+can be detached, archived and dropped together, and queries joining on (event_id, event_date)
+touch only the partitions their dates select. Unique keys gain event_date, as PostgreSQL
+requires; the references to event_key(id) stay (checks on a plain primary key). Rows are
+copied into the new tables in one statement each; downgrade copies them back.
+
+Revision ID: f2a8c4e6b9d1
+Revises: e5a9c3d1b7f2
+Create Date: 2026-11-27 12:40:00+00:00
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from alembic import op
+
+revision: str = "f2a8c4e6b9d1"
+down_revision: str | None = "e5a9c3d1b7f2"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PARTITIONED = ("event", "source_report", "event_unit", "revision")
+
+
+@dataclass(frozen=True)
+class Child:
+    """What a child table holds besides its columns: keys, indexes, references, triggers."""
+
+    name: str
+    keys: list[str]
+    indexes: list[str]
+    references: list[str]
+    triggers: list[str]
+    identity: str | None
+
+    def constraints(self, partitioned: bool) -> list[str]:
+        """The keys' ADD CONSTRAINT clauses: with event_date for the partitioned table (and
+        in a unique key's name, as the naming convention has it)."""
+        if not partitioned:
+            return self.keys
+        return [
+            re.sub(r"^CONSTRAINT (uq_\w+)", r"CONSTRAINT \1_event_date", key).replace(
+                ")", ", event_date)", 1
+            )
+            for key in self.keys
+        ]
+
+
+CHILDREN = [
+    Child(
+        "source_report",
+        keys=[
+            "CONSTRAINT pk_source_report PRIMARY KEY (id)",
+            "CONSTRAINT uq_source_report_seq UNIQUE (seq)",
+        ],
+        indexes=[
+            "CREATE INDEX ix_source_report_event_id ON source_report (event_id)",
+            "CREATE INDEX ix_source_report_search ON source_report USING gin (search)",
+            "CREATE INDEX ix_source_report_source_name ON source_report (source_name)",
+        ],
+        references=[
+            "fk_source_report_added_by_api_key FOREIGN KEY (added_by) REFERENCES api_key(id)",
+            "fk_source_report_event_id_event_key FOREIGN KEY (event_id)"
+            " REFERENCES event_key(id) ON DELETE CASCADE",
+        ],
+        triggers=[],
+        identity="seq",
+    ),
+    Child(
+        "event_unit",
+        keys=["CONSTRAINT pk_event_unit PRIMARY KEY (event_id, unit_id)"],
+        indexes=["CREATE INDEX ix_event_unit_unit_id ON event_unit (unit_id)"],
+        references=[
+            "fk_event_unit_event_id_event_key FOREIGN KEY (event_id)"
+            " REFERENCES event_key(id) ON DELETE CASCADE",
+            "fk_event_unit_unit_id_unit FOREIGN KEY (unit_id) REFERENCES unit(id)",
+        ],
+        triggers=[],
+        identity=None,
+    ),
+    Child(
+        "revision",
+        keys=[
+            "CONSTRAINT pk_revision PRIMARY KEY (id)",
+            "CONSTRAINT uq_revision_event_id_revision UNIQUE (event_id, revision)",
+        ],
+        indexes=[],
+        references=[
+            "fk_revision_actor_api_key FOREIGN KEY (actor) REFERENCES api_key(id)",
+            "fk_revision_event_id_event_key FOREIGN KEY (event_id) REFERENCES event_key(id)",
+        ],
+        triggers=[
+            "CREATE TRIGGER revision_no_truncate BEFORE TRUNCATE ON revision"
+            " FOR EACH STATEMENT EXECUTE FUNCTION revision_append_only()",
+            "CREATE TRIGGER revision_no_update_delete BEFORE DELETE OR UPDATE ON revision"
+            " FOR EACH ROW EXECUTE FUNCTION revision_append_only()",
+        ],
+        identity="id",
+    ),
+]
+
+COLUMNS = """
+SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position)
+FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = '{table}' AND is_generated = 'NEVER'
+"""
+
+# One year's partition of event and of everything partitioned with it. Years whose rows are
+# in a default partition already stay there (moving them in place under foreign keys and
+# triggers is not worth its risk): the function says so.
+PARTITION_FUNCTION = """
+CREATE OR REPLACE FUNCTION itk_event_partition(year int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    low date := make_date(year, 1, 1);
+    high date := make_date(year + 1, 1, 1);
+    parent text;
+    found boolean;
+BEGIN
+    FOREACH parent IN ARRAY ARRAY['event', 'source_report', 'event_unit', 'revision'] LOOP
+        CONTINUE WHEN to_regclass(parent || '_y' || year) IS NOT NULL;
+        EXECUTE format('SELECT EXISTS (SELECT FROM %I WHERE event_date >= %L AND event_date < %L)',
+                       parent || '_default', low, high) INTO found;
+        IF found THEN
+            RAISE EXCEPTION '% rows of % are in %_default already; that year stays there',
+                parent, year, parent USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                       parent || '_y' || year, parent, low, high);
+    END LOOP;
+    RETURN 'event_y' || year;
+END $$
+"""
+EVENT_ONLY_PARTITION_FUNCTION = """
+CREATE OR REPLACE FUNCTION itk_event_partition(year int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    name text := 'event_y' || year;
+    low date := make_date(year, 1, 1);
+    high date := make_date(year + 1, 1, 1);
+BEGIN
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN name;
+    END IF;
+    IF EXISTS (SELECT FROM event_default WHERE event_date >= low AND event_date < high) THEN
+        RAISE EXCEPTION 'events of % are in event_default already; that year stays there', year
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    EXECUTE format('CREATE TABLE %I PARTITION OF event FOR VALUES FROM (%L) TO (%L)',
+                   name, low, high);
+    RETURN name;
+END $$
+"""
+# A partition of a child table for every year event has one for.
+CHILD_PARTITIONS = """
+DO $$
+DECLARE year text;
+BEGIN
+    FOR year IN
+        SELECT substring(c.relname FROM 8) FROM pg_inherits i
+        JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'event'::regclass AND c.relname ~ '^event_y[0-9]{4}$'
+    LOOP
+        EXECUTE format('CREATE TABLE %I PARTITION OF {table} FOR VALUES FROM (%L) TO (%L)',
+                       '{table}_y' || year, make_date(year::int, 1, 1),
+                       make_date(year::int + 1, 1, 1));
+    END LOOP;
+END $$
+"""
+# An event's rows follow its date. Revisions are append-only; this trigger is the one writer
+# allowed to move them (revision_append_only lets it through: see there).
+FOLLOW_DATE = """
+CREATE FUNCTION itk_children_follow_event_date() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM old_rows o JOIN new_rows n USING (id)
+               WHERE o.event_date <> n.event_date) THEN
+{moves}
+    END IF;
+    RETURN NULL;
+END $$
+""".replace(
+    "{moves}",
+    "\n".join(
+        f"        UPDATE {table} c SET event_date = n.event_date"
+        " FROM old_rows o JOIN new_rows n USING (id)"
+        " WHERE o.event_date <> n.event_date AND c.event_id = n.id"
+        " AND c.event_date <> n.event_date;"
+        for table in PARTITIONED[1:]
+    ),
+)
+APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION revision_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Moving with the event's date (an UPDATE of event_date alone, which PostgreSQL runs as
+    -- a DELETE and an INSERT across partitions) is allowed from the event's trigger only.
+    IF pg_trigger_depth() > 1 AND (
+        TG_OP = 'DELETE'
+        OR (TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'event_date') = (to_jsonb(OLD) - 'event_date'))
+    ) THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    RAISE EXCEPTION 'revision rows are append-only (% refused)', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END $$
+"""
+STRICT_APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION revision_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'revision rows are append-only (% refused)', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END $$
+"""
+
+
+def _copy(source: str, target: str, event_date: str = "") -> None:
+    """INSERT every row of source into target (the columns they share), with the event's
+    date from event when `event_date` names the expression for it."""
+    columns_of = source if event_date else target
+    join = "JOIN event e ON e.id = c.event_id" if event_date else ""
+    op.execute(
+        f"""
+DO $$
+DECLARE columns text;
+BEGIN
+    {COLUMNS.format(table=columns_of).strip()} INTO columns;
+    EXECUTE format('INSERT INTO {target} (%s{", event_date" if event_date else ""})'
+                   ' SELECT %s{", " + event_date if event_date else ""} FROM {source} c {join}',
+                   columns, regexp_replace(columns, '([^, ]+)', 'c.\\1', 'g'));
+END $$
+"""
+    )
+
+
+def _finish(child: Child, partitioned: bool) -> None:
+    """Keys, indexes, references, triggers and the identity sequence of a rebuilt table."""
+    for key in child.constraints(partitioned):
+        op.execute(f"ALTER TABLE {child.name} ADD {key}")
+    for index in child.indexes:
+        op.execute(index)
+    for reference in child.references:
+        op.execute(f"ALTER TABLE {child.name} ADD CONSTRAINT {reference}")
+    for trigger in child.triggers:
+        op.execute(trigger)
+    if child.identity:
+        # LIKE ... INCLUDING IDENTITY made a new sequence (named ..._seq1 while the old table
+        # still had ..._seq): continue after the copied rows, under the usual name.
+        column = f"'{child.name}', '{child.identity}'"
+        op.execute(
+            f"SELECT setval(pg_get_serial_sequence({column}),"
+            f" coalesce((SELECT max({child.identity}) FROM {child.name}), 0) + 1, false)"
+        )
+        op.execute(
+            f"DO $$ BEGIN IF to_regclass('{child.name}_{child.identity}_seq') IS NULL THEN"
+            f" EXECUTE format('ALTER SEQUENCE %s RENAME TO {child.name}_{child.identity}_seq',"
+            f" pg_get_serial_sequence({column})); END IF; END $$"
+        )
+    op.execute(f"ANALYZE {child.name}")
+
+
+def _rebuild(child: Child, partitioned: bool) -> None:
+    """Replace a child table by a copy of itself, partitioned or not, rows included."""
+    old = f"{child.name}_{'un' if partitioned else ''}partitioned"
+    op.execute(f"ALTER TABLE {child.name} RENAME TO {old}")
+    like = f"LIKE {old} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING IDENTITY"
+    if partitioned:
+        op.execute(
+            f"CREATE TABLE {child.name} ({like} INCLUDING CONSTRAINTS, event_date date NOT NULL)"
+            " PARTITION BY RANGE (event_date)"
+        )
+        op.execute(f"CREATE TABLE {child.name}_default PARTITION OF {child.name} DEFAULT")
+        op.execute(CHILD_PARTITIONS.replace("{table}", child.name))
+        _copy(old, child.name, event_date="e.event_date")
+    else:
+        op.execute(f"CREATE TABLE {child.name} ({like} INCLUDING CONSTRAINTS)")
+        op.execute(f"ALTER TABLE {child.name} DROP COLUMN event_date")
+        _copy(old, child.name)
+    op.execute(f"DROP TABLE {old}")
+    _finish(child, partitioned)
+
+
+def upgrade() -> None:
+    op.execute(APPEND_ONLY)
+    for child in CHILDREN:
+        _rebuild(child, partitioned=True)
+    op.execute(PARTITION_FUNCTION)
+    op.execute(FOLLOW_DATE)
+    op.execute(
+        "CREATE TRIGGER event_children_follow_date AFTER UPDATE ON event"
+        " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+        " FOR EACH STATEMENT EXECUTE FUNCTION itk_children_follow_event_date()"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER event_children_follow_date ON event")
+    op.execute("DROP FUNCTION itk_children_follow_event_date()")
+    op.execute(EVENT_ONLY_PARTITION_FUNCTION)
+    for child in CHILDREN:
+        _rebuild(child, partitioned=False)
+    op.execute(STRICT_APPEND_ONLY)
