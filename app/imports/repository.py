@@ -140,9 +140,12 @@ ORDER BY s.line, x.position
 INSERT_UNIT_LINKS = """
 INSERT INTO event_unit (event_id, event_date, unit_id, role, position)
 SELECT coalesce(s.existing_id, s.id), s.event_date, u.id, x.role,
-       x.position + coalesce((SELECT max(position) + 1 FROM event_unit l
-                              WHERE l.event_id = s.existing_id
-                                AND l.event_date = s.event_date), 0)
+       -- Only an updated event has links already (a lookup per new event would cost more
+       -- than the insert itself: one partition chosen per row).
+       x.position + CASE WHEN s.existing_id IS NULL THEN 0
+                         ELSE coalesce((SELECT max(position) + 1 FROM event_unit l
+                                        WHERE l.event_id = s.existing_id
+                                          AND l.event_date = s.event_date), 0) END
 FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.units) AS (name text, side text, role text))
          WITH ORDINALITY AS x(name, side, role, position)

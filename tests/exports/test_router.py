@@ -215,9 +215,12 @@ def test_large_export_streams_and_a_disconnect_frees_the_connection(fresh_databa
                 seen = _sessions(fresh_database_url)
                 try:
                     rest = sum(len(c) for c in chunks)
-                except Exception as exc:  # noqa: BLE001
+                except httpx.HTTPError as exc:
                     rest = repr(exc)
-                raise AssertionError(f"DIAG {seen} rest={rest} first={len(first)}")
+                raise AssertionError(
+                    f"no COPY session: {seen}, {response.headers}, first chunk {first[:200]!r},"
+                    f" then {rest} more bytes"
+                )
         # The client hung up mid-stream: the COPY and its connection must go away.
         deadline = time.monotonic() + 10
         while _copy_sessions(fresh_database_url) and time.monotonic() < deadline:
