@@ -43,7 +43,9 @@ def load_all_models() -> None:
     import app.gazetteer.models  # noqa: F401
 
 
-PARTITION_NAME = re.compile(r"^(event|source_report|event_unit|revision)_(y\d{4}|default)$")
+PARTITION_NAME = re.compile(
+    r"^(event|source_report|event_unit|revision|event_change)_(y\d{4}|default)$"
+)
 
 
 def include_object(

@@ -155,9 +155,16 @@ async def test_years_before_the_partitions_go_to_default_and_new_years_get_their
     assert await insert_on("1990-07-01") == "event_y1990"
     made = await connection.scalar(
         text("SELECT count(*) FROM pg_class WHERE relname = ANY(:names)"),
-        {"names": ["source_report_y1990", "event_unit_y1990", "revision_y1990"]},
+        {
+            "names": [
+                "source_report_y1990",
+                "event_unit_y1990",
+                "revision_y1990",
+                "event_change_y1990",
+            ]
+        },
     )
-    assert made == 3
+    assert made == 4
     savepoint = await connection.begin_nested()
     with pytest.raises(DBAPIError, match="stays there"):
         await connection.execute(text("SELECT itk_event_partition(1995)"))
@@ -213,6 +220,13 @@ def test_migration_converts_existing_rows_both_ways(fresh_database_url: str):
             ("source_report_y2019", True),
             ("source_report_y2025", True),
         ]
+        # The change feed's rows (written when the events were) sit in this year's partition.
+        feed = conn.execute(
+            "SELECT DISTINCT tableoid::regclass::text"
+            " = 'event_change_y' || extract(year FROM now() AT TIME ZONE 'UTC')"
+            " FROM event_change"
+        ).fetchall()
+        assert feed == [(True,)]
         # Identity columns continue after the copied rows.
         conn.execute(
             "INSERT INTO revision (event_id, event_date, revision, action, actor)"
@@ -225,11 +239,13 @@ def test_migration_converts_existing_rows_both_ways(fresh_database_url: str):
         assert conn.execute("SELECT count(*) FROM revision").fetchone() == (4,)
         kinds = conn.execute(
             "SELECT relname, relkind FROM pg_class WHERE relname IN"
-            " ('event', 'source_report', 'event_unit', 'revision') ORDER BY 1"
+            " ('event', 'source_report', 'event_unit', 'revision', 'event_change') ORDER BY 1"
         ).fetchall()
         assert kinds == [
-            (name, "r") for name in ("event", "event_unit", "revision", "source_report")
+            (name, "r")
+            for name in ("event", "event_change", "event_unit", "revision", "source_report")
         ]
+        assert conn.execute("SELECT count(*) FROM event_change").fetchone() == (2,)
         assert conn.execute("SELECT count(*) FROM source_report").fetchone() == (2,)
     command.upgrade(config, "head")
 

@@ -248,6 +248,9 @@ class EventChange(Base):
     __table_args__ = (
         Index(None, "xid", "seq"),
         CheckConstraint("op IN ('upsert', 'delete')", name="op"),
+        # By when the change was written (the feed is read in commit order across all event
+        # dates, and trimmed by age): a partition per UTC year, from itk_event_partition.
+        {"postgresql_partition_by": "RANGE (changed_at)"},
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -256,7 +259,9 @@ class EventChange(Base):
     )
     event_id: Mapped[uuid.UUID]
     op: Mapped[str] = mapped_column(Text)
-    changed_at: Mapped[dt.datetime] = created_at_column()
+    changed_at: Mapped[dt.datetime] = mapped_column(primary_key=True, server_default=text("now()"))
+
+    __mapper_args__ = {"primary_key": [seq]}
 
 
 class EventRollup(Base):
