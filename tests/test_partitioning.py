@@ -166,6 +166,10 @@ async def test_years_before_the_partitions_go_to_default_and_new_years_get_their
     )
     assert made == 4
     savepoint = await connection.begin_nested()
+    with pytest.raises(DBAPIError, match="append-only"):
+        await connection.execute(text("TRUNCATE revision_y1990"))
+    await savepoint.rollback()
+    savepoint = await connection.begin_nested()
     with pytest.raises(DBAPIError, match="stays there"):
         await connection.execute(text("SELECT itk_event_partition(1995)"))
     await savepoint.rollback()

@@ -131,6 +131,12 @@ BEGIN
         END IF;
         EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
                        parent || '_y' || year, parent, low, high);
+        -- A statement trigger on revision does not fire for TRUNCATE of one partition.
+        IF parent = 'revision' THEN
+            EXECUTE format('CREATE TRIGGER revision_no_truncate BEFORE TRUNCATE ON %I'
+                           ' FOR EACH STATEMENT EXECUTE FUNCTION revision_append_only()',
+                           parent || '_y' || year);
+        END IF;
     END LOOP;
     RETURN 'event_y' || year;
 END $$
@@ -284,10 +290,27 @@ def _rebuild(child: Child, partitioned: bool) -> None:
     _finish(child, partitioned)
 
 
+# Revisions refuse TRUNCATE; a statement trigger on the partitioned table does not fire for
+# TRUNCATE of one of its partitions, so each partition has its own (itk_event_partition adds
+# it to new ones).
+PARTITIONS_NO_TRUNCATE = """
+DO $$
+DECLARE part regclass;
+BEGIN
+    FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'revision'::regclass
+    LOOP
+        EXECUTE format('CREATE TRIGGER revision_no_truncate BEFORE TRUNCATE ON %s'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION revision_append_only()', part);
+    END LOOP;
+END $$
+"""
+
+
 def upgrade() -> None:
     op.execute(APPEND_ONLY)
     for child in CHILDREN:
         _rebuild(child, partitioned=True)
+    op.execute(PARTITIONS_NO_TRUNCATE)
     op.execute(PARTITION_FUNCTION)
     op.execute(FOLLOW_DATE)
     op.execute(

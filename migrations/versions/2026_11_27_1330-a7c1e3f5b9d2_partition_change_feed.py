@@ -77,6 +77,12 @@ BEGIN
         END IF;
         EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
                        parent || '_y' || year, parent, low, high);
+        -- A statement trigger on revision does not fire for TRUNCATE of one partition.
+        IF parent = 'revision' THEN
+            EXECUTE format('CREATE TRIGGER revision_no_truncate BEFORE TRUNCATE ON %I'
+                           ' FOR EACH STATEMENT EXECUTE FUNCTION revision_append_only()',
+                           parent || '_y' || year);
+        END IF;
     END LOOP;
     RETURN 'event_y' || year;
 END $$
