@@ -1,12 +1,16 @@
-"""source reports, unit links and revisions partitioned with their event by event_date
+"""what grows with events partitioned: sources, unit links and revisions with their event by
+event_date, the change feed by changed_at
 
-Each of the three gets its event's event_date (kept equal to it: a trigger on event moves an
-event's rows when its date changes) and the same yearly partitions and default partition as
-event, so a year of events, with everything that grew with it, is one set of partitions that
-can be detached, archived and dropped together, and queries joining on (event_id, event_date)
-touch only the partitions their dates select. Unique keys gain event_date, as PostgreSQL
-requires; the references to event_key(id) stay (checks on a plain primary key). Rows are
-copied into the new tables in one statement each; downgrade copies them back.
+Each of source_report, event_unit and revision gets its event's event_date (kept equal to it:
+a trigger on event moves an event's rows when its date changes) and the same yearly
+partitions and default partition as event, so a year of events, with everything that grew
+with it, is one set of partitions that can be detached, archived and dropped together, and
+queries joining on (event_id, event_date) touch only the partitions their dates select.
+Unique keys gain event_date, as PostgreSQL requires; the references to event_key(id) stay
+(checks on a plain primary key). event_change, the change feed, is read in (xid, seq) order
+across all dates, so it is partitioned by when the change was written (a UTC year per
+partition), to be cut by age. Rows are copied into the new tables in one statement each;
+downgrade copies them back.
 
 Revision ID: f2a8c4e6b9d1
 Revises: e5a9c3d1b7f2
@@ -24,12 +28,15 @@ down_revision: str | None = "e5a9c3d1b7f2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-PARTITIONED = ("event", "source_report", "event_unit", "revision")
+# What follows its event's date (see FOLLOW_DATE).
+CHILDREN_OF_EVENT = ("source_report", "event_unit", "revision")
 
 
 @dataclass(frozen=True)
-class Child:
-    """What a child table holds besides its columns: keys, indexes, references, triggers."""
+class Table:
+    """What a rebuilt table holds besides its columns: keys, indexes, references, triggers,
+    and the column it is partitioned by (event_date, its event's, added to the table, unless
+    it is partitioned by a column of its own)."""
 
     name: str
     keys: list[str]
@@ -37,22 +44,27 @@ class Child:
     references: list[str]
     triggers: list[str]
     identity: str | None
+    key: str = "event_date"
+
+    @property
+    def adds_event_date(self) -> bool:
+        return self.key == "event_date"
 
     def constraints(self, partitioned: bool) -> list[str]:
-        """The keys' ADD CONSTRAINT clauses: with event_date for the partitioned table (and
-        in a unique key's name, as the naming convention has it)."""
+        """The keys' ADD CONSTRAINT clauses: with the partition key for the partitioned table
+        (and in a unique key's name, as the naming convention has it)."""
         if not partitioned:
             return self.keys
         return [
-            re.sub(r"^CONSTRAINT (uq_\w+)", r"CONSTRAINT \1_event_date", key).replace(
-                ")", ", event_date)", 1
+            re.sub(r"^CONSTRAINT (uq_\w+)", rf"CONSTRAINT \1_{self.key}", key).replace(
+                ")", f", {self.key})", 1
             )
             for key in self.keys
         ]
 
 
-CHILDREN = [
-    Child(
+TABLES = [
+    Table(
         "source_report",
         keys=[
             "CONSTRAINT pk_source_report PRIMARY KEY (id)",
@@ -71,7 +83,7 @@ CHILDREN = [
         triggers=[],
         identity="seq",
     ),
-    Child(
+    Table(
         "event_unit",
         keys=["CONSTRAINT pk_event_unit PRIMARY KEY (event_id, unit_id)"],
         indexes=["CREATE INDEX ix_event_unit_unit_id ON event_unit (unit_id)"],
@@ -83,7 +95,7 @@ CHILDREN = [
         triggers=[],
         identity=None,
     ),
-    Child(
+    Table(
         "revision",
         keys=[
             "CONSTRAINT pk_revision PRIMARY KEY (id)",
@@ -102,6 +114,15 @@ CHILDREN = [
         ],
         identity="id",
     ),
+    Table(
+        "event_change",
+        keys=["CONSTRAINT pk_event_change PRIMARY KEY (seq)"],
+        indexes=["CREATE INDEX ix_event_change_xid_seq ON event_change (xid, seq)"],
+        references=[],
+        triggers=[],
+        identity="seq",
+        key="changed_at",
+    ),
 ]
 
 COLUMNS = """
@@ -110,21 +131,35 @@ FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = '{table}' AND is_generated = 'NEVER'
 """
 
-# One year's partition of event and of everything partitioned with it. Years whose rows are
-# in a default partition already stay there (moving them in place under foreign keys and
-# triggers is not worth its risk): the function says so.
+# One year's partition of event and of every table partitioned with it: by event_date, or
+# for the change feed by changed_at (a UTC year). Tables that are not partitioned are skipped
+# (so the function serves unchanged after a downgrade). Years whose rows are in a default
+# partition already stay there (moving them in place under foreign keys and triggers is not
+# worth its risk): the function says so.
 PARTITION_FUNCTION = """
 CREATE OR REPLACE FUNCTION itk_event_partition(year int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    low date := make_date(year, 1, 1);
-    high date := make_date(year + 1, 1, 1);
     parent text;
+    key text;
+    low text;
+    high text;
     found boolean;
 BEGIN
-    FOREACH parent IN ARRAY ARRAY['event', 'source_report', 'event_unit', 'revision'] LOOP
-        CONTINUE WHEN to_regclass(parent || '_y' || year) IS NOT NULL;
-        EXECUTE format('SELECT EXISTS (SELECT FROM %I WHERE event_date >= %L AND event_date < %L)',
-                       parent || '_default', low, high) INTO found;
+    FOREACH parent IN ARRAY ARRAY['event', 'source_report', 'event_unit', 'revision',
+                                  'event_change'] LOOP
+        CONTINUE WHEN to_regclass(parent || '_y' || year) IS NOT NULL
+            OR (SELECT relkind FROM pg_class WHERE oid = parent::regclass) <> 'p';
+        IF parent = 'event_change' THEN
+            key := 'changed_at';
+            low := make_timestamptz(year, 1, 1, 0, 0, 0, 'UTC')::text;
+            high := make_timestamptz(year + 1, 1, 1, 0, 0, 0, 'UTC')::text;
+        ELSE
+            key := 'event_date';
+            low := make_date(year, 1, 1)::text;
+            high := make_date(year + 1, 1, 1)::text;
+        END IF;
+        EXECUTE format('SELECT EXISTS (SELECT FROM %I WHERE %I >= %L AND %I < %L)',
+                       parent || '_default', key, low, key, high) INTO found;
         IF found THEN
             RAISE EXCEPTION '% rows of % are in %_default already; that year stays there',
                 parent, year, parent USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -141,38 +176,18 @@ BEGIN
     RETURN 'event_y' || year;
 END $$
 """
-EVENT_ONLY_PARTITION_FUNCTION = """
-CREATE OR REPLACE FUNCTION itk_event_partition(year int) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    name text := 'event_y' || year;
-    low date := make_date(year, 1, 1);
-    high date := make_date(year + 1, 1, 1);
-BEGIN
-    IF to_regclass(name) IS NOT NULL THEN
-        RETURN name;
-    END IF;
-    IF EXISTS (SELECT FROM event_default WHERE event_date >= low AND event_date < high) THEN
-        RAISE EXCEPTION 'events of % are in event_default already; that year stays there', year
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    EXECUTE format('CREATE TABLE %I PARTITION OF event FOR VALUES FROM (%L) TO (%L)',
-                   name, low, high);
-    RETURN name;
-END $$
-"""
-# A partition of a child table for every year event has one for.
-CHILD_PARTITIONS = """
+# Every year event has a partition for (ten back to two ahead, or more) gets one in the
+# rebuilt tables; older change-feed rows, if any, go to its default partition.
+YEARLY_PARTITIONS = """
 DO $$
-DECLARE year text;
+DECLARE year int;
 BEGIN
     FOR year IN
-        SELECT substring(c.relname FROM 8) FROM pg_inherits i
+        SELECT substring(c.relname FROM 8)::int FROM pg_inherits i
         JOIN pg_class c ON c.oid = i.inhrelid
         WHERE i.inhparent = 'event'::regclass AND c.relname ~ '^event_y[0-9]{4}$'
     LOOP
-        EXECUTE format('CREATE TABLE %I PARTITION OF {table} FOR VALUES FROM (%L) TO (%L)',
-                       '{table}_y' || year, make_date(year::int, 1, 1),
-                       make_date(year::int + 1, 1, 1));
+        PERFORM itk_event_partition(year);
     END LOOP;
 END $$
 """
@@ -197,7 +212,7 @@ END $$
     "\n".join(
         f"        UPDATE {table} c SET event_date = m.event_date FROM itk_moved_events m"
         " WHERE c.event_id = m.id AND c.event_date <> m.event_date;"
-        for table in PARTITIONED[1:]
+        for table in CHILDREN_OF_EVENT
     ),
 )
 APPEND_ONLY = """
@@ -224,10 +239,11 @@ CREATE OR REPLACE FUNCTION revision_append_only() RETURNS trigger LANGUAGE plpgs
 """
 
 
-def _copy(source: str, target: str, event_date: str = "") -> None:
+def _copy(source: str, target: str, event_date: bool) -> None:
     """INSERT every row of source into target (the columns they share), with the event's
-    date from event when `event_date` names the expression for it."""
+    date from event when `event_date`."""
     columns_of = source if event_date else target
+    date_column, date_value = (", event_date", ", e.event_date") if event_date else ("", "")
     join = "JOIN event e ON e.id = c.event_id" if event_date else ""
     op.execute(
         f"""
@@ -235,83 +251,75 @@ DO $$
 DECLARE columns text;
 BEGIN
     {COLUMNS.format(table=columns_of).strip()} INTO columns;
-    EXECUTE format('INSERT INTO {target} (%s{", event_date" if event_date else ""})'
-                   ' SELECT %s{", " + event_date if event_date else ""} FROM {source} c {join}',
+    EXECUTE format('INSERT INTO {target} (%s{date_column})'
+                   ' SELECT %s{date_value} FROM {source} c {join}',
                    columns, regexp_replace(columns, '([^, ]+)', 'c.\\1', 'g'));
 END $$
 """
     )
 
 
-def _finish(child: Child, partitioned: bool) -> None:
+def _finish(table: Table, partitioned: bool) -> None:
     """Keys, indexes, references, triggers and the identity sequence of a rebuilt table."""
-    for key in child.constraints(partitioned):
-        op.execute(f"ALTER TABLE {child.name} ADD {key}")
-    for index in child.indexes:
+    for key in table.constraints(partitioned):
+        op.execute(f"ALTER TABLE {table.name} ADD {key}")
+    for index in table.indexes:
         op.execute(index)
-    for reference in child.references:
-        op.execute(f"ALTER TABLE {child.name} ADD CONSTRAINT {reference}")
-    for trigger in child.triggers:
+    for reference in table.references:
+        op.execute(f"ALTER TABLE {table.name} ADD CONSTRAINT {reference}")
+    for trigger in table.triggers:
         op.execute(trigger)
-    if child.identity:
+    if table.identity:
         # LIKE ... INCLUDING IDENTITY made a new sequence (named ..._seq1 while the old table
         # still had ..._seq): continue after the copied rows, under the usual name.
-        column = f"'{child.name}', '{child.identity}'"
+        column = f"'{table.name}', '{table.identity}'"
         op.execute(
             f"SELECT setval(pg_get_serial_sequence({column}),"
-            f" coalesce((SELECT max({child.identity}) FROM {child.name}), 0) + 1, false)"
+            f" coalesce((SELECT max({table.identity}) FROM {table.name}), 0) + 1, false)"
         )
         op.execute(
-            f"DO $$ BEGIN IF to_regclass('{child.name}_{child.identity}_seq') IS NULL THEN"
-            f" EXECUTE format('ALTER SEQUENCE %s RENAME TO {child.name}_{child.identity}_seq',"
+            f"DO $$ BEGIN IF to_regclass('{table.name}_{table.identity}_seq') IS NULL THEN"
+            f" EXECUTE format('ALTER SEQUENCE %s RENAME TO {table.name}_{table.identity}_seq',"
             f" pg_get_serial_sequence({column})); END IF; END $$"
         )
-    op.execute(f"ANALYZE {child.name}")
+    op.execute(f"ANALYZE {table.name}")
 
 
-def _rebuild(child: Child, partitioned: bool) -> None:
-    """Replace a child table by a copy of itself, partitioned or not, rows included."""
-    old = f"{child.name}_{'un' if partitioned else ''}partitioned"
-    op.execute(f"ALTER TABLE {child.name} RENAME TO {old}")
+def _create_like(table: Table, old: str, partitioned: bool) -> None:
+    """The table again, like its old self (plus its event's date and PARTITION BY when
+    partitioned, without the date when not)."""
     like = f"LIKE {old} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING IDENTITY"
-    if partitioned:
-        op.execute(
-            f"CREATE TABLE {child.name} ({like} INCLUDING CONSTRAINTS, event_date date NOT NULL)"
-            " PARTITION BY RANGE (event_date)"
-        )
-        op.execute(f"CREATE TABLE {child.name}_default PARTITION OF {child.name} DEFAULT")
-        op.execute(CHILD_PARTITIONS.replace("{table}", child.name))
-        _copy(old, child.name, event_date="e.event_date")
-    else:
-        op.execute(f"CREATE TABLE {child.name} ({like} INCLUDING CONSTRAINTS)")
-        op.execute(f"ALTER TABLE {child.name} DROP COLUMN event_date")
-        _copy(old, child.name)
-    op.execute(f"DROP TABLE {old}")
-    _finish(child, partitioned)
-
-
-# Revisions refuse TRUNCATE; a statement trigger on the partitioned table does not fire for
-# TRUNCATE of one of its partitions, so each partition has its own (itk_event_partition adds
-# it to new ones).
-PARTITIONS_NO_TRUNCATE = """
-DO $$
-DECLARE part regclass;
-BEGIN
-    FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'revision'::regclass
-    LOOP
-        EXECUTE format('CREATE TRIGGER revision_no_truncate BEFORE TRUNCATE ON %s'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION revision_append_only()', part);
-    END LOOP;
-END $$
-"""
+    if not partitioned:
+        op.execute(f"CREATE TABLE {table.name} ({like} INCLUDING CONSTRAINTS)")
+        if table.adds_event_date:
+            op.execute(f"ALTER TABLE {table.name} DROP COLUMN event_date")
+        return
+    event_date = ", event_date date NOT NULL" if table.adds_event_date else ""
+    op.execute(
+        f"CREATE TABLE {table.name} ({like} INCLUDING CONSTRAINTS{event_date})"
+        f" PARTITION BY RANGE ({table.key})"
+    )
+    op.execute(f"CREATE TABLE {table.name}_default PARTITION OF {table.name} DEFAULT")
 
 
 def upgrade() -> None:
     op.execute(APPEND_ONLY)
-    for child in CHILDREN:
-        _rebuild(child, partitioned=True)
-    op.execute(PARTITIONS_NO_TRUNCATE)
+    for table in TABLES:
+        op.execute(f"ALTER TABLE {table.name} RENAME TO {table.name}_unpartitioned")
+        _create_like(table, f"{table.name}_unpartitioned", partitioned=True)
+    # Revisions refuse TRUNCATE; a statement trigger on the partitioned table does not fire
+    # for TRUNCATE of one of its partitions, so each has its own (itk_event_partition adds
+    # it to the yearly ones).
+    op.execute(
+        "CREATE TRIGGER revision_no_truncate BEFORE TRUNCATE ON revision_default"
+        " FOR EACH STATEMENT EXECUTE FUNCTION revision_append_only()"
+    )
     op.execute(PARTITION_FUNCTION)
+    op.execute(YEARLY_PARTITIONS)
+    for table in TABLES:
+        _copy(f"{table.name}_unpartitioned", table.name, event_date=table.adds_event_date)
+        op.execute(f"DROP TABLE {table.name}_unpartitioned")
+        _finish(table, partitioned=True)
     op.execute(FOLLOW_DATE)
     op.execute(
         "CREATE TRIGGER event_children_follow_date AFTER UPDATE ON event"
@@ -321,9 +329,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # itk_event_partition stays: it skips the tables that are plain again.
     op.execute("DROP TRIGGER event_children_follow_date ON event")
     op.execute("DROP FUNCTION itk_children_follow_event_date()")
-    op.execute(EVENT_ONLY_PARTITION_FUNCTION)
-    for child in CHILDREN:
-        _rebuild(child, partitioned=False)
+    for table in TABLES:
+        op.execute(f"ALTER TABLE {table.name} RENAME TO {table.name}_partitioned")
+        _create_like(table, f"{table.name}_partitioned", partitioned=False)
+        _copy(f"{table.name}_partitioned", table.name, event_date=False)
+        op.execute(f"DROP TABLE {table.name}_partitioned")
+        _finish(table, partitioned=False)
     op.execute(STRICT_APPEND_ONLY)
