@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
     Computed,
     Date,
     Double,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
@@ -298,6 +300,12 @@ class EventRollup(Base):
     status: Mapped[str] = mapped_column(Text)
     events: Mapped[int] = mapped_column(BigInteger)
     fatalities: Mapped[int] = mapped_column(BigInteger)
+
+
+def of_its_event(child: Any) -> ColumnElement[bool]:
+    """A source report, unit link or revision (or an alias of one) joined to its event: by
+    id, and by the date, which picks the one partition to read."""
+    return and_(child.event_id == Event.id, child.event_date == Event.event_date)
 
 
 class EventKey(Base):

@@ -31,6 +31,7 @@ from app.events.models import (
     IdempotencyRecord,
     Revision,
     SourceReport,
+    of_its_event,
 )
 from app.gazetteer import repository as gazetteer
 from app.gazetteer.models import Place, Region, Unit
@@ -100,8 +101,7 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         linked = aliased(EventUnit)
         conditions.append(
             exists().where(
-                linked.event_id == Event.id,
-                linked.event_date == Event.event_date,
+                of_its_event(linked),
                 linked.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
             )
         )
@@ -116,8 +116,7 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     if filters.source:
         conditions.append(
             exists().where(
-                SourceReport.event_id == Event.id,
-                SourceReport.event_date == Event.event_date,
+                of_its_event(SourceReport),
                 func.lower(SourceReport.source_name).in_([name.lower() for name in filters.source]),
             )
         )
@@ -147,11 +146,7 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(
                 Event.search.op("@@")(query),
-                exists().where(
-                    SourceReport.event_id == Event.id,
-                    SourceReport.event_date == Event.event_date,
-                    SourceReport.search.op("@@")(query),
-                ),
+                exists().where(of_its_event(SourceReport), SourceReport.search.op("@@")(query)),
             )
         )
     return conditions
@@ -399,7 +394,7 @@ async def revisions(
     its date too, so only its date's partition is read)."""
     result = await session.execute(
         select(Revision)
-        .join(Event, and_(Event.id == Revision.event_id, Event.event_date == Revision.event_date))
+        .join(Event, of_its_event(Revision))
         .where(Event.id == event_id, Revision.revision > after)
         .order_by(Revision.revision)
         .limit(limit)
@@ -419,10 +414,7 @@ async def source_summaries(
             func.min(SourceReport.published_at).label("first_published_at"),
             func.max(SourceReport.published_at).label("last_published_at"),
         )
-        .join(
-            Event,
-            and_(Event.id == SourceReport.event_id, Event.event_date == SourceReport.event_date),
-        )
+        .join(Event, of_its_event(SourceReport))
         .where(Event.deleted_at.is_(None))
         .group_by(SourceReport.source_name)
         .order_by(SourceReport.source_name)

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.filters import EventFilters
-from app.events.models import Event, EventChange, EventRollup, EventUnit
+from app.events.models import Event, EventChange, EventRollup, EventUnit, of_its_event
 from app.events.repository import filter_conditions
 from app.gazetteer import repository as gazetteer
 
@@ -139,10 +139,7 @@ def _series_query(filters: EventFilters, grain: str, group_by: str | None) -> Se
         *filter_conditions(filters)
     )
     if group_by == "unit":
-        query = query.join(
-            EventUnit,
-            and_(EventUnit.event_id == Event.id, EventUnit.event_date == Event.event_date),
-        )
+        query = query.join(EventUnit, of_its_event(EventUnit))
     return query.group_by(bucket, key)
 
 
