@@ -105,14 +105,25 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    production = settings.env == "production"
+    # Checked before anything starts: the embedded database must not even be initialised.
+    if production and (reasons := settings.unsafe_for_production()):
+        err.print("refusing to start in production: " + "; ".join(reasons))
+        raise typer.Exit(2)
     with _database_url(settings) as url:
-        secret = _run_in_session(url, settings, keys.ensure_admin_key)
-        if secret:
+        if production:
+            # Production output goes to log collectors: no secret is ever printed there.
+            if not _run_in_session(url, settings, keys.has_usable_key):
+                typer.echo(
+                    "No API keys exist yet: create the first one with "
+                    "`incidents keys create --name NAME --role admin`."
+                )
+        elif secret := _run_in_session(url, settings, keys.ensure_admin_key):
             typer.echo(
                 "\nNo API keys existed, so an admin key was created. It is shown only this once:\n"
                 f"\n    {secret}\n\nUse it as `Authorization: Bearer <key>`.\n",
             )
-            sys.stdout.flush()
+        sys.stdout.flush()
         # Workers (and the app factory) read the resolved database from the environment.
         os.environ["INCIDENTS_DATABASE_URL"] = url
         if not {"INCIDENTS_POOL_SIZE", "INCIDENTS_MAX_OVERFLOW"} & set(os.environ):

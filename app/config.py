@@ -70,6 +70,8 @@ class Settings(BaseSettings):
             reasons.append("INCIDENTS_CORS_ORIGINS contains '*'")
         if self.debug:
             reasons.append("INCIDENTS_DEBUG is on")
+        if self.log_format != "json":
+            reasons.append("INCIDENTS_LOG_FORMAT is not json")
         return reasons
 
 

@@ -186,32 +186,84 @@ def test_import_and_export_against_a_remote_server(fresh_database_url: str, tmp_
         assert refused.returncode == 1
 
 
+def test_serve_refuses_production_without_a_database_before_starting_one(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    for unsafe, reason in (
+        ({}, "INCIDENTS_DATABASE_URL is unset"),
+        ({"cors_origins": "https://a.example,*"}, "INCIDENTS_CORS_ORIGINS contains '*'"),
+        ({"debug": "true"}, "INCIDENTS_DEBUG is on"),
+        ({"log_format": "text"}, "INCIDENTS_LOG_FORMAT is not json"),
+    ):
+        if unsafe:  # with a database named: only the other setting is wrong
+            unsafe = {"database_url": "postgresql://postgres@127.0.0.1:1/none", **unsafe}
+        result = subprocess.run(
+            [INCIDENTS, "serve", "--port", str(free_port())],
+            env=serve_env(data_dir, env="production", **unsafe),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, (unsafe, result.stdout, result.stderr)
+        assert "refusing to start in production" in result.stderr
+        assert reason in result.stderr, result.stderr
+        assert not data_dir.exists(), "no embedded PostgreSQL may be initialised"
+
+
 @pytest.mark.slow
-def test_serve_logs_json_lines_with_request_ids_and_no_keys(
+def test_serve_in_production_logs_json_lines_with_request_ids_and_never_a_key(
     fresh_database_url: str, tmp_path: Path
 ):
     import json
 
-    env = serve_env(tmp_path, database_url=fresh_database_url)
+    env = serve_env(tmp_path, database_url=fresh_database_url, env="production")
     server = ServeProcess(env, log_level="info").wait_ready()
+    secrets: list[str] = []
     try:
-        secret = server.admin_key
-        assert secret, "the bootstrap key is printed on stdout"
-        response = httpx.get(
-            f"{server.base_url}/v1/events",
-            headers={"Authorization": f"Bearer {secret}", "X-Request-ID": "trace-42"},
-        )
-        assert response.status_code == 200
-        assert response.headers["x-request-id"] == "trace-42"
+        # Production prints no bootstrap secret (stdout ends up in log collectors) but says
+        # how to make the first key.
+        assert server.admin_key is None, server.printed
+        assert "incidents keys create" in server.printed
+        made = subprocess.run(
+            [INCIDENTS, "keys", "create", "--name", "ops", "--role", "admin"],
+            env=env, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        admin = made.stdout.strip()
+        assert KEY.fullmatch(admin), made.stdout
+        secrets.append(admin)
+        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+            response = client.get(
+                "/v1/events",
+                headers={"Authorization": f"Bearer {admin}", "X-Request-ID": "trace-42"},
+            )
+            assert response.status_code == 200
+            assert response.headers["x-request-id"] == "trace-42"
+            bad = "itk_not_a_key_but_it_looks_like_one_42"
+            secrets.append(bad)
+            refused = client.get("/v1/events", headers={"Authorization": f"Bearer {bad}"})
+            assert refused.status_code == 401
+            created = client.post(
+                "/v1/keys",
+                json={"name": "desk", "role": "analyst"},
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+            assert created.status_code == 201, created.text
+            analyst = created.json()["secret"]
+            secrets.append(analyst)
+            used = client.get("/v1/events", headers={"Authorization": f"Bearer {analyst}"})
+            assert used.status_code == 200
     finally:
         _, stderr = server.terminate(timeout=30)
     entries = [json.loads(line) for line in stderr.splitlines() if line.strip()]
     assert entries, stderr
     assert all({"ts", "level", "logger", "msg"} <= set(entry) for entry in entries)
-    access = [e for e in entries if e["logger"] == "uvicorn.access" and "/v1/events" in e["msg"]]
-    assert access, entries
+    access = [e for e in entries if e["logger"] == "uvicorn.access" and "/v1/" in e["msg"]]
+    assert len(access) == 4, access
     assert access[0]["request_id"] == "trace-42"
-    assert secret not in stderr
+    assert all(entry.get("request_id") for entry in access), access
+    assert len({entry["request_id"] for entry in access}) == 4
+    for secret in secrets:
+        assert secret not in stderr
+        assert secret not in server.printed
 
 
 @pytest.mark.parametrize(

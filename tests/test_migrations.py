@@ -80,3 +80,34 @@ def test_revisions_cannot_be_altered_by_raw_sql(fresh_database_url: str, stateme
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
         assert conn.execute("SELECT count(*) FROM revision").fetchone() == (1,)
+
+
+def test_unit_changed_revisions_downgrade_to_updates_and_stay_append_only(
+    fresh_database_url: str,
+):
+    config = alembic_config(fresh_database_url)
+    url = libpq_url(fresh_database_url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED_EVENT)
+        conn.execute(
+            "INSERT INTO revision (event_id, event_date, revision, action, actor, diff)"
+            " SELECT event_id, event_date, 2, 'unit_changed', actor,"
+            ' \'{"units": {"from": [], "to": []}}\' FROM revision'
+        )
+    command.downgrade(config, "f2a8c4e6b9d1")
+    with psycopg.connect(url, autocommit=True) as conn:
+        actions = conn.execute("SELECT action FROM revision ORDER BY revision").fetchall()
+        assert actions == [("create",), ("update",)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute("UPDATE revision SET rationale = 'rewritten'")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "INSERT INTO revision (event_id, event_date, revision, action, actor)"
+                " SELECT event_id, event_date, 3, 'unit_changed', actor FROM revision LIMIT 1"
+            )
+    command.upgrade(config, "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO revision (event_id, event_date, revision, action, actor)"
+            " SELECT event_id, event_date, 3, 'unit_changed', actor FROM revision LIMIT 1"
+        )

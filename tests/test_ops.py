@@ -164,6 +164,7 @@ def test_production_refuses_unsafe_settings():
         {"database_url": None},
         {"database_url": "postgresql://x/y", "cors_origins": ["*"]},
         {"database_url": "postgresql://x/y", "debug": True},
+        {"database_url": "postgresql://x/y", "log_format": "text"},
     ):
         with pytest.raises(RuntimeError, match="refusing to start in production"):
             create_app(Settings(env="production", **unsafe))

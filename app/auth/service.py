@@ -103,9 +103,13 @@ async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
     return key
 
 
+async def has_usable_key(session: AsyncSession) -> bool:
+    return await repository.count_usable(session) > 0
+
+
 async def ensure_admin_key(session: AsyncSession) -> str | None:
     """On a key table with no usable key, issue an admin key and return its secret."""
-    if await repository.count_usable(session) > 0:
+    if await has_usable_key(session):
         return None
     _, secret = await create_key(session, "bootstrap admin", Role.admin.name)
     return secret

@@ -44,6 +44,11 @@ class EventState(BaseModel):
     version: int
     deleted_at: dt.datetime | None
     merged_into: uuid.UUID | None
+    # The first revision's key and time, and the last one's.
+    created_by: uuid.UUID
+    created_at: dt.datetime
+    updated_by: uuid.UUID
+    updated_at: dt.datetime
 
 
 class RevisionState(BaseModel):
@@ -58,6 +63,7 @@ class RevisionState(BaseModel):
 def _first(revision: RevisionOut) -> dict[str, Any]:
     """The whole event as its first revision (create or import) records it."""
     state = dict(revision.diff)
+    state["created_by"], state["created_at"] = revision.actor, revision.at
     state.setdefault("status", "claimed")
     state.setdefault("deleted_at", None)
     state["tags"] = state.get("tags") or []
@@ -99,6 +105,7 @@ def replay(event_id: uuid.UUID, revisions: Iterable[RevisionOut]) -> RevisionSta
     if last is None:
         raise ValueError("an event has at least one revision")
     state["version"] = last.revision
+    state["updated_by"], state["updated_at"] = last.actor, last.at
     state.setdefault("merged_into", None)
     return RevisionState(
         event_id=event_id,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -375,6 +376,48 @@ async def add_revision(
 
 # The transaction's timestamp, as every write in one request should record it.
 NOW = func.now()
+
+
+# Every event that names a unit, with its unit list before and after the unit's rename (the
+# unit row holds the new name already): the version is bumped, so ETags, the change feed and
+# the history all see the change, and the revision number is the new version.
+UNIT_CHANGED = text("""
+WITH units AS (
+    SELECT eu.event_id, eu.event_date,
+        jsonb_agg(jsonb_build_object(
+            'id', u.id::text,
+            'name', CASE WHEN u.id = :unit_id THEN :old_name ELSE u.name END,
+            'side', CASE WHEN u.id = :unit_id THEN :old_side ELSE u.side END,
+            'role', eu.role) ORDER BY eu.position) AS before,
+        jsonb_agg(jsonb_build_object('id', u.id::text, 'name', u.name, 'side', u.side,
+                                     'role', eu.role) ORDER BY eu.position) AS after
+    FROM event_unit eu
+    JOIN unit u ON u.id = eu.unit_id
+    WHERE (eu.event_id, eu.event_date) IN (
+        SELECT event_id, event_date FROM event_unit WHERE unit_id = :unit_id)
+    GROUP BY eu.event_id, eu.event_date
+), bumped AS (
+    UPDATE event e SET version = e.version + 1, updated_by = :actor, updated_at = now()
+    FROM units WHERE e.id = units.event_id AND e.event_date = units.event_date
+    RETURNING e.id, e.event_date, e.version
+)
+INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
+SELECT b.id, b.event_date, b.version, 'unit_changed', :actor,
+       jsonb_build_object('units', jsonb_build_object('from', units.before, 'to', units.after))
+FROM bumped b JOIN units ON units.event_id = b.id AND units.event_date = b.event_date
+""")
+
+
+async def record_unit_change(
+    session: AsyncSession, unit_id: uuid.UUID, old_name: str, old_side: str, actor: uuid.UUID
+) -> int:
+    """After a unit's name or side changed: a `unit_changed` revision on every event that
+    names it (live or deleted). Returns how many events."""
+    result = await session.execute(
+        UNIT_CHANGED,
+        {"unit_id": unit_id, "old_name": old_name, "old_side": old_side, "actor": actor},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def transaction_time(session: AsyncSession) -> dt.datetime:

@@ -149,4 +149,4 @@ async def patch_unit(
     unit_id: uuid.UUID, body: UnitPatch, session: SessionDep, analyst: Analyst
 ) -> UnitOut:
     """Change a unit's name, aliases, side, echelon or parent."""
-    return await service.patch_unit(session, unit_id, body)
+    return await service.patch_unit(session, unit_id, body, analyst)

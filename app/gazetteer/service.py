@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
 from app.errors import Conflict, NotFound, UnprocessableContent
+from app.events import repository as events
 from app.gazetteer import repository
 from app.gazetteer.models import Place, Unit
 from app.gazetteer.schemas import (
@@ -210,8 +211,11 @@ async def create_unit(session: AsyncSession, payload: UnitCreate) -> UnitOut:
     return UnitOut.model_validate(unit)
 
 
-async def patch_unit(session: AsyncSession, unit_id: uuid.UUID, patch: UnitPatch) -> UnitOut:
-    """Rename, re-alias, re-side or re-parent a unit (merge patch)."""
+async def patch_unit(
+    session: AsyncSession, unit_id: uuid.UUID, patch: UnitPatch, analyst: ApiKey
+) -> UnitOut:
+    """Rename, re-alias, re-side or re-parent a unit (merge patch). A new name or side shows
+    in every event that names the unit, so each of them gets a revision saying so."""
     unit = await repository.get_unit(session, unit_id)
     if unit is None:
         raise NotFound(f"No unit {unit_id}.")
@@ -223,8 +227,11 @@ async def patch_unit(session: AsyncSession, unit_id: uuid.UUID, patch: UnitPatch
             raise Conflict(f"{name} ({side}) already exists.", existing_id=str(clash.id))
     if "parent_id" in changes:
         await _check_parent(session, changes["parent_id"], unit.id)
+    old_name, old_side = unit.name, unit.side
     for field, value in changes.items():
         setattr(unit, field, value)
     await session.flush()
+    if (unit.name, unit.side) != (old_name, old_side):
+        await events.record_unit_change(session, unit.id, old_name, old_side, analyst.id)
     await session.refresh(unit)
     return UnitOut.model_validate(unit)

@@ -11,6 +11,7 @@ from tests.conftest import ClientFactory, assert_problem
 from tests.factories import event_body
 
 NDJSON = {"content-type": "application/x-ndjson"}
+STAMPS = ("created_by", "created_at", "updated_by", "updated_at")
 
 
 async def _all_events(admin: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -119,6 +120,17 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
     )  # fmt: skip
     assert updated.json()["updated"] == 1, updated.text
 
+    # a unit renamed: every event naming it shows the new name, so each gets a revision; a
+    # change of aliases only shows nowhere in events and writes none
+    kraken = (await analyst.get("/v1/units", params={"q": "Kraken"})).json()["items"][0]
+    renamed = await analyst.patch(f"/v1/units/{kraken['id']}", json={"name": "Kraken Regiment"})
+    assert renamed.status_code == 200, renamed.text
+    akhmat = (await analyst.get("/v1/units", params={"q": "Akhmat"})).json()["items"][0]
+    before = await _etag(analyst, a)
+    aliased = await analyst.patch(f"/v1/units/{akhmat['id']}", json={"aliases": ["Ахмат"]})
+    assert aliased.status_code == 200, aliased.text
+    assert await _etag(analyst, a) == before
+
     events = await _all_events(admin)
     assert len(events) == 5
     # Every source report, unit link and revision sits in its event's date partition.
@@ -149,10 +161,15 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
             name: value for name, value in state.items() if name in current
         }, event["id"]
         assert set(state) - set(current) == {"merged_into"}
+        # who made and last changed it, and when, are the first and last revisions'
+        assert {name: current[name] for name in STAMPS} == {
+            name: rebuilt["state"][name] for name in STAMPS
+        }, event["id"]
     assert actions == {
         "create", "update", "status", "source_added", "delete", "restore", "merge",
-        "merged_into", "import",
+        "merged_into", "import", "unit_changed",
     }  # fmt: skip
+    assert sum("Kraken Regiment" in [u["name"] for u in e["units"]] for e in events) == 2
 
     # every revision in between is a state too: the first is the event as created
     first = await reader_get(client_for, f"/v1/events/{a}/history/1")

@@ -276,6 +276,53 @@ async def test_units_fuzzy_search_and_patch(client_for: ClientFactory):
     assert {item["side"] for item in sides["items"]} == {"UA"}
 
 
+async def test_renaming_a_unit_is_a_revision_of_every_event_that_names_it(
+    client_for: ClientFactory,
+):
+    analyst, admin = client_for("analyst"), client_for("admin")
+    units = [
+        {"name": "Sever Group", "side": "RU", "role": "attacker"},
+        {"name": "Akhmat", "side": "RU"},
+    ]
+    named = [(await analyst.post("/v1/events", json=event_body(units=units))).json()]
+    named.append((await analyst.post("/v1/events", json=event_body(units=units[:1]))).json())
+    other = (await analyst.post("/v1/events", json=event_body(units=units[1:]))).json()
+    assert (await analyst.delete(f"/v1/events/{named[1]['id']}")).status_code == 204
+    sever = named[0]["units"][0]["id"]
+
+    renamed = await analyst.patch(
+        f"/v1/units/{sever}", json={"name": "Northern Group of Forces", "side": "BY"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    first = await analyst.get(f"/v1/events/{named[0]['id']}")
+    assert first.headers["etag"] == '"2"'
+    assert [(u["name"], u["side"], u["role"]) for u in first.json()["units"]] == [
+        ("Northern Group of Forces", "BY", "attacker"),
+        ("Akhmat", "RU", None),
+    ]
+    history = (await analyst.get(f"/v1/events/{named[0]['id']}/history")).json()["items"]
+    change = history[-1]
+    assert (change["revision"], change["action"]) == (2, "unit_changed")
+    assert change["actor"] == first.json()["updated_by"]
+    assert [u["name"] for u in change["diff"]["units"]["from"]] == ["Sever Group", "Akhmat"]
+    assert [u["side"] for u in change["diff"]["units"]["to"]] == ["BY", "RU"]
+    # a deleted event names it too: its history says so (and its tombstone stays one)
+    deleted = await admin.get(f"/v1/events/{named[1]['id']}/history/3")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["action"] == "unit_changed"
+    assert deleted.json()["state"]["deleted_at"] is not None
+    assert (await analyst.get(f"/v1/events/{other['id']}")).headers["etag"] == '"1"'
+
+    # aliases, echelon and parent show in no event: no revision
+    quiet = await analyst.patch(f"/v1/units/{sever}", json={"aliases": ["Sever"]})
+    assert quiet.status_code == 200, quiet.text
+    assert (await analyst.get(f"/v1/events/{named[0]['id']}")).headers["etag"] == '"2"'
+    # nor does a "rename" to the same name and side
+    same = await analyst.patch(f"/v1/units/{sever}", json={"name": "Northern Group of Forces"})
+    assert same.status_code == 200, same.text
+    assert (await analyst.get(f"/v1/events/{named[0]['id']}")).headers["etag"] == '"2"'
+
+
 @pytest.mark.slow
 def test_gazetteer_load_is_idempotent(fresh_database_url: str, tmp_path: Path):
     import os
