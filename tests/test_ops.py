@@ -3,6 +3,7 @@
 import json
 
 import httpx
+import orjson
 import psycopg
 import pytest
 from sqlalchemy import func, select
@@ -199,12 +200,16 @@ def test_slow_clients_do_not_hold_the_pool(fresh_database_url: str):
     import socket
     import time
 
+    from tests.exports.test_router import SEED_SQL, _copy_sessions, _sessions
     from tests.live import LiveServer, keys_for
 
-    secrets = keys_for(fresh_database_url).secrets
+    made = keys_for(fresh_database_url)
+    secrets = made.secrets
     headers = {"Authorization": f"Bearer {secrets['analyst']}"}
+    # Enough rows (~25 MB of NDJSON) that an export nobody reads stalls mid-COPY.
+    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+        conn.execute(SEED_SQL, {"key": made.ids["analyst"], "count": 30_000})
     with LiveServer(fresh_database_url, pool_size=1, max_overflow=0, pool_timeout_s=1) as live:
-        httpx.post(live.base_url + "/v1/events", json=event_body(), headers=headers)
         slow = []
         for _ in range(3):
             sock = socket.create_connection(("127.0.0.1", live.port))
@@ -218,6 +223,11 @@ def test_slow_clients_do_not_hold_the_pool(fresh_database_url: str):
             httpx.Client(base_url=live.base_url, headers=headers, timeout=30) as client,
             client.stream("GET", "/v1/exports/events.ndjson"),  # opened, never read
         ):
+            deadline = time.monotonic() + 10
+            while _copy_sessions(fresh_database_url) != 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            # The export is stalled mid-COPY, on a connection of its own, outside the pool.
+            assert _copy_sessions(fresh_database_url) == 1, _sessions(fresh_database_url)
             for _ in range(5):
                 started = time.monotonic()
                 assert client.get("/v1/events").status_code == 200
@@ -227,3 +237,58 @@ def test_slow_clients_do_not_hold_the_pool(fresh_database_url: str):
                     sock.sendall(b" ")  # still uploading, slowly
         for sock in slow:
             sock.close()
+
+
+def test_bodies_over_the_limits_get_413_on_a_real_socket_before_the_upload_ends(
+    fresh_database_url: str,
+):
+    """Over a real connection: the 413 comes while the client is still uploading (it never
+    sends the rest), for the declared and the chunked case, on the API's limit and on the
+    imports' own; nothing is written."""
+    import socket
+
+    from tests.live import LiveServer, keys_for
+
+    secret = keys_for(fresh_database_url).secrets["analyst"]
+
+    def answer_while_uploading(port: int, path: str, kind: str, framing: bytes, body: bytes):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {kind}\r\n".encode()
+                + f"Authorization: Bearer {secret}\r\n".encode()
+                + framing
+                + b"\r\n"
+                + body
+            )
+            received = b""
+            while b"\r\n\r\n" not in received or not received.endswith(b"}"):
+                chunk = sock.recv(65536)  # times out (fails) if no answer comes
+                if not chunk:
+                    break
+                received += chunk
+        head, _, payload = received.partition(b"\r\n\r\n")
+        return head.decode(), orjson.loads(payload)
+
+    def chunked(size: int) -> bytes:  # chunks of 4 KiB, without the terminating chunk
+        return b"".join(b"1000\r\n" + b" " * 4096 + b"\r\n" for _ in range(size // 4096))
+
+    api, imports = ("/v1/events", "application/json"), ("/v1/imports", "application/x-ndjson")
+    with LiveServer(fresh_database_url, max_body_mb=0.01, max_import_mb=0.05) as live:
+        for (path, kind), limit, declared, streamed in (
+            (api, 10485, 100 * 1024 * 1024, 16 * 1024),
+            (imports, 52428, 100 * 1024 * 1024, 64 * 1024),
+        ):
+            head, problem = answer_while_uploading(
+                live.port, path, kind, f"Content-Length: {declared}\r\n".encode(), b"{"
+            )
+            assert head.startswith("HTTP/1.1 413"), head
+            assert "application/problem+json" in head
+            assert problem["detail"] == f"The request body is over the {limit} byte limit."
+            head, problem = answer_while_uploading(
+                live.port, path, kind, b"Transfer-Encoding: chunked\r\n", chunked(streamed)
+            )
+            assert head.startswith("HTTP/1.1 413"), (path, head, problem)
+            assert problem["status"] == 413
+        assert httpx.get(live.base_url + "/readyz").status_code == 200
+    with psycopg.connect(libpq_url(fresh_database_url)) as conn:
+        assert conn.execute("SELECT count(*) FROM event").fetchone() == (0,)

@@ -227,7 +227,9 @@ async def test_sigterm_lets_an_export_and_writes_in_flight_finish(
     assert half_written == 0
     # A write cut off with no answer is settled by sending it again with its Idempotency-Key
     # to the restarted service: one event each, never two.
+    # Failing cleanly means no answer at all: every write that got a response got a 201.
     assert all(e.startswith("POST") for e in traffic.wrong), traffic.wrong
+    assert len(traffic.wrong) == len(traffic.unanswered), traffic.wrong
     restarted = ServeProcess(serve_env(tmp_path, database_url=fresh_database_url)).wait_ready()
     try:
         retry = Traffic(restarted.base_url, server.admin_key)

@@ -2,8 +2,10 @@
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,53 +16,145 @@ from tests.conftest import ClientFactory, Keys, assert_problem
 from tests.factories import event_body
 
 EVENT = "5b0c6f0e-5d55-4c4e-9b1e-3f0d7f6f2a11"
+OTHER = "0c7d2e1a-8b3f-4d6e-9a5c-2f1e0d9c8b7a"
+NDJSON_EVENT = orjson.dumps(event_body()) + b"\n"
 
-# (method, path, json body or None, least role that may call it)
-ROUTES = [
-    ("GET", "/v1/events", None, "reader"),
-    ("GET", f"/v1/events/{EVENT}", None, "reader"),
-    ("POST", "/v1/events", event_body(), "analyst"),
-    ("PATCH", f"/v1/events/{EVENT}", {"fatalities": 1}, "analyst"),
-    ("DELETE", f"/v1/events/{EVENT}", None, "analyst"),
-    ("POST", f"/v1/events/{EVENT}/restore", None, "admin"),
-    ("POST", f"/v1/events/{EVENT}/status", {"status": "verified", "rationale": "x"}, "verifier"),
-    ("POST", f"/v1/events/{EVENT}/sources", {"source_name": "ISW"}, "analyst"),
-    ("GET", f"/v1/events/{EVENT}/history", None, "reader"),
-    ("GET", "/v1/sources", None, "reader"),
-    ("GET", f"/v1/events/{EVENT}/duplicates", None, "reader"),
-    ("POST", f"/v1/events/{EVENT}/merge", {"into": EVENT}, "analyst"),
-    ("GET", "/v1/regions", None, "reader"),
-    ("GET", "/v1/regions/RU-BEL", None, "reader"),
-    ("PATCH", "/v1/regions/RU-BEL", {"add_aliases": ["x"]}, "analyst"),
-    ("GET", "/v1/places", None, "reader"),
-    ("GET", f"/v1/places/{EVENT}", None, "reader"),
-    ("POST", "/v1/places", {"name": "x"}, "analyst"),
-    ("GET", "/v1/units", None, "reader"),
-    ("GET", f"/v1/units/{EVENT}", None, "reader"),
-    ("POST", "/v1/units", {"name": "x", "side": "UA"}, "analyst"),
-    ("PATCH", f"/v1/units/{EVENT}", {"echelon": "x"}, "analyst"),
-    ("GET", "/v1/keys", None, "admin"),
-    ("POST", "/v1/keys", {"name": "ci", "role": "reader"}, "admin"),
-    ("DELETE", "/v1/keys/9a4f1c3e-0000-4000-8000-000000000001", None, "admin"),
-]
+# Every operation of /openapi.json that needs a key: (method, path template, request, least
+# role that may call it, what an allowed role gets here). Ids name nothing, so routes of one
+# thing answer 404. A body that is a function gets the role, for names of each role's own.
+ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
+    ("GET", "/v1/events", {}, "reader", 200),
+    ("GET", "/v1/events/{event_id}", {}, "reader", 404),
+    ("POST", "/v1/events", {"json": event_body()}, "analyst", 201),
+    ("PATCH", "/v1/events/{event_id}", {"json": {"fatalities": 1}}, "analyst", 404),
+    ("DELETE", "/v1/events/{event_id}", {}, "analyst", 404),
+    ("POST", "/v1/events/{event_id}/restore", {}, "admin", 404),
+    ("POST", "/v1/events/{event_id}/status",
+     {"json": {"status": "verified", "rationale": "x"}}, "verifier", 404),
+    ("POST", "/v1/events/{event_id}/sources", {"json": {"source_name": "ISW"}}, "analyst", 404),
+    ("GET", "/v1/events/{event_id}/history", {}, "reader", 404),
+    ("GET", "/v1/events/{event_id}/history/{revision}", {}, "reader", 404),
+    ("GET", "/v1/events/{event_id}/duplicates", {}, "reader", 404),
+    ("POST", "/v1/events/{event_id}/merge", {"json": {"into": OTHER}}, "analyst", 404),
+    ("GET", "/v1/sources", {}, "reader", 200),
+    ("GET", "/v1/regions", {}, "reader", 200),
+    ("GET", "/v1/regions/{code}", {}, "reader", 200),
+    ("PATCH", "/v1/regions/{code}", {"json": {"add_aliases": ["Belgorodshchina"]}}, "analyst",
+     200),
+    ("GET", "/v1/places", {}, "reader", 200),
+    ("GET", "/v1/places/{place_id}", {}, "reader", 404),
+    ("POST", "/v1/places", {"json": lambda role: {"name": f"Popovka {role}", "country": "RU",
+     "lat": 50.9, "lon": 35.6}}, "analyst", 201),
+    ("GET", "/v1/units", {}, "reader", 200),
+    ("GET", "/v1/units/{unit_id}", {}, "reader", 404),
+    ("POST", "/v1/units", {"json": lambda role: {"name": f"Unit of {role}", "side": "UA"}},
+     "analyst", 201),
+    ("PATCH", "/v1/units/{unit_id}", {"json": {"echelon": "x"}}, "analyst", 404),
+    ("GET", "/v1/exports/events.{fmt}", {}, "reader", 200),
+    ("GET", "/v1/changes", {}, "reader", 200),
+    ("POST", "/v1/imports", {"content": NDJSON_EVENT,
+     "headers": {"content-type": "application/x-ndjson"}, "params": {"dry_run": "true"}},
+     "analyst", 200),
+    ("GET", "/v1/stats/timeseries", {}, "reader", 200),
+    ("GET", "/v1/stats/summary", {}, "reader", 200),
+    ("GET", "/v1/stats/grid", {}, "reader", 200),
+    ("GET", "/v1/keys", {}, "admin", 200),
+    ("POST", "/v1/keys", {"json": {"name": "ci", "role": "reader"}}, "admin", 201),
+    ("DELETE", "/v1/keys/{key_id}", {}, "admin", 404),
+]  # fmt: skip
+OPEN = {"/healthz", "/readyz", "/metrics"}
 ORDER = ["reader", "analyst", "verifier", "admin"]
+PATH_VALUES = {
+    "event_id": EVENT, "revision": "1", "code": "RU-BEL", "place_id": EVENT, "unit_id": EVENT,
+    "fmt": "ndjson", "key_id": "9a4f1c3e-0000-4000-8000-000000000001",
+}  # fmt: skip
 
 
-@pytest.mark.parametrize(("method", "path", "body", "least"), ROUTES)
+ROUTE_IDS = [f"{method} {path}" for method, path, *_ in ROUTES]
+
+
+async def _call(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    request: dict[str, Any],
+    role: str = "anyone",
+    **headers: str,
+) -> httpx.Response:
+    request = dict(request)
+    headers = {**request.pop("headers", {}), **headers}
+    if callable(request.get("json")):
+        request["json"] = request["json"](role)
+    return await client.request(method, path.format(**PATH_VALUES), headers=headers, **request)
+
+
+def test_the_matrix_covers_every_operation(client_for: ClientFactory):
+    from app.config import Settings
+    from app.main import create_app
+
+    schema = create_app(Settings(database_url="postgresql://x/y")).openapi()
+    operations = {
+        (method.upper(), path)
+        for path, items in schema["paths"].items()
+        for method in items
+        if path not in OPEN
+    }
+    assert operations == {(method, path) for method, path, *_ in ROUTES}
+
+
+@pytest.mark.parametrize(("method", "path", "request_", "least", "allowed"), ROUTES, ids=ROUTE_IDS)
 async def test_role_matrix(
-    client_for: ClientFactory, method: str, path: str, body: object, least: str
+    client_for: ClientFactory,
+    method: str,
+    path: str,
+    request_: dict[str, Any],
+    least: str,
+    allowed: int,
 ):
     for role in ORDER:
-        response = await client_for(role).request(method, path, json=body)
+        response = await _call(client_for(role), method, path, request_, role)
         if ORDER.index(role) < ORDER.index(least):
             problem = assert_problem(response, 403)
             assert least in problem["detail"]
         else:
-            # Allowed through: whatever the handler says, it is not an auth refusal.
-            assert response.status_code not in (401, 403), (role, response.text)
+            assert response.status_code == allowed, (role, response.text)
 
 
-@pytest.mark.parametrize(("method", "path", "body", "least"), ROUTES)
+@pytest.fixture
+async def spent_keys(client_for: ClientFactory, connection: AsyncConnection) -> dict[str, str]:
+    """Admin keys (so only their state can refuse them): one expired, one revoked."""
+    admin = client_for("admin")
+    made = {}
+    for name in ("expired", "revoked"):
+        response = await admin.post("/v1/keys", json={"name": name, "role": "admin"})
+        made[name] = response.json()
+    await connection.execute(
+        update(ApiKey)
+        .where(ApiKey.id == uuid.UUID(made["expired"]["id"]))
+        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    )
+    assert (await admin.delete(f"/v1/keys/{made['revoked']['id']}")).status_code == 200
+    return {name: key["secret"] for name, key in made.items()}
+
+
+@pytest.mark.parametrize(("method", "path", "request_", "least", "allowed"), ROUTES, ids=ROUTE_IDS)
+async def test_expired_and_revoked_keys_are_401_everywhere(
+    client_for: ClientFactory,
+    spent_keys: dict[str, str],
+    method: str,
+    path: str,
+    request_: dict[str, Any],
+    least: str,
+    allowed: int,
+):
+    for state, secret in spent_keys.items():
+        response = await _call(client_for(secret=secret), method, path, request_)
+        problem = assert_problem(response, 401)
+        assert state in problem["detail"], (state, problem)
+        assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(("method", "path", "request_", "least", "allowed"), ROUTES, ids=ROUTE_IDS)
 @pytest.mark.parametrize(
     "authorization",
     [
@@ -76,13 +170,13 @@ async def test_missing_or_bad_key_is_401(
     client_for: ClientFactory,
     method: str,
     path: str,
-    body: object,
+    request_: dict[str, Any],
     least: str,
+    allowed: int,
     authorization: str | None,
 ):
-    client = client_for()
     headers = {"Authorization": authorization} if authorization else {}
-    response = await client.request(method, path, json=body, headers=headers)
+    response = await _call(client_for(), method, path, request_, **headers)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
 
@@ -93,6 +187,7 @@ async def test_open_routes_need_no_key(client_for: ClientFactory):
     assert (await client.get("/readyz")).status_code == 200
     assert (await client.get("/openapi.json")).status_code == 200
     assert (await client.get("/docs")).status_code == 200
+    assert (await client.get("/metrics")).status_code == 200
 
 
 async def test_key_lifecycle(client_for: ClientFactory, connection: AsyncConnection):

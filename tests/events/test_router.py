@@ -1,5 +1,6 @@
 """The core events API through HTTP, against a real PostgreSQL."""
 
+import json
 import uuid
 from typing import Any
 
@@ -271,6 +272,22 @@ async def test_bad_input_is_rejected_and_writes_nothing(
         assert any(field in error["loc"] for error in problem["errors"]), problem
     after = await connection.scalar(select(func.count()).select_from(Event))
     assert after == before
+
+
+@pytest.mark.parametrize("field", ["summary", "location_name", "tags"])
+async def test_lone_surrogates_are_422_not_a_database_error(
+    analyst: httpx.AsyncClient, connection: AsyncConnection, field: str
+):
+    # Valid JSON (an escaped lone surrogate) that no UTF-8 column could store: named, not a 500.
+    value = ["ok \ud800"] if field == "tags" else "Demidovka \udfff"
+    content = json.dumps(event_body(**{field: value}), ensure_ascii=True)
+    before = await connection.scalar(select(func.count()).select_from(Event))
+    response = await analyst.post(
+        "/v1/events", content=content, headers={"content-type": "application/json"}
+    )
+    problem = assert_problem(response, 422)
+    assert any(field in error["loc"] for error in problem["errors"]), problem["errors"]
+    assert await connection.scalar(select(func.count()).select_from(Event)) == before
 
 
 @pytest.mark.parametrize(
