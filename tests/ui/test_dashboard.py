@@ -8,30 +8,50 @@ installs it, as the dashboard issue asks; anywhere else the test fails saying wh
 import csv
 import io
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.factories import event_body
 from tests.live import LiveServer, keys_for
 
+OSM = "https://tile.openstreetmap.org/**"
 CHROMIUM = os.environ.get("INCIDENTS_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent.parent
 ARTIFACTS = (
     Path(os.environ.get("INCIDENTS_TEST_ARTIFACTS", ROOT / "tests" / "artifacts")) / "dashboard"
 )
-# Belgorod in March 2025: five events over three ISO weeks, three statuses.
+# Belgorod in March 2025: five events over three ISO weeks, three statuses, two types.
 BELGOROD_MARCH = [
-    ("2025-03-03", 50.60, 36.60, "claimed"),
-    ("2025-03-05", 50.95, 35.55, "verified"),
-    ("2025-03-12", 50.40, 36.90, "claimed"),
-    ("2025-03-13", 50.70, 36.00, "disputed"),
-    ("2025-03-20", 51.00, 36.20, "claimed"),
+    ("2025-03-03", 50.60, 36.60, "claimed", "battles"),
+    ("2025-03-05", 50.95, 35.55, "verified", "battles"),
+    ("2025-03-12", 50.40, 36.90, "claimed", "explosions_remote_violence"),
+    ("2025-03-13", 50.70, 36.00, "disputed", "battles"),
+    ("2025-03-20", 51.00, 36.20, "claimed", "battles"),
 ]
+COLOURS = {
+    "claimed": "rgb(178, 106, 0)", "verified": "rgb(27, 94, 32)", "disputed": "rgb(106, 27, 154)",
+}  # fmt: skip
+SUB_EVENT = {"battles": "armed_clash", "explosions_remote_violence": "air_drone_strike"}
+# Kharkiv in June 2024: thirty events a few streets apart (a dense cluster, two pages).
+KHARKIV = 30
+TOTAL = len(BELGOROD_MARCH) + 1 + 2 + KHARKIV
+DENIAL = {
+    "source_name": "DeepState", "stance": "denies", "reliability": "B", "credibility": "2",
+    "excerpt": "No advance confirmed.",
+}  # fmt: skip
+# A 1x1 PNG, served in place of OpenStreetMap's tiles when a test makes them "reachable".
+TILE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
+    "9c63b8ffec1500055702b064b1efc40000000049454e44ae426082"
+)
 
 
 def _seed(base_url: str, secrets: dict[str, str]) -> dict[str, Any]:
@@ -49,8 +69,14 @@ def _seed(base_url: str, secrets: dict[str, str]) -> dict[str, Any]:
             return created
 
         seeded: dict[str, Any] = {}
-        for date, lat, lon, status in BELGOROD_MARCH:
-            event = create(event_date=date, lat=lat, lon=lon, summary=f"Belgorod {date}")
+        for date, lat, lon, status, kind in BELGOROD_MARCH:
+            event = create(
+                event_date=date, lat=lat, lon=lon, summary=f"Belgorod {date}",
+                event_type=kind, sub_event_type=SUB_EVENT[kind],
+            )  # fmt: skip
+            if status == "verified":  # an official claim, and an analyst who denies it
+                added = analyst.post(f"/v1/events/{event['id']}/sources", json=DENIAL)
+                assert added.status_code == 201, added.text
             if status != "claimed":
                 change = {"status": status, "rationale": f"Checked: {status}."}
                 response = verifier.post(f"/v1/events/{event['id']}/status", json=change)
@@ -61,7 +87,30 @@ def _seed(base_url: str, secrets: dict[str, str]) -> dict[str, Any]:
             create(
                 event_date=day, country="UA", region_code="UA-59", location_name="Krasnopillia",
                 lat=50.77, lon=35.27, summary=f"Sumy {day}",
+                units=[{"name": "Kraken", "side": "UA"}],
             )  # fmt: skip
+        rows = [
+            event_body(
+                event_date=f"2024-06-{1 + n % 28:02d}",
+                date_precision="day",
+                country="UA",
+                region_code="UA-63",
+                location_name="Kharkiv",
+                lat=49.99 + n * 0.0003,
+                lon=36.23,
+                summary=f"Kharkiv {n}",
+                external_source="ui",
+                external_id=f"k{n}",
+            )
+            for n in range(KHARKIV)
+        ]
+        imported = analyst.post(
+            "/v1/imports",
+            content=b"".join(orjson.dumps(row) + b"\n" for row in rows),
+            headers={"content-type": "application/x-ndjson"},
+        )
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["created"] == KHARKIV
     return seeded
 
 
@@ -116,14 +165,37 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def _page(browser: Browser, width: int = 1280, height: int = 800) -> Page:
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, accept_downloads=True
-    )
-    page = context.new_page()
-    # No network here: the tile layer's requests fail fast, and the map works without them.
-    page.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
-    return page
+PageFactory = Callable[..., Page]
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[PageFactory]:
+    """New pages at a viewport (1280x800 unless told); each is screenshotted if the test
+    fails, and every URL it requests is kept in `page.requested`."""
+    pages: list[Page] = []
+
+    def factory(width: int = 1280, height: int = 800, tiles: bool = False) -> Page:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=True
+        )
+        page = context.new_page()
+        # No network here: tiles fail fast unless a test serves its own stand-in.
+        if tiles:
+            page.route(OSM, lambda route: route.fulfill(body=TILE, content_type="image/png"))
+        else:
+            page.route(OSM, lambda route: route.abort())
+        requested: list[str] = []
+        page.on("request", lambda sent: requested.append(sent.url))
+        page.requested = requested  # type: ignore[attr-defined]
+        pages.append(page)
+        return page
+
+    yield factory
+    failed = getattr(request.node, "report_call", None)
+    for number, page in enumerate(pages):
+        if failed is not None and failed.failed:
+            _shot(page, f"FAILED-{request.node.name}-{number}")
+        page.context.close()
 
 
 def _shot(page: Page, name: str) -> None:
@@ -137,9 +209,27 @@ def _sign_in(page: Page, base_url: str, key: str) -> None:
     page.get_by_role("button", name="Open the dashboard").click()
 
 
-def test_a_wrong_key_gets_a_clear_message(browser: Browser, server: Any):
+def _apply(page: Page, **fields: str) -> None:
+    """Fill filters by their labels, then press Enter in the last (the filters are a form)."""
+    for label, value in fields.items():
+        field = page.get_by_label(label.replace("_", " "), exact=True)
+        if field.evaluate("node => node.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    page.get_by_label("Text", exact=True).press("Enter")
+
+
+def _on_the_map(page: Page) -> int:
+    """Events the map draws: single markers plus the counts written on cluster icons."""
+    singles = page.locator(".leaflet-marker-icon.marker").count()
+    clusters = page.locator(".leaflet-marker-icon.marker-cluster").all_inner_texts()
+    return singles + sum(int(text) for text in clusters)
+
+
+def test_a_wrong_key_gets_a_clear_message(open_page: PageFactory, server: Any):
     live, _, _ = server
-    page = _page(browser)
+    page = open_page()
     _sign_in(page, live.base_url, "itk_not_a_real_key_0000000000")
     error = page.locator("#login-error")
     expect(error).to_be_visible()
@@ -147,17 +237,17 @@ def test_a_wrong_key_gets_a_clear_message(browser: Browser, server: Any):
     expect(error).to_contain_text("401")
     expect(page.locator("#main")).to_be_hidden()
     _shot(page, "wrong-key")
-    page.context.close()
 
 
-def test_filter_to_a_region_and_month_then_open_an_event(browser: Browser, server: Any):
+def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory, server: Any):
     live, secrets, seeded = server
-    page = _page(browser)
-    _sign_in(page, live.base_url, secrets["reader"])
+    key = secrets["reader"]
+    page = open_page()
+    _sign_in(page, live.base_url, key)
     expect(page.locator("#main")).to_be_visible()
-    expect(page.locator("#map")).to_have_attribute("data-markers", "8")  # every event placed
-    assert page.evaluate("sessionStorage.getItem('incidents.key')") == secrets["reader"]
-    assert secrets["reader"] not in page.url
+    expect(page.locator("#map")).to_have_attribute("data-markers", str(TOTAL))
+    expect(page.locator("#events tbody tr")).to_have_count(25)  # the first page
+    assert page.evaluate("sessionStorage.getItem('incidents.key')") == key
 
     # Region suggestions come from /v1/regions as the user types.
     page.get_by_label("Region").fill("Belgo")
@@ -169,15 +259,41 @@ def test_filter_to_a_region_and_month_then_open_an_event(browser: Browser, serve
 
     expect(page.locator("#map")).to_have_attribute("data-markers", "5")
     expect(page.locator("#map-count")).to_contain_text("5 on the map")
+    # Drawn apart at this zoom: one marker each, lettered and coloured by its status.
+    markers = page.locator(".leaflet-marker-icon.marker span").evaluate_all(
+        "spans => spans.map((s) => [s.title, s.textContent, getComputedStyle(s).backgroundColor])"
+    )
+    assert sorted(markers) == sorted(
+        [status, status[0].upper(), COLOURS[status]] for *_, status, _ in BELGOROD_MARCH
+    )
+
+    # The chart: weekly, stacked by status, zero-filled over every ISO week the month touches.
     expect(page.locator("#chart")).to_have_attribute("data-bars", "3")
-    # Zero-filled: every ISO week the month touches is a row of the chart's data table.
+    chart = page.evaluate(
+        """() => { const c = Chart.getChart(document.getElementById("chart"));
+                   return { stacked: c.options.scales.x.stacked && c.options.scales.y.stacked,
+                            labels: c.data.labels,
+                            data: c.data.datasets.map((d) => [d.label, d.data]) }; }"""
+    )
+    assert chart["stacked"] is True
+    assert chart["labels"][:4] == ["2025-02-24", "2025-03-03", "2025-03-10", "2025-03-17"]
+    assert chart["data"] == [
+        ["claimed", [0, 1, 1, 1, 0, 0]],
+        ["verified", [0, 1, 0, 0, 0, 0]],
+        ["disputed", [0, 0, 1, 0, 0, 0]],
+    ]
     weeks = page.locator("#chart-data tbody tr")
     expect(weeks).to_have_count(6)
-    expect(weeks.first).to_have_attribute("data-week", "2025-02-24")
+    expect(page.locator("#chart-data thead th")).to_have_text(
+        ["Week of", "claimed", "verified", "disputed"]
+    )
+    expect(weeks.nth(1).locator("td")).to_have_text(["1", "1", "0"])
+
     rows = page.locator("#events tbody tr")
     expect(rows).to_have_count(5)
     expect(rows.filter(has_text="verified")).to_have_count(1)
     expect(rows.filter(has_text="disputed")).to_have_count(1)
+    expect(page.locator("#next")).to_be_disabled()
     _shot(page, "filtered")
 
     # Keyboard: focus the verified event's link and press Enter.
@@ -187,34 +303,138 @@ def test_filter_to_a_region_and_month_then_open_an_event(browser: Browser, serve
     detail = page.locator("#detail")
     expect(detail).to_be_visible()
     expect(detail).to_be_focused()
-    expect(detail.locator(".sources li")).to_have_count(1)
-    expect(detail.locator(".sources")).to_contain_text("Ministry of Defence of Russia")
-    expect(detail.locator(".grade")).to_have_text("F6")
+    sources = detail.locator(".sources li")
+    expect(sources).to_have_count(2)
+    official = sources.filter(has_text="Ministry of Defence of Russia")
+    expect(official.locator(".stance")).to_have_text("supports")
+    expect(official.locator(".grade")).to_have_text("F6")
+    analyst = sources.filter(has_text="DeepState")
+    expect(analyst.locator(".stance")).to_have_text("denies")
+    expect(analyst.locator(".grade")).to_have_text("B2")
+    expect(analyst).to_contain_text("No advance confirmed.")
     expect(detail.locator(".units")).to_contain_text("225th Separate Assault Regiment (UA)")
     history = detail.locator(".history li")
-    expect(history).to_have_count(2)
+    expect(history).to_have_count(3)
     expect(history.nth(0)).to_contain_text("Create")
-    expect(history.nth(1)).to_contain_text("Status")
-    expect(history.nth(1)).to_contain_text("Checked: verified.")
+    expect(history.nth(1)).to_contain_text("Source added")
+    expect(history.nth(2)).to_contain_text("Status")
+    expect(history.nth(2)).to_contain_text("Checked: verified.")
     assert seeded["verified"]["summary"] in detail.inner_text()
     _shot(page, "event-detail")
 
-    # The current filter as CSV, through the export endpoint.
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="CSV").click()
-    download = download_info.value
-    assert download.suggested_filename == "events.csv"
-    records = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+    # The current filter, in each format, through the export endpoints.
+    downloaded = {}
+    for name in ("CSV", "NDJSON", "GeoJSON"):
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name=name, exact=True).click()
+        download = download_info.value
+        assert download.suggested_filename == f"events.{name.lower()}"
+        downloaded[name] = Path(download.path()).read_text()
+    records = list(csv.DictReader(io.StringIO(downloaded["CSV"])))
     assert len(records) == 5
     assert {record["region_code"] for record in records} == {"RU-BEL"}
-    page.context.close()
+    lines = [orjson.loads(line) for line in downloaded["NDJSON"].splitlines()]
+    assert sorted(event["event_date"] for event in lines) == [d for d, *_ in BELGOROD_MARCH]
+    features = orjson.loads(downloaded["GeoJSON"])["features"]
+    assert len(features) == 5
+    assert {tuple(f["geometry"]["coordinates"]) for f in features} == {
+        (lon, lat) for _, lat, lon, *_ in BELGOROD_MARCH
+    }
+
+    # Only the public API and the page's own files were asked for; the key was never in a URL.
+    requested: list[str] = page.requested  # type: ignore[attr-defined]
+    assert not [url for url in requested if key in url]
+    paths = {urlsplit(url).path for url in requested if url.startswith(live.base_url)}
+    assert {path for path in paths if path.startswith("/v1/")} >= {
+        "/v1/events", "/v1/regions", "/v1/stats/timeseries", "/v1/exports/events.csv",
+        f"/v1/events/{seeded['verified']['id']}/history",
+    }  # fmt: skip
+    assert all(
+        path == "/" or path == "/openapi.json" or path.startswith(("/v1/", "/ui/static/"))
+        for path in paths
+    ), paths
+    elsewhere = {
+        urlsplit(url).netloc
+        for url in requested
+        if not url.startswith((live.base_url, "blob:", "data:"))
+    }
+    assert elsewhere <= {"tile.openstreetmap.org"}, elsewhere
 
 
-def test_filters_are_reachable_by_keyboard_in_order(browser: Browser, server: Any):
+def test_type_unit_and_text_filters(open_page: PageFactory, server: Any):
     live, secrets, _ = server
-    page = _page(browser)
+    page = open_page()
     _sign_in(page, live.base_url, secrets["reader"])
-    expect(page.locator("#events tbody tr")).to_have_count(8)
+    rows = page.locator("#events tbody tr")
+    expect(rows).to_have_count(25)
+    _apply(page, Event_type="explosions_remote_violence")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Belgorod 2025-03-12")
+    page.get_by_role("button", name="Clear").click()
+    expect(rows).to_have_count(25)
+    _apply(page, Unit="Kraken")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="Sumy")).to_have_count(2)
+    expect(page.locator("#map")).to_have_attribute("data-markers", "2")
+    page.get_by_role("button", name="Clear").click()
+    _apply(page, Text="April")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Belgorod in April")
+
+
+def test_pages_of_the_table_and_a_dense_cluster(open_page: PageFactory, server: Any):
+    live, secrets, _ = server
+    page = open_page()
+    _sign_in(page, live.base_url, secrets["reader"])
+    _apply(page, Region="UA-63")
+    rows = page.locator("#events tbody tr")
+    expect(page.locator("#map")).to_have_attribute("data-markers", str(KHARKIV))
+    expect(rows.filter(has_text="Kharkiv")).to_have_count(25)
+    expect(page.locator("#page-label")).to_have_text("Page 1")
+    # Thirty events a few streets apart: one cluster icon that says 30, no single markers.
+    expect(page.locator(".leaflet-marker-icon.marker-cluster")).to_have_text([str(KHARKIV)])
+    expect(page.locator(".leaflet-marker-icon.marker")).to_have_count(0)
+    first_page = rows.all_inner_texts()
+
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#page-label")).to_have_text("Page 2")
+    expect(rows).to_have_count(KHARKIV - 25)
+    expect(page.locator("#next")).to_be_disabled()
+    assert all("Kharkiv" in text for text in rows.all_inner_texts())
+    # A filter typed but not applied does not change what the pages show.
+    page.get_by_label("Region").fill("RU-BEL")
+    page.get_by_role("button", name="Previous").click()
+    expect(page.locator("#page-label")).to_have_text("Page 1")
+    expect(rows).to_have_count(25)
+    assert rows.all_inner_texts() == first_page
+    expect(page.locator("#prev")).to_be_disabled()
+    _shot(page, "dense-cluster")
+
+
+def test_tiles_are_used_when_reachable_and_markers_work_without(
+    open_page: PageFactory, server: Any
+):
+    live, secrets, _ = server
+    online = open_page(tiles=True)
+    _sign_in(online, live.base_url, secrets["reader"])
+    expect(online.locator("#map")).to_have_attribute("data-tiles", "osm")
+    expect(online.locator(".leaflet-tile-loaded").first).to_be_visible()
+    expect(online.locator("#map-note")).to_be_hidden()
+
+    offline = open_page()
+    _sign_in(offline, live.base_url, secrets["reader"])
+    expect(offline.locator("#map")).to_have_attribute("data-tiles", "none")
+    expect(offline.locator("#map-note")).to_contain_text("unreachable")
+    expect(offline.locator(".leaflet-tile")).to_have_count(0)
+    expect(offline.locator("#map")).to_have_attribute("data-markers", str(TOTAL))
+    assert _on_the_map(offline) == TOTAL
+
+
+def test_filters_and_table_are_usable_by_keyboard(open_page: PageFactory, server: Any):
+    live, secrets, _ = server
+    page = open_page()
+    _sign_in(page, live.base_url, secrets["reader"])
+    expect(page.locator("#events tbody tr")).to_have_count(25)
     page.get_by_label("Region").focus()
     seen: list[str] = []
     for _ in range(30):  # date inputs take a Tab per segment: record each field once
@@ -225,29 +445,59 @@ def test_filters_are_reachable_by_keyboard_in_order(browser: Browser, server: An
             break
         page.keyboard.press("Tab")
     assert seen == ["f-region", "f-from", "f-to", "f-status", "f-type", "f-unit", "f-q", "Apply"]
-    # Choosing a status with the keyboard and pressing Enter applies the filter.
+    # Choosing a status with the keyboard, typing a text and pressing Enter applies both.
     page.get_by_label("Status", exact=True).focus()
     page.keyboard.press("ArrowDown")  # any -> claimed
-    page.get_by_label("Text", exact=True).press("Enter")
-    expect(page.locator("#events tbody tr")).to_have_count(6)
-    page.context.close()
+    page.get_by_label("Text", exact=True).focus()
+    page.keyboard.type("Sumy")
+    page.keyboard.press("Enter")
+    rows = page.locator("#events tbody tr")
+    expect(rows).to_have_count(2)
+    # From the last download button, Tab walks into the table's rows; Enter opens one.
+    page.get_by_role("button", name="GeoJSON").focus()
+    page.keyboard.press("Tab")
+    expect(rows.nth(0).get_by_role("button")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(rows.nth(1).get_by_role("button")).to_be_focused()
+    page.keyboard.press("Enter")
+    detail = page.locator("#detail")
+    expect(detail).to_be_focused()
+    expect(detail.locator(".units")).to_contain_text("Kraken (UA)")
 
 
-def test_readable_on_a_phone(browser: Browser, server: Any):
+def test_laid_out_for_a_laptop_and_a_phone(open_page: PageFactory, server: Any):
     live, secrets, _ = server
-    page = _page(browser, width=390, height=844)
-    _sign_in(page, live.base_url, secrets["reader"])
-    expect(page.locator("#events tbody tr")).to_have_count(8)
+    laptop = open_page()
+    _sign_in(laptop, live.base_url, secrets["reader"])
+    expect(laptop.locator("#events tbody tr")).to_have_count(25)
+    map_box, chart_box = (
+        laptop.locator("#map").bounding_box(),
+        laptop.locator("#chart").bounding_box(),
+    )
+    assert map_box is not None
+    assert chart_box is not None
+    # At 1280x800 the map and the chart sit side by side, above the fold, no sideways scroll.
+    assert map_box["x"] + map_box["width"] <= chart_box["x"]
+    assert abs(map_box["y"] - chart_box["y"]) < 60
+    assert map_box["y"] + map_box["height"] <= 800
+    assert laptop.evaluate("document.documentElement.scrollWidth") <= 1280
+    _shot(laptop, "laptop")
+
+    phone = open_page(width=390, height=844)
+    _sign_in(phone, live.base_url, secrets["reader"])
+    expect(phone.locator("#events tbody tr")).to_have_count(25)
     for panel in ("#map", "#chart", "#filters", "#events"):
-        box = page.locator(panel).bounding_box()
+        box = phone.locator(panel).bounding_box()
         assert box is not None, panel
         assert box["width"] <= 390, panel
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     # Statuses are written out as well as coloured.
-    expect(page.locator(".legend")).to_contain_text("verified")
-    expect(page.locator("#events .badge").first).to_have_text("C claimed")
-    _shot(page, "phone")
-    page.context.close()
+    expect(phone.locator(".legend")).to_contain_text("verified")
+    expect(phone.locator("#events .badge").first).to_contain_text(" ")
+    badges = phone.locator("#events .badge").all_inner_texts()
+    assert {badge.split(" ")[1] for badge in badges} <= {"claimed", "verified", "disputed"}
+    assert all(badge[0] == badge.split(" ")[1][0].upper() for badge in badges)
+    _shot(phone, "phone")
 
 
 def test_the_page_is_served_with_a_strict_policy(server: Any):
@@ -261,3 +511,26 @@ def test_the_page_is_served_with_a_strict_policy(server: Any):
     assert leaflet.status_code == 200
     assert "1.9.4" in leaflet.text[:200]
     assert httpx.get(live.base_url + "/ui/static/nothing.js").status_code == 404
+
+
+def test_the_vendored_libraries_are_the_pinned_npm_releases():
+    """What ships under static/vendor/ is what package-lock.json pins, and the page's own
+    files load nothing from a CDN."""
+    import json
+
+    ui = ROOT / "app" / "ui"
+    lock = json.loads((ui / "package-lock.json").read_text())["packages"]
+    pinned = json.loads((ui / "package.json").read_text())["dependencies"]
+    for name, version in pinned.items():
+        assert lock[f"node_modules/{name}"]["version"] == version, name
+        assert lock[f"node_modules/{name}"]["integrity"].startswith("sha512-"), name
+    assert (ui / "static/vendor/leaflet/leaflet.js").read_text()[:200].count(pinned["leaflet"])
+    assert (
+        f"v{pinned['chart.js']}"
+        in (ui / "static/vendor/chart.js/chart.umd.min.js").read_text()[:300]
+    )
+    for own in ("index.html", "app.js", "style.css"):
+        text = (ui / "static" / own).read_text()
+        assert not re.search(
+            r"https?://(?!tile\.openstreetmap\.org|www\.openstreetmap\.org)", text
+        ), own

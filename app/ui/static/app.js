@@ -3,6 +3,7 @@
 
 const KEY_STORAGE = "incidents.key";
 const PAGE_SIZE = 25;
+const TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 const MAP_PAGES = 5; // at most 5,000 markers, 1,000 per request
 const STATUSES = {
   claimed: { colour: "#b26a00", letter: "C" },
@@ -12,7 +13,11 @@ const STATUSES = {
 };
 
 const $ = (selector) => document.querySelector(selector);
-const state = { key: sessionStorage.getItem(KEY_STORAGE), cursors: [null], page: 0 };
+// `applied`: the filters of what is shown, so paging and downloads ignore edits not applied yet.
+const state = { key: sessionStorage.getItem(KEY_STORAGE), cursors: [null], page: 0, applied: {} };
+// Each panel draws only its latest load: a slow answer to an older filter is dropped.
+const latest = { table: 0, map: 0, chart: 0 };
+const isStale = (panel, run) => run !== latest[panel];
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -113,11 +118,8 @@ async function setUp() {
     for (const value of choices(name)) $(id).append(element("option", { value, text: label(value) }));
   }
 
-  map = L.map("map", { worldCopyJump: true }).setView([50.5, 35.5], 6);
-  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    maxZoom: 18,
-    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
-  }).addTo(map);
+  map = L.map("map", { worldCopyJump: true, maxZoom: 18 }).setView([50.5, 35.5], 6);
+  addTilesIfReachable();
   cluster = L.markerClusterGroup({ maxClusterRadius: 40 });
   map.addLayer(cluster);
   for (const [status, info] of Object.entries(STATUSES)) {
@@ -137,13 +139,33 @@ async function setUp() {
   });
 }
 
+// OpenStreetMap tiles when the browser can reach them (one probe tile); else markers on a
+// plain background, and the map says so.
+function addTilesIfReachable() {
+  const probe = new Image();
+  probe.onload = () => {
+    L.tileLayer(TILES, {
+      maxZoom: 18,
+      attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    }).addTo(map);
+    $("#map").dataset.tiles = "osm";
+  };
+  probe.onerror = () => {
+    $("#map").dataset.tiles = "none";
+    $("#map-note").textContent = "Map tiles are unreachable from this browser: markers only.";
+  };
+  probe.src = TILES.replace("{z}/{x}/{y}", "0/0/0");
+}
+
 async function refresh() {
+  state.applied = filters();
   state.cursors = [null];
   state.page = 0;
   $("#detail").hidden = true;
   $("#status-line").textContent = "Loading…";
   try {
     const [shown] = await Promise.all([loadTable(), loadMap(), loadChart()]);
+    if (shown === null) return; // a newer filter is being shown
     $("#status-line").textContent = `Showing ${shown} event${shown === 1 ? "" : "s"} on this page.`;
   } catch (error) {
     report(error);
@@ -161,8 +183,10 @@ function report(error) {
 }
 
 async function loadTable() {
+  const run = ++latest.table;
   $("#status-line").classList.remove("error");
-  const page = await api("/v1/events", { ...filters(), limit: PAGE_SIZE, cursor: state.cursors[state.page] });
+  const page = await api("/v1/events", { ...state.applied, limit: PAGE_SIZE, cursor: state.cursors[state.page] });
+  if (isStale("table", run)) return null;
   const body = $("#events tbody");
   body.replaceChildren();
   for (const event of page.items) {
@@ -194,11 +218,12 @@ function markerIcon(status) {
 }
 
 async function loadMap() {
-  cluster.clearLayers();
+  const run = ++latest.map;
   let cursor = null, placed = 0, unplaced = 0, truncated = false;
   const markers = [];
   for (let n = 0; n < MAP_PAGES; n++) {
-    const page = await api("/v1/events", { ...filters(), format: "geojson", limit: 1000, cursor });
+    const page = await api("/v1/events", { ...state.applied, format: "geojson", limit: 1000, cursor });
+    if (isStale("map", run)) return;
     for (const feature of page.features) {
       if (!feature.geometry) {
         unplaced++;
@@ -215,6 +240,7 @@ async function loadMap() {
     if (!cursor) break;
     truncated = n === MAP_PAGES - 1;
   }
+  cluster.clearLayers();
   cluster.addLayers(markers);
   if (markers.length) map.fitBounds(cluster.getBounds(), { maxZoom: 11, padding: [20, 20] });
   $("#map-count").textContent = `(${placed.toLocaleString("en")} on the map` +
@@ -224,7 +250,9 @@ async function loadMap() {
 }
 
 async function loadChart() {
-  const series = await api("/v1/stats/timeseries", { ...filters(), interval: "week", group_by: "status" });
+  const run = ++latest.chart;
+  const series = await api("/v1/stats/timeseries", { ...state.applied, interval: "week", group_by: "status" });
+  if (isStale("chart", run)) return;
   const weeks = [...new Set(series.series.flatMap((s) => s.points.map((p) => p.t)))].sort();
   const counts = Object.fromEntries(series.series.map((s) => [s.key, Object.fromEntries(s.points.map((p) => [p.t, p.count]))]));
   chart.data.labels = weeks;
@@ -280,7 +308,7 @@ async function showEvent(id) {
 
 async function download(format) {
   const url = new URL(`/v1/exports/events.${format}`, location.origin);
-  for (const [name, value] of Object.entries(filters())) url.searchParams.set(name, value);
+  for (const [name, value] of Object.entries(state.applied)) url.searchParams.set(name, value);
   const progress = $("#download-progress");
   progress.textContent = `Preparing ${format.toUpperCase()}…`;
   try {
