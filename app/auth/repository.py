@@ -1,15 +1,18 @@
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
 
+# Every request runs it: built once, with the hash as a parameter.
+BY_SECRET_HASH = select(ApiKey).where(ApiKey.secret_sha256 == bindparam("secret_sha256"))
+
 
 async def get_by_secret_hash(session: AsyncSession, secret_sha256: bytes) -> ApiKey | None:
     """The key whose secret hashes to secret_sha256, if any."""
-    result = await session.execute(select(ApiKey).where(ApiKey.secret_sha256 == secret_sha256))
+    result = await session.execute(BY_SECRET_HASH, {"secret_sha256": secret_sha256})
     return result.scalar_one_or_none()
 
 

@@ -59,14 +59,14 @@ async def create_event(
     body: EventCreate,
     session: SessionDep,
     analyst: Analyst,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> Response | EventOut:
+) -> Response:
     """Create an event from at least one source report."""
     if idempotency_key is None:
         event = await service.create_event(session, body, analyst)
-        response.headers["Location"] = f"/v1/events/{event.id}"
-        return _with_etag(response, event)
+        # Serialized once here: returning the model would have FastAPI validate it again.
+        headers = {"Location": f"/v1/events/{event.id}", "ETag": f'"{event.version}"'}
+        return Response(event.model_dump_json(), 201, headers, media_type="application/json")
     status_code, content, headers, replayed = await service.create_event_once(
         session, body, analyst, idempotency_key
     )

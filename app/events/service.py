@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -70,18 +71,18 @@ def _json(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=str))
 
 
-def _units_state(event: Event) -> list[dict[str, Any]]:
+def _units_state(event: Event | repository.NewEvent) -> list[dict[str, Any]]:
     return [
         {"id": str(link.unit_id), "name": link.unit.name, "side": link.unit.side, "role": link.role}
         for link in event.unit_links
     ]
 
 
-def _source_state(source: SourceReport) -> dict[str, Any]:
+def _source_state(source: SourceReport | SimpleNamespace) -> dict[str, Any]:
     return SourceOut.model_validate(source).model_dump(mode="json")
 
 
-def event_state(event: Event) -> dict[str, Any]:
+def event_state(event: Event | repository.NewEvent) -> dict[str, Any]:
     """The event as a revision records it: every own field, its units and its sources."""
     state = {name: _json(getattr(event, name)) for name in STATE_FIELDS}
     state["units"] = _units_state(event)
@@ -182,23 +183,22 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
     given = {name for name, value in fields.items() if value is not None}
     region, place = await _locate(session, fields, given)
     fields["event_date"] = period_start(payload.event_date, payload.date_precision)
-    event = Event(
-        **fields,
-        created_by=actor.id,
-        updated_by=actor.id,
-        sources=[
-            SourceReport(**source.model_dump(), added_by=actor.id) for source in payload.sources
-        ],
-        unit_links=await _unit_links(session, payload.units),
-    )
+    if place is not None:
+        fields["place_id"] = place.id
+    values = fields | {"created_by": actor.id, "updated_by": actor.id}
+    sources = [source.model_dump() | {"added_by": actor.id} for source in payload.sources]
+    links = await _unit_links(session, payload.units)
+    if payload.external_id is None:  # nothing unique to race for
+        event = await repository.insert_event(session, values, sources, links)
+    else:
+        try:
+            # A savepoint, so that losing a race on external_id can still name the winner.
+            async with session.begin_nested():
+                event = await repository.insert_event(session, values, sources, links)
+        except IntegrityError:
+            await _conflict_if_imported(session, payload.external_source, payload.external_id)
+            raise
     event.place = place
-    try:
-        # A savepoint, so that losing a race on external_id can still name the winner.
-        async with session.begin_nested():
-            await repository.add_event(session, event)
-    except IntegrityError:
-        await _conflict_if_imported(session, payload.external_source, payload.external_id)
-        raise
     await repository.add_revision(
         session, event, "create", actor.id, event_state(event), first=True
     )
