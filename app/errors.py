@@ -187,6 +187,16 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(
                 503, "Service Unavailable", "The query took too long.", {"Retry-After": "5"}
             )
+        # Rolled back whole by PostgreSQL: the same request may simply be sent again.
+        if isinstance(
+            exc.orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+        ):
+            return problem_response(
+                409,
+                "Conflict",
+                "The change collided with a concurrent one and nothing was written; retry it.",
+                {"Retry-After": "1"},
+            )
         raise exc
 
     @app.exception_handler(PoolTimeoutError)

@@ -331,8 +331,12 @@ async def upsert_units(session: AsyncSession, refs: Sequence[tuple[str, str]]) -
         .on_conflict_do_nothing()
     )
     keys = [(name.lower(), side) for name, side in wanted]
+    # FOR SHARE: a rename of one of these units waits until this event's links are committed
+    # (and then records them), and this waits for a rename in progress (and sees its name).
     result = await session.execute(
-        select(Unit).where(tuple_(func.lower(Unit.name), Unit.side).in_(keys))
+        select(Unit)
+        .where(tuple_(func.lower(Unit.name), Unit.side).in_(keys))
+        .with_for_update(read=True)
     )
     by_key = {(unit.name.lower(), unit.side): unit for unit in result.scalars()}
     return [by_key[(name.lower(), side)] for name, side in refs]
@@ -353,7 +357,8 @@ SOURCE_RETURNED = [c for c in SOURCE_TABLE.c if c.name != "search"]
 # Built once (values come as parameters): building statements per request cost as much as
 # running them.
 INSERT_EVENT = insert(EVENT_TABLE).returning(*EVENT_RETURNED)
-INSERT_SOURCES = insert(SOURCE_TABLE).returning(*SOURCE_RETURNED, sort_by_parameter_order=True)
+# One multi-row INSERT; sources are ordered by seq everywhere, and seq follows the VALUES.
+INSERT_SOURCES = insert(SOURCE_TABLE).returning(*SOURCE_RETURNED)
 INSERT_UNIT_LINKS = insert(cast(Table, EventUnit.__table__))
 INSERT_REVISION = insert(cast(Table, Revision.__table__))
 
@@ -364,13 +369,15 @@ async def insert_event(
     sources: list[dict[str, Any]],
     unit_links: list[EventUnit],
 ) -> NewEvent:
-    """Insert an event, its sources and its unit links (three statements at most)."""
+    """Insert an event, its sources and its unit links (three statements at most), with
+    statements built once."""
     event = (await session.execute(INSERT_EVENT, values)).mappings().one()
     child = {"event_id": event["id"], "event_date": event["event_date"]}
     stored = []
     if sources:
         result = await session.execute(INSERT_SOURCES, [source | child for source in sources])
-        stored = [SimpleNamespace(**row) for row in result.mappings()]
+        returned = sorted(result.mappings(), key=lambda row: row["seq"])
+        stored = [SimpleNamespace(**row) for row in returned]
     if unit_links:
         rows = [
             {"unit_id": link.unit_id, "role": link.role, "position": link.position} | child
@@ -414,9 +421,16 @@ async def add_revision(
 NOW = func.now()
 
 
+# Locked in id order, as merges lock events, before a rename reads their unit lists.
+LOCK_EVENTS_NAMING_UNIT = text("""
+SELECT e.id FROM event e
+WHERE (e.id, e.event_date) IN (SELECT event_id, event_date FROM event_unit WHERE unit_id = :unit_id)
+ORDER BY e.id
+FOR UPDATE OF e
+""")
 # Every event that names a unit, with its unit list before and after the unit's rename (the
 # unit row holds the new name already): the version is bumped, so ETags, the change feed and
-# the history all see the change, and the revision number is the new version.
+# the history all see the change.
 UNIT_CHANGED = text("""
 WITH units AS (
     SELECT eu.event_id, eu.event_date,
@@ -438,10 +452,18 @@ WITH units AS (
     RETURNING e.id, e.event_date, e.version
 )
 INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
-SELECT b.id, b.event_date, b.version, 'unit_changed', :actor,
+SELECT b.id, b.event_date,
+       (SELECT coalesce(max(r.revision), 0) + 1 FROM revision r
+        WHERE r.event_id = b.id AND r.event_date = b.event_date),
+       'unit_changed', :actor,
        jsonb_build_object('units', jsonb_build_object('from', units.before, 'to', units.after))
 FROM bumped b JOIN units ON units.event_id = b.id AND units.event_date = b.event_date
 """)
+
+
+async def lock_events_naming_unit(session: AsyncSession, unit_id: uuid.UUID) -> None:
+    """Lock (in id order) every event that names the unit."""
+    await session.execute(LOCK_EVENTS_NAMING_UNIT, {"unit_id": unit_id})
 
 
 async def record_unit_change(
@@ -449,6 +471,7 @@ async def record_unit_change(
 ) -> int:
     """After a unit's name or side changed: a `unit_changed` revision on every event that
     names it (live or deleted). Returns how many events."""
+    await lock_events_naming_unit(session, unit_id)  # again: links made while we waited
     result = await session.execute(
         UNIT_CHANGED,
         {"unit_id": unit_id, "old_name": old_name, "old_side": old_side, "actor": actor},

@@ -227,11 +227,17 @@ async def patch_unit(
             raise Conflict(f"{name} ({side}) already exists.", existing_id=str(clash.id))
     if "parent_id" in changes:
         await _check_parent(session, changes["parent_id"], unit.id)
+    renamed = (name, side) != (unit.name, unit.side)
+    if renamed:
+        # Events first, in id order (as a PATCH of an event locks it before its units), then
+        # the unit: the name read under the lock is the one the revisions record as before.
+        await events.lock_events_naming_unit(session, unit.id)
+        await session.refresh(unit, with_for_update=True)
     old_name, old_side = unit.name, unit.side
     for field, value in changes.items():
         setattr(unit, field, value)
     await session.flush()
-    if (unit.name, unit.side) != (old_name, old_side):
+    if renamed and (unit.name, unit.side) != (old_name, old_side):
         await events.record_unit_change(session, unit.id, old_name, old_side, analyst.id)
     await session.refresh(unit)
     return UnitOut.model_validate(unit)

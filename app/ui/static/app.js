@@ -16,7 +16,7 @@ const $ = (selector) => document.querySelector(selector);
 // `applied`: the filters of what is shown, so paging and downloads ignore edits not applied yet.
 const state = { key: sessionStorage.getItem(KEY_STORAGE), cursors: [null], page: 0, applied: {} };
 // Each panel draws only its latest load: a slow answer to an older filter is dropped.
-const latest = { table: 0, map: 0, chart: 0 };
+const latest = { refresh: 0, table: 0, map: 0, chart: 0 };
 const isStale = (panel, run) => run !== latest[panel];
 
 class ApiError extends Error {
@@ -143,7 +143,16 @@ async function setUp() {
 // plain background, and the map says so.
 function addTilesIfReachable() {
   const probe = new Image();
+  const offline = () => {
+    $("#map").dataset.tiles = "none";
+    $("#map-note").textContent = "Map tiles are unreachable from this browser: markers only.";
+  };
+  const giveUp = setTimeout(() => {
+    probe.onload = probe.onerror = null;
+    offline();
+  }, 8000); // a network that drops packets answers neither way
   probe.onload = () => {
+    clearTimeout(giveUp);
     L.tileLayer(TILES, {
       maxZoom: 18,
       attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
@@ -151,8 +160,8 @@ function addTilesIfReachable() {
     $("#map").dataset.tiles = "osm";
   };
   probe.onerror = () => {
-    $("#map").dataset.tiles = "none";
-    $("#map-note").textContent = "Map tiles are unreachable from this browser: markers only.";
+    clearTimeout(giveUp);
+    offline();
   };
   probe.src = TILES.replace("{z}/{x}/{y}", "0/0/0");
 }
@@ -163,12 +172,13 @@ async function refresh() {
   state.page = 0;
   $("#detail").hidden = true;
   $("#status-line").textContent = "Loading…";
+  const run = ++latest.refresh;
   try {
     const [shown] = await Promise.all([loadTable(), loadMap(), loadChart()]);
     if (shown === null) return; // a newer filter is being shown
     $("#status-line").textContent = `Showing ${shown} event${shown === 1 ? "" : "s"} on this page.`;
   } catch (error) {
-    report(error);
+    if (!isStale("refresh", run)) report(error); // an older filter's failure is not news
   }
 }
 
@@ -185,6 +195,8 @@ function report(error) {
 async function loadTable() {
   const run = ++latest.table;
   $("#status-line").classList.remove("error");
+  // No paging while a page loads: the next cursor is not known yet.
+  $("#next").disabled = $("#prev").disabled = true;
   const page = await api("/v1/events", { ...state.applied, limit: PAGE_SIZE, cursor: state.cursors[state.page] });
   if (isStale("table", run)) return null;
   const body = $("#events tbody");
@@ -357,14 +369,22 @@ $("#filters").addEventListener("submit", (event) => {
   refresh();
 });
 $("#filters").addEventListener("reset", () => setTimeout(refresh));
-$("#next").addEventListener("click", async () => {
-  state.page++;
-  await loadTable().catch(report);
-});
-$("#prev").addEventListener("click", async () => {
-  state.page--;
-  await loadTable().catch(report);
-});
+async function turnPage(step) {
+  state.page += step;
+  const run = latest.table + 1; // the load about to start
+  try {
+    await loadTable();
+  } catch (error) {
+    state.page -= step;
+    if (!isStale("table", run)) {
+      $("#next").disabled = !state.cursors[state.page + 1];
+      $("#prev").disabled = state.page === 0;
+      report(error);
+    }
+  }
+}
+$("#next").addEventListener("click", () => turnPage(1));
+$("#prev").addEventListener("click", () => turnPage(-1));
 $("#detail-close").addEventListener("click", () => {
   $("#detail").hidden = true;
 });
