@@ -468,15 +468,14 @@ async def lock_events_naming_unit(session: AsyncSession, unit_id: uuid.UUID) -> 
 
 async def record_unit_change(
     session: AsyncSession, unit_id: uuid.UUID, old_name: str, old_side: str, actor: uuid.UUID
-) -> int:
+) -> None:
     """After a unit's name or side changed: a `unit_changed` revision on every event that
-    names it (live or deleted). Returns how many events."""
+    names it (live or deleted)."""
     await lock_events_naming_unit(session, unit_id)  # again: links made while we waited
-    result = await session.execute(
+    await session.execute(
         UNIT_CHANGED,
         {"unit_id": unit_id, "old_name": old_name, "old_side": old_side, "actor": actor},
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def transaction_time(session: AsyncSession) -> dt.datetime:

@@ -71,6 +71,9 @@ PATH_VALUES = {
 
 
 ROUTE_IDS = [f"{method} {path}" for method, path, *_ in ROUTES]
+ON_EVERY_ROUTE = pytest.mark.parametrize(
+    ("method", "path", "request_", "least", "allowed"), ROUTES, ids=ROUTE_IDS
+)
 
 
 async def _call(
@@ -102,7 +105,7 @@ def test_the_matrix_covers_every_operation(client_for: ClientFactory):
     assert operations == {(method, path) for method, path, *_ in ROUTES}
 
 
-@pytest.mark.parametrize(("method", "path", "request_", "least", "allowed"), ROUTES, ids=ROUTE_IDS)
+@ON_EVERY_ROUTE
 async def test_role_matrix(
     client_for: ClientFactory,
     method: str,
@@ -137,7 +140,7 @@ async def spent_keys(client_for: ClientFactory, connection: AsyncConnection) -> 
     return {name: key["secret"] for name, key in made.items()}
 
 
-@pytest.mark.parametrize(("method", "path", "request_", "least", "allowed"), ROUTES, ids=ROUTE_IDS)
+@ON_EVERY_ROUTE
 async def test_expired_and_revoked_keys_are_401_everywhere(
     client_for: ClientFactory,
     spent_keys: dict[str, str],
@@ -154,7 +157,7 @@ async def test_expired_and_revoked_keys_are_401_everywhere(
         assert response.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize(("method", "path", "request_", "least", "allowed"), ROUTES, ids=ROUTE_IDS)
+@ON_EVERY_ROUTE
 @pytest.mark.parametrize(
     "authorization",
     [
