@@ -1,5 +1,6 @@
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,3 +73,25 @@ async def get_by_name(session: AsyncSession, name: str) -> ApiKey | None:
         select(ApiKey).where(ApiKey.name == name).order_by(ApiKey.created_at).limit(1)
     )
     return result.scalar_one_or_none()
+
+
+async def names(session: AsyncSession, key_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Key names by id."""
+    result = await session.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(key_ids)))
+    return {row[0]: row[1] for row in result}
+
+
+async def lock_active_admins(session: AsyncSession) -> list[uuid.UUID]:
+    """Row-lock every admin key neither revoked nor expired (in id order), and return their ids:
+    two admins revoking each other at once cannot both pass a check on the other."""
+    result = await session.execute(
+        select(ApiKey.id)
+        .where(
+            ApiKey.role == "admin",
+            ApiKey.revoked_at.is_(None),
+            (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > func.now()),
+        )
+        .order_by(ApiKey.id)
+        .with_for_update()
+    )
+    return list(result.scalars())

@@ -4,13 +4,14 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
 from app.auth.models import ApiKey, Role
 from app.auth.schemas import KeyOut
-from app.errors import Forbidden, NotFound, Unauthorized, UnprocessableContent
+from app.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableContent
 from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
 
 SECRET_PREFIX = "itk_"  # noqa: S105 - a prefix, not a secret
@@ -93,10 +94,18 @@ async def list_keys(session: AsyncSession, limit: int, cursor: str | None) -> Pa
 
 
 async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
-    """Revoke a key (idempotent); it stays listed with revoked_at set."""
+    """Revoke a key (idempotent); it stays listed with revoked_at set. The last active admin
+    key is never revoked: an instance without one could not issue or revoke keys again."""
     key = await repository.get(session, key_id)
     if key is None:
         raise NotFound(f"No API key {key_id}.")
+    if key.revoked_at is None and key.role == Role.admin.name:
+        admins = await repository.lock_active_admins(session)
+        if admins == [key.id]:
+            raise Conflict(
+                f"{key.name} ({key.id}) is the last active admin key; revoking it would leave "
+                "no one able to manage keys. Create another admin key first.",
+            )
     if key.revoked_at is None:
         key.revoked_at = dt.datetime.now(dt.UTC)
         await session.flush()
@@ -124,3 +133,19 @@ async def ensure_service_key(session: AsyncSession, name: str) -> uuid.UUID:
         key.revoked_at = key.created_at  # it identifies, it never authenticates
         await session.flush()
     return key.id
+
+
+# Key names never change (no API renames a key) and ids are never reused, so each process
+# keeps every name it has looked up: showing who did what costs no query after the first.
+_names: dict[uuid.UUID, str] = {}
+NAME_CACHE_SIZE = 100_000
+
+
+async def key_names(session: AsyncSession, key_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these keys (ids of keys that do not exist are left out)."""
+    wanted = set(key_ids)
+    if missing := [key_id for key_id in wanted if key_id not in _names]:
+        if len(_names) > NAME_CACHE_SIZE:
+            _names.clear()
+        _names.update(await repository.names(session, missing))
+    return {key_id: _names[key_id] for key_id in wanted if key_id in _names}

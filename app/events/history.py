@@ -2,7 +2,7 @@
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -46,8 +46,10 @@ class EventState(BaseModel):
     merged_into: uuid.UUID | None
     # The first revision's key and time, and the last one's.
     created_by: uuid.UUID
+    created_by_name: str | None = None
     created_at: dt.datetime
     updated_by: uuid.UUID
+    updated_by_name: str | None = None
     updated_at: dt.datetime
 
 
@@ -115,3 +117,24 @@ def replay(event_id: uuid.UUID, revisions: Iterable[RevisionOut]) -> RevisionSta
         at=last.at,
         state=EventState.model_validate(state),
     )
+
+
+def mentioned_keys(rebuilt: RevisionState) -> set[uuid.UUID]:
+    """The keys a rebuilt event names."""
+    state = rebuilt.state
+    return {state.created_by, state.updated_by} | {source.added_by for source in state.sources}
+
+
+def with_key_names(rebuilt: RevisionState, names: Mapping[uuid.UUID, str]) -> RevisionState:
+    """The rebuilt event with the names of the keys it mentions beside their ids."""
+    state = rebuilt.state.model_copy(
+        update={
+            "created_by_name": names.get(rebuilt.state.created_by),
+            "updated_by_name": names.get(rebuilt.state.updated_by),
+            "sources": [
+                source.model_copy(update={"added_by_name": names.get(source.added_by)})
+                for source in rebuilt.state.sources
+            ],
+        }
+    )
+    return rebuilt.model_copy(update={"state": state})

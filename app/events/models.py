@@ -206,7 +206,7 @@ class Revision(Base):
         UniqueConstraint("event_id", "revision", "event_date"),
         CheckConstraint(
             "action IN ('create', 'update', 'status', 'source_added', 'delete', 'restore', "
-            "'merge', 'merged_into', 'import', 'unit_changed')",
+            "'merge', 'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged')",
             name="action",
         ),
         PARTITIONED_WITH_EVENT,

@@ -22,9 +22,10 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.types import Text
 
 from app.events.filters import EventFilters
 from app.events.models import (
@@ -63,14 +64,18 @@ EVENT_JSON = """json_build_object(
             'id', s.id, 'source_name', s.source_name, 'url', s.url,
             'published_at', itk_rfc3339(s.published_at), 'stance', s.stance,
             'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
-            'language', s.language, 'added_by', s.added_by, 'added_at', itk_rfc3339(s.added_at)
+            'language', s.language, 'added_by', s.added_by,
+            'added_by_name', (SELECT k.name FROM api_key k WHERE k.id = s.added_by),
+            'added_at', itk_rfc3339(s.added_at)
         ) ORDER BY s.seq)
         FROM source_report s
         WHERE s.event_id = event.id AND s.event_date = event.event_date), '[]'::json),
     'fatalities', event.fatalities, 'summary', event.summary, 'tags', event.tags,
     'external_id', event.external_id, 'external_source', event.external_source,
     'created_at', itk_rfc3339(event.created_at), 'created_by', event.created_by,
+    'created_by_name', (SELECT k.name FROM api_key k WHERE k.id = event.created_by),
     'updated_at', itk_rfc3339(event.updated_at), 'updated_by', event.updated_by,
+    'updated_by_name', (SELECT k.name FROM api_key k WHERE k.id = event.updated_by),
     'version', event.version, 'deleted_at', itk_rfc3339(event.deleted_at)
 )"""
 
@@ -483,9 +488,71 @@ async def transaction_time(session: AsyncSession) -> dt.datetime:
     return (await session.execute(select(NOW))).scalar_one()
 
 
-async def get_event_row(session: AsyncSession, event_id: uuid.UUID) -> uuid.UUID | None:
-    """The id if the event exists (deleted or not)."""
-    return (await session.execute(select(Event.id).where(Event.id == event_id))).scalar()
+async def get_event_row(session: AsyncSession, event_id: uuid.UUID) -> Any:
+    """Who made the event and whether it is deleted (or merged), if it exists."""
+    query = select(Event.id, Event.created_by, Event.deleted_at, Event.merged_into)
+    return (await session.execute(query.where(Event.id == event_id))).one_or_none()
+
+
+async def content_editors(
+    session: AsyncSession, event: Event, actions: Sequence[str], fields: Sequence[str]
+) -> set[uuid.UUID]:
+    """The keys whose revisions of these actions changed any of these fields since the
+    event's last status revision (or since it was made)."""
+    of_this_event = (Revision.event_id == event.id, Revision.event_date == event.event_date)
+    status = aliased(Revision)
+    last_status = (
+        select(func.coalesce(func.max(status.revision), 0))
+        .where(
+            status.event_id == event.id,
+            status.event_date == event.event_date,
+            status.action == "status",
+        )
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        select(Revision.actor)
+        .distinct()
+        .where(
+            *of_this_event,
+            Revision.revision > last_status,
+            Revision.action.in_(actions),
+            Revision.diff.has_any(literal(list(fields), ARRAY(Text))),
+        )
+    )
+    return set(result.scalars())
+
+
+async def last_revision(
+    session: AsyncSession, event: Event, action: str, **diff_contains: str
+) -> Revision | None:
+    """The event's latest revision of this action (whose diff holds these values)."""
+    query = select(Revision).where(
+        Revision.event_id == event.id,
+        Revision.event_date == event.event_date,
+        Revision.action == action,
+    )
+    if diff_contains:
+        query = query.where(Revision.diff.contains(diff_contains))
+    result = await session.execute(query.order_by(Revision.revision.desc()).limit(1))
+    return result.scalar_one_or_none()
+
+
+async def move_sources(
+    session: AsyncSession, source_ids: Sequence[uuid.UUID], source: Event, target: Event
+) -> list[uuid.UUID]:
+    """Re-attach these source reports of one event to another; returns the ids moved."""
+    result = await session.execute(
+        update(SourceReport)
+        .where(
+            SourceReport.event_id == source.id,
+            SourceReport.event_date == source.event_date,
+            SourceReport.id.in_(source_ids),
+        )
+        .values(event_id=target.id, event_date=target.event_date)
+        .returning(SourceReport.id)
+    )
+    return list(result.scalars())
 
 
 async def revisions(

@@ -101,7 +101,8 @@ async def get_event(
     response: Response,
     include_deleted: bool = False,
 ) -> EventOut:
-    """One event with its sources and units; 410 once deleted."""
+    """One event with its sources and units; 410 once deleted (with include_deleted, its
+    creator and admins still see it)."""
     return _with_etag(response, await service.get_event(session, event_id, reader, include_deleted))
 
 
@@ -179,8 +180,9 @@ async def event_history(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[RevisionOut]:
-    """Every revision of the event, oldest first, with diffs and rationales."""
-    return await service.history(session, event_id, limit, cursor)
+    """Every revision of the event, oldest first, with diffs, rationales and who made each
+    (a deleted or merged event's: 410 except for its creator and admins)."""
+    return await service.history(session, event_id, reader, limit, cursor)
 
 
 @router.get("/{event_id}/history/{revision}")
@@ -190,8 +192,9 @@ async def event_state_at(
     session: SessionDep,
     reader: Reader,
 ) -> RevisionState:
-    """The event as it stood after that revision, rebuilt from the revision log alone."""
-    return await service.state_at(session, event_id, revision)
+    """The event as it stood after that revision, rebuilt from the revision log alone
+    (a deleted or merged event's: 410 except for its creator and admins)."""
+    return await service.state_at(session, event_id, reader, revision)
 
 
 @router.get("/{event_id}/duplicates")
@@ -203,7 +206,7 @@ async def event_duplicates(
 ) -> Page[DuplicateCandidate]:
     """Events that may report the same incident (same type, within 10 km and 7 days),
     best first, each with a score and the reasons for it."""
-    return await service.find_duplicates(session, event_id, limit)
+    return await service.find_duplicates(session, event_id, reader, limit)
 
 
 @router.post("/{event_id}/merge")
@@ -216,6 +219,16 @@ async def merge_event(
     if_match: IfMatch = None,
 ) -> EventOut:
     """Merge this event into `into`: sources and units move, this one becomes a tombstone
-    (410, pointing at the survivor). Returns the survivor."""
+    (410, pointing at the survivor). Takes the right to delete this event (its creator or an
+    admin) or the verifier role. Returns the survivor."""
     survivor = await service.merge_event(session, event_id, body.into, analyst, if_match)
     return _with_etag(response, survivor)
+
+
+@router.post("/{event_id}/unmerge")
+async def unmerge_event(
+    event_id: uuid.UUID, session: SessionDep, admin: Admin, response: Response
+) -> EventOut:
+    """Undo a merge (admin): this tombstone comes back with the sources and units it
+    brought to the survivor; both get a revision. Returns the event brought back."""
+    return _with_etag(response, await service.unmerge_event(session, event_id, admin))

@@ -1,5 +1,6 @@
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
@@ -196,6 +197,7 @@ class RevisionOut(BaseModel):
     revision: int
     action: str
     actor: uuid.UUID
+    actor_name: str | None = None
     at: dt.datetime
     rationale: str | None
     diff: dict[str, Any]
@@ -243,6 +245,8 @@ class SourceOut(BaseModel):
     credibility: Credibility
     language: str | None
     added_by: uuid.UUID
+    # Shown beside the id; revisions record the id alone (key names never change).
+    added_by_name: str | None = None
     added_at: dt.datetime
 
 
@@ -273,19 +277,37 @@ class EventOut(BaseModel):
     external_source: str | None
     created_at: dt.datetime
     created_by: uuid.UUID
+    created_by_name: str | None
     updated_at: dt.datetime
     updated_by: uuid.UUID
+    updated_by_name: str | None
     version: int
     deleted_at: dt.datetime | None
 
     @classmethod
-    def from_event(cls, event: Any, region: "RegionOut | bool | None" = False) -> "EventOut":
+    def from_event(
+        cls,
+        event: Any,
+        region: "RegionOut | bool | None" = False,
+        names: Mapping[uuid.UUID, str] | None = None,
+    ) -> "EventOut":
         """Build from an Event with place, sources, unit links and (unless given) region
-        loaded."""
-        skip = {"units"} if region is False else {"units", "region"}
+        loaded; `names` gives the names of the keys it mentions."""
+        names = names or {}
+        skip = {"units", "created_by_name", "updated_by_name", "sources"}
+        if region is not False:
+            skip.add("region")
         data = {name: getattr(event, name) for name in cls.model_fields if name not in skip}
         if region is not False:
             data["region"] = region
+        data["created_by_name"] = names.get(event.created_by)
+        data["updated_by_name"] = names.get(event.updated_by)
+        data["sources"] = [
+            SourceOut.model_validate(source).model_copy(
+                update={"added_by_name": names.get(source.added_by)}
+            )
+            for source in event.sources
+        ]
         data["units"] = [
             UnitOut(id=link.unit.id, name=link.unit.name, side=link.unit.side, role=link.role)
             for link in event.unit_links

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Role
+from app.auth.service import key_names
 from app.errors import (
     Conflict,
     Forbidden,
@@ -21,9 +22,9 @@ from app.errors import (
     PreconditionRequired,
     UnprocessableContent,
 )
-from app.events import repository
+from app.events import repository, trust
 from app.events.filters import EventListParams
-from app.events.history import RevisionState, replay
+from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
     DuplicateCandidate,
@@ -79,7 +80,22 @@ def _units_state(event: Event | repository.NewEvent) -> list[dict[str, Any]]:
 
 
 def _source_state(source: SourceReport | SimpleNamespace) -> dict[str, Any]:
-    return SourceOut.model_validate(source).model_dump(mode="json")
+    # Revisions name the key by id alone: its name is looked up when shown.
+    return SourceOut.model_validate(source).model_dump(mode="json", exclude={"added_by_name"})
+
+
+def _mentioned_keys(event: Event | repository.NewEvent) -> set[uuid.UUID]:
+    return {event.created_by, event.updated_by} | {source.added_by for source in event.sources}
+
+
+async def _render(
+    session: AsyncSession,
+    event: Event | repository.NewEvent,
+    region: RegionOut | bool | None = False,
+) -> EventOut:
+    """The event as the API shows it, with the names of the keys it mentions."""
+    names = await key_names(session, _mentioned_keys(event))
+    return EventOut.from_event(event, region=region, names=names)
 
 
 def event_state(event: Event | repository.NewEvent) -> dict[str, Any]:
@@ -202,7 +218,7 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
     await repository.add_revision(
         session, event, "create", actor.id, event_state(event), first=True
     )
-    return EventOut.from_event(event, region=region)
+    return EventOut.from_event(event, region=region, names={actor.id: actor.name})
 
 
 def _request_sha256(payload: EventCreate) -> bytes:
@@ -250,7 +266,7 @@ async def _load(
     return event
 
 
-def _gone(event: Event) -> Gone:
+def _gone(event: Any) -> Gone:
     return Gone(
         f"Event {event.id} was deleted.",
         merged_into=str(event.merged_into) if event.merged_into else None,
@@ -303,13 +319,17 @@ async def _touch(
     diff: dict[str, Any],
     rationale: str | None = None,
 ) -> EventOut:
-    """Bump the version, stamp who and when, and append the revision."""
+    """Bump the version, stamp who and when, and append the revision (after sending a judged
+    event whose content this changes back to `claimed`)."""
+    if reason := trust.unjudged(event.status, action, diff):
+        event.status = diff["status"]["to"]
+        rationale = f"{rationale} {reason}" if rationale else reason
     event.version += 1
     event.updated_by = actor.id
     event.updated_at = repository.NOW
     await session.flush()
     await repository.add_revision(session, event, action, actor.id, diff, rationale)
-    return EventOut.from_event(event)
+    return await _render(session, event)
 
 
 def ensure_may_see_deleted(include_deleted: bool, reader: ApiKey) -> None:
@@ -318,15 +338,33 @@ def ensure_may_see_deleted(include_deleted: bool, reader: ApiKey) -> None:
         raise Forbidden("include_deleted needs the admin role.")
 
 
+def may_see_deleted(created_by: uuid.UUID, reader: ApiKey) -> bool:
+    """A deleted or merged event's content is for admins and the key that made it."""
+    return reader.role_level >= Role.admin or created_by == reader.id
+
+
+async def _visible_row(session: AsyncSession, event_id: uuid.UUID, reader: ApiKey) -> None:
+    """404 unknown; the same 410 as GET for a deleted or merged event, unless the reader
+    may see its content."""
+    row = await repository.get_event_row(session, event_id)
+    if row is None:
+        raise NotFound(f"No event {event_id}.")
+    if row.deleted_at is not None and not may_see_deleted(row.created_by, reader):
+        raise _gone(row)
+
+
 async def get_event(
     session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, include_deleted: bool = False
 ) -> EventOut:
-    """One event; 404 if unknown, 410 if deleted (admins may ask for it anyway)."""
-    ensure_may_see_deleted(include_deleted, reader)
+    """One event; 404 if unknown, 410 if deleted (its creator and admins may ask for it
+    anyway, with include_deleted)."""
     event = await _load(session, event_id)
-    if event.deleted_at is not None and not include_deleted:
-        raise _gone(event)
-    return EventOut.from_event(event)
+    if event.deleted_at is not None:
+        if not include_deleted:
+            raise _gone(event)
+        if not may_see_deleted(event.created_by, reader):
+            raise Forbidden("A deleted event is shown only to admins and the key that made it.")
+    return await _render(session, event)
 
 
 async def patch_event(
@@ -360,7 +398,7 @@ async def patch_event(
         event.unit_links = await _unit_links(session, patch.units)
     diff = _diff(before, event_state(event))
     if not diff:
-        return EventOut.from_event(event)
+        return await _render(session, event)
     return await _touch(session, event, actor, "update", diff)
 
 
@@ -372,17 +410,32 @@ async def change_status(
     four_eyes: bool,
     if_match: str | None,
 ) -> EventOut:
-    """Move an event between claimed/verified/disputed/refuted, with a rationale."""
+    """Move an event between claimed/verified/disputed/refuted, with a rationale. The
+    revision names the version judged; under four-eyes the judge is neither the event's
+    creator nor a key that changed what it says since its last status change."""
     event = await _load_live(session, event_id)
-    if four_eyes and event.created_by == verifier.id:
-        raise Forbidden(
-            "Four-eyes rule: the key that created this event cannot change its status; "
-            "another verifier must."
+    if four_eyes:
+        if event.created_by == verifier.id:
+            raise Forbidden(
+                "Four-eyes rule: the key that created this event cannot change its status; "
+                "another verifier must."
+            )
+        editors = await repository.content_editors(
+            session, event, trust.CONTENT_ACTIONS, trust.SUBSTANTIVE_FIELDS
         )
+        if verifier.id in editors:
+            raise Forbidden(
+                "Four-eyes rule: this key changed what the event says (its date, place, "
+                "types, units, figures, summary or sources) since its last status change; "
+                "another verifier must judge it."
+            )
     _check_version(event, if_match, required=False)
     if event.status == change.status:
         raise Conflict(f"The event is already {change.status}.", current_version=event.version)
-    diff = {"status": {"from": event.status, "to": change.status}}
+    diff = {
+        "status": {"from": event.status, "to": change.status},
+        "attested_version": event.version,
+    }
     event.status = change.status
     return await _touch(session, event, verifier, "status", diff, change.rationale)
 
@@ -424,12 +477,22 @@ async def restore_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKe
     return await _touch(session, event, admin, "restore", diff)
 
 
+async def _revisions_out(session: AsyncSession, revisions: list[Any]) -> list[RevisionOut]:
+    names = await key_names(session, {revision.actor for revision in revisions})
+    return [
+        RevisionOut.model_validate(revision).model_copy(
+            update={"actor_name": names.get(revision.actor)}
+        )
+        for revision in revisions
+    ]
+
+
 async def history(
-    session: AsyncSession, event_id: uuid.UUID, limit: int, cursor: str | None
+    session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, limit: int, cursor: str | None
 ) -> Page[RevisionOut]:
-    """The event's revisions, oldest first."""
-    if await repository.get_event_row(session, event_id) is None:
-        raise NotFound(f"No event {event_id}.")
+    """The event's revisions, oldest first (a deleted event's only for its creator and
+    admins)."""
+    await _visible_row(session, event_id, reader)
     after = 0
     if cursor:
         (after,) = decode_cursor(cursor, 1)
@@ -441,19 +504,21 @@ async def history(
         revisions = revisions[:limit]
         next_cursor = encode_cursor(revisions[-1].revision)
     return Page[RevisionOut](
-        items=[RevisionOut.model_validate(revision) for revision in revisions],
-        next_cursor=next_cursor,
+        items=await _revisions_out(session, revisions), next_cursor=next_cursor
     )
 
 
-async def state_at(session: AsyncSession, event_id: uuid.UUID, revision: int) -> RevisionState:
-    """The event as its revisions 1..`revision` alone describe it."""
-    if await repository.get_event_row(session, event_id) is None:
-        raise NotFound(f"No event {event_id}.")
+async def state_at(
+    session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, revision: int
+) -> RevisionState:
+    """The event as its revisions 1..`revision` alone describe it (a deleted event's only
+    for its creator and admins), with the names of the keys it mentions."""
+    await _visible_row(session, event_id, reader)
     revisions = await repository.revisions(session, event_id, 0, revision)
     if len(revisions) < revision:
         raise NotFound(f"Event {event_id} has {len(revisions)} revisions, not {revision}.")
-    return replay(event_id, (RevisionOut.model_validate(r) for r in revisions))
+    rebuilt = replay(event_id, (RevisionOut.model_validate(r) for r in revisions))
+    return with_key_names(rebuilt, await key_names(session, mentioned_keys(rebuilt)))
 
 
 async def list_sources(
@@ -551,11 +616,12 @@ def _duplicate_score(event: Event, row: dict[str, Any]) -> tuple[float, list[str
 
 
 async def find_duplicates(
-    session: AsyncSession, event_id: uuid.UUID, limit: int
+    session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, limit: int
 ) -> Page[DuplicateCandidate]:
-    """Events that may report the same incident: near in place and time, same type."""
+    """Events that may report the same incident: near in place and time, same type (for a
+    deleted event, only its creator and admins may ask)."""
     event = await _load(session, event_id)
-    if event.deleted_at is not None:
+    if event.deleted_at is not None and not may_see_deleted(event.created_by, reader):
         raise _gone(event)
     rows = await repository.duplicate_candidates(
         session, event, DUPLICATE_MAX_KM, DUPLICATE_MAX_DAYS, limit=500
@@ -567,6 +633,7 @@ async def find_duplicates(
     scored.sort(key=lambda item: -item[0])
     scored = scored[:limit]
     events = {e.id: e for e in await repository.get_events(session, [r["id"] for *_, r in scored])}
+    names = await key_names(session, set().union(*map(_mentioned_keys, events.values())))
     return Page[DuplicateCandidate](
         items=[
             DuplicateCandidate(
@@ -575,7 +642,7 @@ async def find_duplicates(
                 reasons=reasons,
                 distance_km=None if row["distance_km"] is None else round(row["distance_km"], 3),
                 days_apart=int(row["days_apart"]),
-                event=EventOut.from_event(events[row["id"]]),
+                event=EventOut.from_event(events[row["id"]], names=names),
             )
             for score, reasons, row in scored
         ],
@@ -590,11 +657,18 @@ async def merge_event(
     analyst: ApiKey,
     if_match: str | None,
 ) -> EventOut:
-    """Fold one event into another: its sources and units move, it becomes a tombstone."""
+    """Fold one event into another: its sources and units move, it becomes a tombstone.
+    That hides it as a delete does, so it takes the right to delete it (its creator or an
+    admin) or the verifier role; an admin can undo it (unmerge_event)."""
     if event_id == into:
         raise _invalid("into", "An event cannot be merged into itself.")
     await repository.lock_events(session, [event_id, into])
     merged = await _load_live(session, event_id)
+    if analyst.role_level < Role.verifier and merged.created_by != analyst.id:
+        raise Forbidden(
+            "Merging hides this event as a delete does: only the key that created it, a "
+            "verifier or an admin may merge it into another."
+        )
     survivor = await _load(session, into, for_update=True)
     if survivor.deleted_at is not None:
         raise _gone(survivor)
@@ -626,6 +700,73 @@ async def merge_event(
     if (units := _units_state(survivor)) != survivor_units:
         diff["units"] = {"from": survivor_units, "to": units}
     return await _touch(session, survivor, analyst, "merge", diff)
+
+
+def _link(unit: dict[str, Any], position: int) -> EventUnit:
+    return EventUnit(unit_id=uuid.UUID(unit["id"]), role=unit["role"], position=position)
+
+
+async def unmerge_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKey) -> EventOut:
+    """Undo a merge (admin): the tombstone comes back with the sources it brought and its
+    units, the survivor loses them (and the units the merge added to it); a revision on
+    each. Returns the event brought back."""
+    row = await repository.get_event_row(session, event_id)
+    if row is None:
+        raise NotFound(f"No event {event_id}.")
+    if row.merged_into is None:
+        raise Conflict("The event was not merged into another.")
+    await repository.lock_events(session, [event_id, row.merged_into])
+    tombstone = await _load(session, event_id, fresh=True)
+    survivor_id = tombstone.merged_into
+    if survivor_id is None or survivor_id != row.merged_into:
+        raise Conflict("The event changed while unmerging it; retry.")
+    survivor = await _load(session, survivor_id, fresh=True)
+    if survivor.deleted_at is not None:
+        raise Conflict(
+            f"The event it was merged into, {survivor.id}, is deleted"
+            + (f" (merged into {survivor.merged_into})" if survivor.merged_into else "")
+            + ": bring that one back first.",
+            survivor_id=str(survivor.id),
+        )
+    merged_into = await repository.last_revision(session, tombstone, "merged_into")
+    merge = await repository.last_revision(
+        session, survivor, "merge", merged_from=str(tombstone.id)
+    )
+    if merged_into is None or merge is None:
+        raise Conflict("No merge of this event into its survivor is recorded.")
+    brought = merged_into.diff.get("sources", {}).get("moved", [])
+    moved = await repository.move_sources(
+        session, [uuid.UUID(source_id) for source_id in brought], survivor, tombstone
+    )
+    tombstone_units: list[dict[str, Any]] = merged_into.diff.get("units", {}).get("from", [])
+    merge_units = merge.diff.get("units", {})
+    added = {unit["id"] for unit in merge_units.get("to", [])} - {
+        unit["id"] for unit in merge_units.get("from", [])
+    }
+    survivor_units = _units_state(survivor)
+    survivor.unit_links = [link for link in survivor.unit_links if str(link.unit_id) not in added]
+    tombstone.unit_links = [_link(unit, n) for n, unit in enumerate(tombstone_units)]
+    await session.flush()
+    tombstone = await _load(session, event_id, fresh=True)
+    survivor = await _load(session, survivor_id, fresh=True)
+    came_back = [_source_state(source) for source in tombstone.sources]
+    survivor_diff: dict[str, Any] = {
+        "unmerged": str(tombstone.id),
+        "sources": {"moved": [str(source_id) for source_id in moved]},
+    }
+    if (units := _units_state(survivor)) != survivor_units:
+        survivor_diff["units"] = {"from": survivor_units, "to": units}
+    await _touch(session, survivor, admin, "unmerge", survivor_diff)
+    tombstone_diff: dict[str, Any] = {
+        "merged_into": {"from": str(survivor.id), "to": None},
+        "deleted_at": {"from": _json(tombstone.deleted_at), "to": None},
+        "sources": {"moved_in": came_back},
+    }
+    if units := _units_state(tombstone):
+        tombstone_diff["units"] = {"from": [], "to": units}
+    tombstone.deleted_at = None
+    tombstone.merged_into = None
+    return await _touch(session, tombstone, admin, "unmerged", tombstone_diff)
 
 
 def feature_collection(page: EventPage) -> dict[str, Any]:

@@ -2,16 +2,19 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Computed,
     Double,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
     Text,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models import Base, created_at_column, uuid_pk
@@ -93,3 +96,26 @@ class Unit(Base):
     echelon: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit.id"))
     created_at: Mapped[dt.datetime] = created_at_column()
+
+
+class ReferenceChange(Base):
+    """Append-only audit of the reference data events are read through: every change of a
+    region's aliases and of a unit's name, aliases, side, echelon or parent (and every unit
+    made through /v1/units), with who, when, and the entry before and after."""
+
+    __tablename__ = "reference_change"
+    __table_args__ = (
+        Index(None, "kind", "ref", "id"),
+        CheckConstraint("kind IN ('region', 'unit')", name="kind"),
+        CheckConstraint("action IN ('create', 'update')", name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    # The region's code or the unit's id.
+    ref: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    actor: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
+    at: Mapped[dt.datetime] = created_at_column()
+    before: Mapped[dict[str, object] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, object]] = mapped_column(JSONB)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Numeric, Text
 
-from app.gazetteer.models import Place, Region, Unit
+from app.gazetteer.models import Place, ReferenceChange, Region, Unit
 
 
 def name_key(value: str) -> ColumnElement[str]:
@@ -69,8 +69,9 @@ def place_ids_matching(values: Sequence[str]) -> Select[Any]:
 # ---------------------------------------------------------------- regions
 
 
-async def get_region(session: AsyncSession, code: str) -> Region | None:
-    return await session.get(Region, code)
+async def get_region(session: AsyncSession, code: str, for_update: bool = False) -> Region | None:
+    """One region (row-locked for an alias change, so two changes queue)."""
+    return await session.get(Region, code, with_for_update=for_update or None)
 
 
 _region_names: dict[str, tuple[str, str]] = {}
@@ -227,3 +228,52 @@ async def search_units(
             query = query.where(tuple_(Unit.name, Unit.id) > tuple_(*after))
     rows = await session.execute(query.limit(limit))
     return [(row[0], row._mapping["score"]) for row in rows]
+
+
+async def region_naming(session: AsyncSession, alias: str, other_than: str) -> str | None:
+    """The code of another region whose code, name or an alias spells `alias`, if any."""
+    result = await session.execute(
+        select(Region.code)
+        .where(Region.code != other_than, Region.code.in_(region_codes_matching([alias])))
+        .order_by(Region.code)
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def unit_naming(
+    session: AsyncSession, alias: str, other_than: uuid.UUID | None
+) -> Unit | None:
+    """Another unit whose name or an alias reads as `alias` (by the unit key), if any."""
+    query = select(Unit).where(Unit.id.in_(unit_ids_matching([alias])))
+    if other_than is not None:
+        query = query.where(Unit.id != other_than)
+    result = await session.execute(query.order_by(Unit.name, Unit.id).limit(1))
+    return result.scalar_one_or_none()
+
+
+async def lock_aliases(session: AsyncSession) -> None:
+    """One transaction at a time adds aliases, so two cannot give one name to two entries."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended("aliases", 0))))
+
+
+# ---------------------------------------------------------------- the audit of both
+
+
+async def record_change(session: AsyncSession, change: ReferenceChange) -> None:
+    """Append one entry to the reference-data audit."""
+    session.add(change)
+    await session.flush()
+
+
+async def changes(
+    session: AsyncSession, kind: str, ref: str, after: int, limit: int
+) -> list[ReferenceChange]:
+    """A region's or unit's audit entries after an entry id, oldest first."""
+    result = await session.execute(
+        select(ReferenceChange)
+        .where(ReferenceChange.kind == kind, ReferenceChange.ref == ref, ReferenceChange.id > after)
+        .order_by(ReferenceChange.id)
+        .limit(limit)
+    )
+    return list(result.scalars())

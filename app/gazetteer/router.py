@@ -11,6 +11,7 @@ from app.gazetteer import service
 from app.gazetteer.schemas import (
     PlaceCreate,
     PlaceOut,
+    ReferenceChangeOut,
     RegionOut,
     RegionPatch,
     SearchText,
@@ -92,8 +93,25 @@ async def get_region(code: RegionCodePath, session: SessionDep, reader: Reader) 
 async def patch_region(
     code: RegionCodePath, body: RegionPatch, session: SessionDep, analyst: Analyst
 ) -> RegionOut:
-    """Add (or remove) aliases: the names your sources use for this region."""
-    return await service.patch_region(session, code, body)
+    """Add (or remove: verifier) aliases, the names your sources use for this region. An
+    alias that names another region is a 409 naming it."""
+    return await service.patch_region(session, code, body, analyst)
+
+
+HistoryLimit = Annotated[int, Query(ge=1, le=1000)]
+HistoryCursor = Annotated[str | None, Query(max_length=500)]
+
+
+@router.get("/v1/regions/{code}/history")
+async def region_history(
+    code: RegionCodePath,
+    session: SessionDep,
+    reader: Reader,
+    limit: HistoryLimit = 100,
+    cursor: HistoryCursor = None,
+) -> Page[ReferenceChangeOut]:
+    """Every change of the region's aliases: who, when, before and after; oldest first."""
+    return await service.region_history(session, code, limit, cursor)
 
 
 @router.get("/v1/places")
@@ -141,12 +159,25 @@ async def get_unit(unit_id: uuid.UUID, session: SessionDep, reader: Reader) -> U
 @router.post("/v1/units", status_code=status.HTTP_201_CREATED)
 async def create_unit(body: UnitCreate, session: SessionDep, analyst: Analyst) -> UnitOut:
     """Add a unit with its aliases and side."""
-    return await service.create_unit(session, body)
+    return await service.create_unit(session, body, analyst)
 
 
 @router.patch("/v1/units/{unit_id}")
 async def patch_unit(
     unit_id: uuid.UUID, body: UnitPatch, session: SessionDep, analyst: Analyst
 ) -> UnitOut:
-    """Change a unit's name, aliases, side, echelon or parent."""
+    """Change a unit's name, aliases (taking one away: verifier), side, echelon or parent.
+    An alias that names another unit is a 409 naming it."""
     return await service.patch_unit(session, unit_id, body, analyst)
+
+
+@router.get("/v1/units/{unit_id}/history")
+async def unit_history(
+    unit_id: uuid.UUID,
+    session: SessionDep,
+    reader: Reader,
+    limit: HistoryLimit = 100,
+    cursor: HistoryCursor = None,
+) -> Page[ReferenceChangeOut]:
+    """Every change of the unit made through /v1/units: who, when, before and after."""
+    return await service.unit_history(session, unit_id, limit, cursor)

@@ -1,6 +1,6 @@
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -115,3 +115,17 @@ class UnitOut(BaseModel):
     parent_id: uuid.UUID | None
     created_at: dt.datetime
     score: float | None = None
+
+
+class ReferenceChangeOut(BaseModel):
+    """One change of a region or unit: who, when, and the entry before and after."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action: str
+    actor: uuid.UUID
+    actor_name: str | None = None
+    at: dt.datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any]

@@ -2,17 +2,20 @@
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import ApiKey
-from app.errors import Conflict, NotFound, UnprocessableContent
+from app.auth.models import ApiKey, Role
+from app.auth.service import key_names
+from app.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.events import repository as events
 from app.gazetteer import repository
-from app.gazetteer.models import Place, Unit
+from app.gazetteer.models import Place, ReferenceChange, Unit
 from app.gazetteer.schemas import (
     PlaceCreate,
     PlaceOut,
+    ReferenceChangeOut,
     RegionOut,
     RegionPatch,
     UnitCreate,
@@ -70,20 +73,90 @@ async def get_region(session: AsyncSession, code: str) -> RegionOut:
     return RegionOut.model_validate(region)
 
 
-async def patch_region(session: AsyncSession, code: str, patch: RegionPatch) -> RegionOut:
-    """Add or remove aliases of a region."""
-    region = await repository.get_region(session, code.upper())
+def _needs_verifier_to_remove(actor: ApiKey, what: str) -> None:
+    if actor.role_level < Role.verifier:
+        raise Forbidden(
+            f"Taking an alias away from a {what} changes which events its name finds: that "
+            "needs the verifier role."
+        )
+
+
+async def patch_region(
+    session: AsyncSession, code: str, patch: RegionPatch, actor: ApiKey
+) -> RegionOut:
+    """Add or remove aliases of a region (removing takes a verifier); an alias that names
+    another region is a 409 naming it; every change is in the region's audit."""
+    region = await repository.get_region(session, code.upper(), for_update=True)
     if region is None:
         raise NotFound(f"No region {code}.")
+    if patch.remove_aliases:
+        _needs_verifier_to_remove(actor, "region")
     removed = {alias.casefold() for alias in patch.remove_aliases}
     aliases = [alias for alias in region.aliases if alias.casefold() not in removed]
+    if patch.add_aliases:
+        await repository.lock_aliases(session)
     for alias in patch.add_aliases:
-        if alias.casefold() not in {existing.casefold() for existing in aliases}:
-            aliases.append(alias)
-    region.aliases = aliases
+        if alias.casefold() in {existing.casefold() for existing in aliases}:
+            continue
+        if (other := await repository.region_naming(session, alias, region.code)) is not None:
+            raise Conflict(
+                f"{alias!r} already names region {other}; an alias may name one region only.",
+                existing_code=other,
+            )
+        aliases.append(alias)
+    if aliases != region.aliases:
+        before = {"aliases": list(region.aliases)}
+        region.aliases = aliases
+        await repository.record_change(
+            session,
+            ReferenceChange(
+                kind="region",
+                ref=region.code,
+                action="update",
+                actor=actor.id,
+                before=before,
+                after={"aliases": aliases},
+            ),
+        )
     await session.flush()
     await session.refresh(region)
     return RegionOut.model_validate(region)
+
+
+async def reference_history(
+    session: AsyncSession, kind: str, ref: str, limit: int, cursor: str | None
+) -> Page[ReferenceChangeOut]:
+    """A region's or unit's changes, oldest first, with the names of who made them."""
+    after = 0
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        if not isinstance(after, int) or not 0 <= after < 2**63:
+            raise invalid_cursor()
+    entries = await repository.changes(session, kind, ref, after, limit + 1)
+    next_cursor = None
+    if len(entries) > limit:
+        entries = entries[:limit]
+        next_cursor = encode_cursor(entries[-1].id)
+    names = await key_names(session, {entry.actor for entry in entries})
+    return Page[ReferenceChangeOut](
+        items=[
+            ReferenceChangeOut.model_validate(entry).model_copy(
+                update={"actor_name": names.get(entry.actor)}
+            )
+            for entry in entries
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+async def region_history(
+    session: AsyncSession, code: str, limit: int, cursor: str | None
+) -> Page[ReferenceChangeOut]:
+    """Who changed a region's aliases, when, from what to what."""
+    region = await repository.get_region(session, code.upper())
+    if region is None:
+        raise NotFound(f"No region {code}.")
+    return await reference_history(session, "region", region.code, limit, cursor)
 
 
 # ---------------------------------------------------------------- places
@@ -197,29 +270,88 @@ async def _check_parent(
         current = parent.parent_id
 
 
-async def create_unit(session: AsyncSession, payload: UnitCreate) -> UnitOut:
-    """Add a unit; the same name on the same side is a 409 naming the existing one."""
+def _unit_entry(unit: Unit) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "aliases": list(unit.aliases),
+        "side": unit.side,
+        "echelon": unit.echelon,
+        "parent_id": None if unit.parent_id is None else str(unit.parent_id),
+    }
+
+
+async def _check_unit_aliases(
+    session: AsyncSession, aliases: Sequence[str], unit_id: uuid.UUID | None
+) -> None:
+    """409 naming the unit if one of these aliases already names another."""
+    if aliases:
+        await repository.lock_aliases(session)
+    for alias in aliases:
+        other = await repository.unit_naming(session, alias, unit_id)
+        if other is not None:
+            raise Conflict(
+                f"{alias!r} already names unit {other.name} ({other.side}, {other.id}); an "
+                "alias may name one unit only.",
+                existing_id=str(other.id),
+            )
+
+
+async def create_unit(session: AsyncSession, payload: UnitCreate, analyst: ApiKey) -> UnitOut:
+    """Add a unit; the same name on the same side, or an alias that names another unit, is a
+    409 naming the existing one. Recorded in the unit's audit."""
     existing = await repository.find_unit(session, payload.name, payload.side)
     if existing is not None:
         raise Conflict(
             f"{payload.name} ({payload.side}) already exists.", existing_id=str(existing.id)
         )
     await _check_parent(session, payload.parent_id, None)
+    await _check_unit_aliases(session, payload.aliases, None)
     unit = Unit(**payload.model_dump() | {"aliases": list(dict.fromkeys(payload.aliases))})
     await repository.add_unit(session, unit)
     await session.refresh(unit)
+    await repository.record_change(
+        session,
+        ReferenceChange(
+            kind="unit",
+            ref=str(unit.id),
+            action="create",
+            actor=analyst.id,
+            after=_unit_entry(unit),
+        ),
+    )
     return UnitOut.model_validate(unit)
+
+
+async def unit_history(
+    session: AsyncSession, unit_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[ReferenceChangeOut]:
+    """Who changed a unit's name, aliases, side, echelon or parent, when, from what to what
+    (units that events or imports named first start with their first change)."""
+    if await repository.get_unit(session, unit_id) is None:
+        raise NotFound(f"No unit {unit_id}.")
+    return await reference_history(session, "unit", str(unit_id), limit, cursor)
 
 
 async def patch_unit(
     session: AsyncSession, unit_id: uuid.UUID, patch: UnitPatch, analyst: ApiKey
 ) -> UnitOut:
     """Rename, re-alias, re-side or re-parent a unit (merge patch). A new name or side shows
-    in every event that names the unit, so each of them gets a revision saying so."""
+    in every event that names the unit, so each of them gets a revision saying so. Taking an
+    alias away needs a verifier; an alias that names another unit is a 409 naming it; every
+    change is in the unit's audit."""
     unit = await repository.get_unit(session, unit_id)
     if unit is None:
         raise NotFound(f"No unit {unit_id}.")
     changes = patch.model_dump(include=set(patch.model_fields_set))
+    if "aliases" in changes:
+        changes["aliases"] = list(dict.fromkeys(changes["aliases"]))
+        kept = {alias.casefold() for alias in changes["aliases"]}
+        if any(alias.casefold() not in kept for alias in unit.aliases):
+            _needs_verifier_to_remove(analyst, "unit")
+        had = {alias.casefold() for alias in unit.aliases}
+        await _check_unit_aliases(
+            session, [alias for alias in changes["aliases"] if alias.casefold() not in had], unit.id
+        )
     name, side = changes.get("name", unit.name), changes.get("side", unit.side)
     if (name.lower(), side) != (unit.name.lower(), unit.side):
         clash = await repository.find_unit(session, name, side)
@@ -234,10 +366,23 @@ async def patch_unit(
         await events.lock_events_naming_unit(session, unit.id)
         await session.refresh(unit, with_for_update=True)
     old_name, old_side = unit.name, unit.side
+    before = _unit_entry(unit)
     for field, value in changes.items():
         setattr(unit, field, value)
     await session.flush()
     if renamed and (unit.name, unit.side) != (old_name, old_side):
         await events.record_unit_change(session, unit.id, old_name, old_side, analyst.id)
+    if (after := _unit_entry(unit)) != before:
+        await repository.record_change(
+            session,
+            ReferenceChange(
+                kind="unit",
+                ref=str(unit.id),
+                action="update",
+                actor=analyst.id,
+                before=before,
+                after=after,
+            ),
+        )
     await session.refresh(unit)
     return UnitOut.model_validate(unit)

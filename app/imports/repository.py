@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 from psycopg.copy import AsyncCopy
 
 from app.events.repository import EVENT_JSON
+from app.events.trust import SUBSTANTIVE_FIELDS
 from app.imports.parsing import STAGING_COLUMNS
 
 log = logging.getLogger("app.imports")
@@ -81,6 +82,15 @@ WHERE s.external_id IS NOT NULL AND k.external_id = s.external_id
 EXISTING_ERRORS = """
 SELECT line, 'external_id exists as event ' || existing_id FROM import_staging
 WHERE existing_id IS NOT NULL ORDER BY line
+"""
+# An update never touches a deleted event or a merge's tombstone (sources added to one would
+# be hidden with it, and a tombstone's content is what its unmerge brings back).
+DELETED_ERRORS = """
+SELECT s.line, 'external_id names event ' || e.id || CASE WHEN e.merged_into IS NULL
+    THEN ', which is deleted' ELSE ', which was merged into ' || e.merged_into END
+    || ': an import does not change it'
+FROM import_staging s JOIN event e ON e.id = s.existing_id
+WHERE e.deleted_at IS NOT NULL ORDER BY s.line
 """
 COUNTS = """
 SELECT count(*) FILTER (WHERE existing_id IS NULL), count(*) FILTER (WHERE existing_id IS NOT NULL)
@@ -185,25 +195,40 @@ WHERE e.id = s.existing_id
 DIFFS = f"""
 DROP TABLE IF EXISTS import_diff;
 CREATE TEMP TABLE import_diff ON COMMIT DROP AS
-SELECT event.id AS event_id, event.event_date, (
+SELECT event.id AS event_id, event.event_date, NULL::text AS rationale, (
     SELECT jsonb_object_agg(new.key, jsonb_build_object('from', old.value, 'to', new.value))
     FROM jsonb_each(({EVENT_JSON})::jsonb) new
     JOIN jsonb_each(s.old_state) old ON old.key = new.key
     WHERE old.value IS DISTINCT FROM new.value
-      AND new.key NOT IN ('version', 'updated_at', 'updated_by')
+      AND new.key NOT IN ('version', 'updated_at', 'updated_by', 'updated_by_name')
 ) AS diff
 FROM event JOIN import_staging s ON s.existing_id = event.id
 """
+# A judged event whose content the import changed goes back to claimed, in the same revision,
+# as app.events.trust.unjudged does for the other write paths.
+UNJUDGE = """
+UPDATE import_diff d SET
+    diff = d.diff || jsonb_build_object(
+        'status', jsonb_build_object('from', s.old_state->'status', 'to', 'claimed')),
+    rationale = (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(d.diff) k
+                 WHERE k = ANY(%(substantive)s))
+        || ' changed after the event was ' || (s.old_state->>'status')
+        || ': back to claimed until another key checks it.'
+FROM import_staging s
+WHERE s.existing_id = d.event_id AND s.old_state->>'status' <> 'claimed'
+  AND d.diff ?| %(substantive)s
+"""
 BUMP_CHANGED = """
-UPDATE event e SET version = e.version + 1, updated_at = now(), updated_by = %(actor)s
+UPDATE event e SET version = e.version + 1, updated_at = now(), updated_by = %(actor)s,
+    status = coalesce(d.diff->'status'->>'to', e.status)
 FROM import_diff d WHERE d.event_id = e.id AND d.diff IS NOT NULL
 """
 REVISIONS_FOR_UPDATED = """
-INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
+INSERT INTO revision (event_id, event_date, revision, action, actor, rationale, diff)
 SELECT d.event_id, d.event_date,
        (SELECT coalesce(max(r.revision), 0) + 1 FROM revision r
         WHERE r.event_id = d.event_id AND r.event_date = d.event_date),
-       'import', %(actor)s, d.diff
+       'import', %(actor)s, d.rationale, d.diff
 FROM import_diff d WHERE d.diff IS NOT NULL
 """
 
@@ -218,7 +243,7 @@ def copy_staging(cursor: Any) -> AsyncCopy:
 
 
 async def check_staging(
-    conn: AsyncConnection[Any], reject_existing: bool
+    conn: AsyncConnection[Any], reject_existing: bool, update: bool
 ) -> list[tuple[int, str, str]]:
     """Resolve names and places, then (line, field, message) for every row that cannot go in."""
     problems: list[tuple[int, str, str]] = []
@@ -227,8 +252,8 @@ async def check_staging(
         if field is not None:
             problems += [(line, field, message) for line, message in await cursor.fetchall()]
     await conn.execute(MARK_EXISTING)
-    if reject_existing:
-        cursor = await conn.execute(EXISTING_ERRORS)
+    if reject_existing or update:
+        cursor = await conn.execute(EXISTING_ERRORS if reject_existing else DELETED_ERRORS)
         problems += [(line, "external_id", message) for line, message in await cursor.fetchall()]
     return sorted(problems)
 
@@ -267,6 +292,7 @@ async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> i
     if not update:
         return 0
     await _step(conn, "diffs", DIFFS)
+    await _step(conn, "unjudge", UNJUDGE, {"substantive": list(SUBSTANTIVE_FIELDS)})
     changed = await _step(conn, "versions", BUMP_CHANGED, params)
     await _step(conn, "update revisions", REVISIONS_FOR_UPDATED, params)
     return changed

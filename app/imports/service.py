@@ -166,7 +166,7 @@ async def import_events(
         raise UnprocessableContent("The body holds no rows.", [{"line": 1, "errors": []}])
     if not errors.count:
         for line, field, message in await repository.check_staging(
-            conn, reject_existing=on_conflict == "error"
+            conn, reject_existing=on_conflict == "error", update=on_conflict == "update"
         ):
             errors.add(line, [{"loc": [field], "msg": message}])
     if errors.count:

@@ -92,8 +92,24 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
         summary="c", event_date="2023-05-05", units=[{"name": "Sever", "side": "RU"}]
     )
     c = (await admin.post("/v1/events", json=c_body)).json()["id"]
-    merged = await analyst.post(f"/v1/events/{c}/merge", json={"into": a})
+    merged = await verifier.post(f"/v1/events/{c}/merge", json={"into": a})
     assert merged.status_code == 200, merged.text
+    # the merge changed a's sources after it was verified: back to claimed in that revision
+    assert merged.json()["status"] == "claimed"
+    # a second verifier attests the merged content (the first changed it, so may not)
+    other_verifier = client_for(secret=await _new_key(admin, "second verifier", "verifier"))
+    again = {"status": "verified", "rationale": "Both reports checked."}
+    assert (await verifier.post(f"/v1/events/{a}/status", json=again)).status_code == 403
+    assert (await other_verifier.post(f"/v1/events/{a}/status", json=again)).status_code == 200
+
+    # unmerge: d is merged into a, then an admin brings it back with its source and unit
+    d_body = event_body(summary="d", units=[{"name": "Vostok", "side": "RU"}])
+    d = (await analyst.post("/v1/events", json=d_body)).json()["id"]
+    assert (await analyst.post(f"/v1/events/{d}/merge", json={"into": a})).status_code == 200
+    unmerged = await admin.post(f"/v1/events/{d}/unmerge")
+    assert unmerged.status_code == 200, unmerged.text
+    assert unmerged.json()["summary"] == "d"
+    assert [u["name"] for u in unmerged.json()["units"]] == ["Vostok"]
 
     # import: two new events, then an update of one of them with a new source and unit
     rows = [
@@ -132,7 +148,7 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
     assert await _etag(analyst, a) == before
 
     events = await _all_events(admin)
-    assert len(events) == 5
+    assert len(events) == 6
     # Every source report, unit link and revision sits in its event's date partition.
     children = await connection.execute(
         text(
@@ -153,7 +169,7 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
         actions |= {revision["action"] for revision in revisions}
         assert [r["revision"] for r in revisions] == list(range(1, event["version"] + 1))
         path = f"/v1/events/{event['id']}/history/{event['version']}"
-        rebuilt = await reader_get(client_for, path)
+        rebuilt = await admin_get(client_for, path)
         assert rebuilt["revision"] == event["version"]
         state = _comparable(rebuilt["state"])
         current = _comparable(event)
@@ -167,26 +183,33 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
         }, event["id"]
     assert actions == {
         "create", "update", "status", "source_added", "delete", "restore", "merge",
-        "merged_into", "import", "unit_changed",
+        "merged_into", "import", "unit_changed", "unmerge", "unmerged",
     }  # fmt: skip
     assert sum("Kraken Regiment" in [u["name"] for u in e["units"]] for e in events) == 2
 
     # every revision in between is a state too: the first is the event as created
-    first = await reader_get(client_for, f"/v1/events/{a}/history/1")
+    first = await admin_get(client_for, f"/v1/events/{a}/history/1")
     assert first["action"] == "create"
     assert first["state"]["summary"] == body["summary"]
     assert [s["source_name"] for s in first["state"]["sources"]] == [
         "Ministry of Defence of Russia",
         "ISW",
     ]
-    tombstone = await reader_get(client_for, f"/v1/events/{c}/history/2")
+    tombstone = await admin_get(client_for, f"/v1/events/{c}/history/2")
     assert tombstone["state"]["merged_into"] == a
     assert tombstone["state"]["sources"] == []
     assert tombstone["state"]["units"] == []
 
 
-async def reader_get(client_for: ClientFactory, path: str) -> dict[str, Any]:
-    response = await client_for("reader").get(path)
+async def _new_key(admin: httpx.AsyncClient, name: str, role: str) -> str:
+    response = await admin.post("/v1/keys", json={"name": name, "role": role})
+    assert response.status_code == 201, response.text
+    secret: str = response.json()["secret"]
+    return secret
+
+
+async def admin_get(client_for: ClientFactory, path: str) -> dict[str, Any]:
+    response = await client_for("admin").get(path)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
