@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.changes import repository
 from app.changes.schemas import ChangeOut, ChangePage
 from app.events.repository import get_events
-from app.events.schemas import EventOut
+from app.events.service import render_events
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 
 
@@ -25,17 +25,20 @@ async def changes_since(session: AsyncSession, since: str | None, limit: int) ->
     """
     xid, seq = _position(since)
     changes = await repository.changes_after(session, xid, seq, limit)
-    live = {
-        event.id: event
-        for event in await get_events(session, list({change.event_id for change in changes}))
-        if event.deleted_at is None
-    }
+    live = await render_events(
+        session,
+        [
+            event
+            for event in await get_events(session, list({change.event_id for change in changes}))
+            if event.deleted_at is None
+        ],
+    )
     items = [
         ChangeOut(
             cursor=encode_cursor(change.xid, change.seq),
             op="delete" if change.op == "delete" else "upsert",
             event_id=change.event_id,
-            event=EventOut.from_event(live[change.event_id])
+            event=live[change.event_id]
             if change.op == "upsert" and change.event_id in live
             else None,
             committed_at=change.changed_at,

@@ -88,6 +88,14 @@ def _mentioned_keys(event: Event | repository.NewEvent) -> set[uuid.UUID]:
     return {event.created_by, event.updated_by} | {source.added_by for source in event.sources}
 
 
+async def render_events(session: AsyncSession, events: list[Event]) -> dict[uuid.UUID, EventOut]:
+    """Events as the API shows them, by id, with the names of the keys they mention (one
+    lookup for all)."""
+    mentioned: set[uuid.UUID] = set().union(*map(_mentioned_keys, events))
+    names = await key_names(session, mentioned)
+    return {event.id: EventOut.from_event(event, names=names) for event in events}
+
+
 async def _render(
     session: AsyncSession,
     event: Event | repository.NewEvent,
@@ -471,7 +479,10 @@ async def restore_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKe
     if event.deleted_at is None:
         raise Conflict("The event is not deleted.", current_version=event.version)
     if event.merged_into is not None:
-        raise Conflict(f"The event was merged into {event.merged_into}; it cannot be restored.")
+        raise Conflict(
+            f"The event was merged into {event.merged_into}: undo the merge with "
+            f"POST /v1/events/{event.id}/unmerge (admin) instead."
+        )
     diff = {"deleted_at": {"from": _json(event.deleted_at), "to": None}}
     event.deleted_at = None
     return await _touch(session, event, admin, "restore", diff)
@@ -632,8 +643,9 @@ async def find_duplicates(
             scored.append((result[0], result[1], row))
     scored.sort(key=lambda item: -item[0])
     scored = scored[:limit]
-    events = {e.id: e for e in await repository.get_events(session, [r["id"] for *_, r in scored])}
-    names = await key_names(session, set().union(*map(_mentioned_keys, events.values())))
+    events = await render_events(
+        session, await repository.get_events(session, [r["id"] for *_, r in scored])
+    )
     return Page[DuplicateCandidate](
         items=[
             DuplicateCandidate(
@@ -642,7 +654,7 @@ async def find_duplicates(
                 reasons=reasons,
                 distance_km=None if row["distance_km"] is None else round(row["distance_km"], 3),
                 days_apart=int(row["days_apart"]),
-                event=EventOut.from_event(events[row["id"]], names=names),
+                event=events[row["id"]],
             )
             for score, reasons, row in scored
         ],

@@ -326,6 +326,14 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     expect(history.nth(1)).to_contain_text("Source added")
     expect(history.nth(2)).to_contain_text("Status")
     expect(history.nth(2)).to_contain_text("Checked: verified.")
+    # who, by name, and what changed from what to what
+    expect(history.nth(0)).to_contain_text("by analyst")
+    expect(history.nth(2)).to_contain_text("by verifier")
+    expect(history.nth(2).locator(".change")).to_contain_text("Status: claimed → verified")
+    expect(history.nth(2).locator(".change")).to_contain_text("judged version 2")
+    expect(detail.locator(".filed-by")).to_contain_text("Filed by analyst")
+    expect(detail.locator(".filed-by")).to_contain_text("last changed by verifier")
+    expect(analyst.locator(".added-by")).to_contain_text("added by analyst")
     assert seeded["verified"]["summary"] in detail.inner_text()
     _shot(page, "event-detail")
 

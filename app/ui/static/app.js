@@ -284,6 +284,24 @@ async function loadChart() {
 
 // --- one event ------------------------------------------------------------------------------
 
+// A key as people know it: its name, with the start of its id to tell namesakes apart.
+function actor(name, id) {
+  return name ? `${name} (${id.slice(0, 8)})` : `key ${id.slice(0, 8)}`;
+}
+
+// One revision's change in words: scalar fields as "from → to", the rest by name.
+function describeChange(diff) {
+  const shown = (value) => (value === null || value === undefined || value === "" ? "none" : String(value));
+  return Object.entries(diff).map(([field, change]) => {
+    if (field === "attested_version") return `judged version ${change}`;
+    if (change && typeof change === "object" && "to" in change && (change.to === null || typeof change.to !== "object")
+        && (change.from === null || change.from === undefined || typeof change.from !== "object")) {
+      return `${label(field)}: ${shown(change.from)} → ${shown(change.to)}`;
+    }
+    return label(field);
+  }).join("; ");
+}
+
 async function showEvent(id) {
   const panel = $("#detail");
   try {
@@ -293,21 +311,23 @@ async function showEvent(id) {
     body.replaceChildren(
       element("p", { text: event.summary || "" }),
       element("p", { class: "where", text: [event.location_name, event.region?.name, event.country].filter(Boolean).join(", ") }),
+      element("p", { class: "muted filed-by", text: `Filed by ${actor(event.created_by_name, event.created_by)}; last changed by ${actor(event.updated_by_name, event.updated_by)}` }),
       element("h3", { text: `Sources (${event.sources.length})` }),
       element("ul", { class: "sources" }, ...event.sources.map((s) => {
         const grade = element("abbr", { class: "grade", title: `Admiralty grade: source reliability ${s.reliability}, information credibility ${s.credibility}`, text: `${s.reliability}${s.credibility}` });
         const name = s.url ? element("a", { href: s.url, rel: "noopener noreferrer", target: "_blank", text: s.source_name }) : s.source_name;
         return element("li", { class: `stance-${s.stance}` }, name, " ", element("span", { class: "stance", text: s.stance }), " ", grade,
           s.published_at ? element("span", { class: "muted", text: ` ${s.published_at.slice(0, 10)}` }) : "",
+          element("span", { class: "muted added-by", text: ` · added by ${actor(s.added_by_name, s.added_by)}` }),
           s.excerpt ? element("q", { text: s.excerpt }) : "");
       })),
       element("h3", { text: `Units (${event.units.length})` }),
       element("ul", { class: "units" }, ...event.units.map((u) => element("li", { text: `${u.name} (${u.side})${u.role ? `, ${u.role}` : ""}` }))),
       element("h3", { text: `History (${history.items.length} revision${history.items.length === 1 ? "" : "s"})` }),
       element("ol", { class: "history" }, ...history.items.map((r) => element("li", {},
-        element("strong", { text: label(r.action) }), ` ${r.at.replace("T", " ").slice(0, 19)} by key ${r.actor.slice(0, 8)}`,
+        element("strong", { text: label(r.action) }), ` ${r.at.replace("T", " ").slice(0, 19)} by ${actor(r.actor_name, r.actor)}`,
         r.rationale ? element("q", { text: r.rationale }) : "",
-        r.action === "create" || r.action === "import" ? "" : element("span", { class: "muted", text: ` · ${Object.keys(r.diff).join(", ")}` })))),
+        r.action === "create" || (r.action === "import" && r.revision === 1) ? "" : element("span", { class: "muted change", text: ` · ${describeChange(r.diff)}` })))),
     );
     panel.hidden = false;
     panel.focus();
