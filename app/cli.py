@@ -28,6 +28,7 @@ from app.db import (
     prepare_database,
     schema_state,
 )
+from app.errors import AppError
 from app.logs import log_config
 
 app = typer.Typer(help="incident-tracker: located events with provenance and history.")
@@ -76,7 +77,11 @@ def _run_in_session(
 def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     settings = get_settings()
     with _database_url(settings) as url:
-        return _run_in_session(url, settings, work)
+        try:
+            return _run_in_session(url, settings, work)
+        except AppError as error:  # a rule of the service (404, 409, …): one line, exit 1
+            typer.echo(f"error: {error.detail}", err=True)
+            raise typer.Exit(1) from error
 
 
 def _plan_pools(url: str, settings: Settings, workers: int) -> PoolPlan:

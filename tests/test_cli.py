@@ -4,8 +4,10 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
+from app.db import libpq_url
 from tests.live import INCIDENTS, KEY, ServeProcess, free_port, serve_env
 
 
@@ -325,3 +327,23 @@ def test_serve_with_workers_sizes_pools_and_keeps_idempotency_and_limits_across_
     assert code in (0, 143), stderr
     with psycopg.connect(libpq_url(fresh_database_url)) as conn:
         assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)
+
+
+def test_revoking_the_last_admin_key_is_one_line_and_exit_1(
+    fresh_database_url: str, tmp_path: Path
+):
+    env = {**serve_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
+    made = _cli(["keys", "create", "--name", "only admin", "--role", "admin"], env)
+    assert made.returncode == 0, made.stderr
+    with psycopg.connect(libpq_url(fresh_database_url)) as conn:
+        row = conn.execute("SELECT id::text FROM api_key WHERE name = 'only admin'").fetchone()
+    assert row is not None
+    admin_id = row[0]
+    refused = _cli(["keys", "revoke", admin_id], env)
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: only admin")
+    assert "last active admin key" in refused.stderr
+    second = _cli(["keys", "create", "--name", "second admin", "--role", "admin"], env)
+    assert second.returncode == 0, second.stderr
+    assert _cli(["keys", "revoke", admin_id], env).returncode == 0
