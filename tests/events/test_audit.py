@@ -44,6 +44,15 @@ def _comparable(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _content(state: dict[str, Any]) -> dict[str, Any]:
+    """What a status judges: the state less the status and the bookkeeping."""
+    return {
+        name: value
+        for name, value in _comparable(state).items()
+        if name not in {"status", "version", *STAMPS, "updated_by_name"}
+    }
+
+
 async def _etag(client: httpx.AsyncClient, event_id: str) -> str:
     return (await client.get(f"/v1/events/{event_id}")).headers["etag"]
 
@@ -164,6 +173,8 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
     assert all(child == event and d1 == d2 for child, event, d1, d2 in placed), placed
     assert {child for child, *_ in placed} >= {"2023", "2024", "2025"}
     actions: set[str] = set()
+    statuses: set[str] = set()
+    resets = 0
     for event in events:
         revisions = await _history(admin, event["id"])
         actions |= {revision["action"] for revision in revisions}
@@ -181,11 +192,27 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
         assert {name: current[name] for name in STAMPS} == {
             name: rebuilt["state"][name] for name in STAMPS
         }, event["id"]
+        # every status revision attests the version before it, and the log rebuilds exactly
+        # the content it judged; a status back to claimed without a judge says why
+        for revision in revisions:
+            if revision["action"] == "status":
+                attested = revision["diff"]["attested_version"]
+                assert attested == revision["revision"] - 1
+                judged = await admin_get(client_for, f"{path.rsplit('/', 1)[0]}/{attested}")
+                after = await admin_get(client_for, f"{path.rsplit('/', 1)[0]}/{attested + 1}")
+                assert _content(judged["state"]) == _content(after["state"])
+                assert after["state"]["status"] == revision["diff"]["status"]["to"]
+                statuses.add(revision["diff"]["status"]["to"])
+            elif isinstance(revision["diff"].get("status"), dict):
+                assert revision["diff"]["status"]["to"] == "claimed"
+                assert "back to claimed until another key checks it" in revision["rationale"]
+                resets += 1
     assert actions == {
         "create", "update", "status", "source_added", "delete", "restore", "merge",
         "merged_into", "import", "unit_changed", "unmerge", "unmerged",
     }  # fmt: skip
     assert sum("Kraken Regiment" in [u["name"] for u in e["units"]] for e in events) == 2
+    assert statuses == {"verified"} and resets == 2  # the two merges into a verified event
 
     # every revision in between is a state too: the first is the event as created
     first = await admin_get(client_for, f"/v1/events/{a}/history/1")
