@@ -38,4 +38,23 @@ def decode_cursor(cursor: str, arity: int, param: str = "cursor") -> list[Any]:
         values = None
     if not isinstance(values, list) or len(values) != arity:
         raise invalid_cursor(param)
+    for value in values:
+        # Only what encode_cursor() writes, and what PostgreSQL can take as a parameter: no
+        # booleans, integers within bigint, no NUL in text.
+        if isinstance(value, bool) or not isinstance(value, int | str | float | None):
+            raise invalid_cursor(param)
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise invalid_cursor(param)
+        if isinstance(value, str) and "\x00" in value:
+            raise invalid_cursor(param)
     return values
+
+
+def decode_position(cursor: str | None, bound: int = 2**63, param: str = "cursor") -> int:
+    """A cursor holding one non-negative integer below `bound` (0 without a cursor)."""
+    if not cursor:
+        return 0
+    (position,) = decode_cursor(cursor, 1, param)
+    if not isinstance(position, int) or not 0 <= position < bound:
+        raise invalid_cursor(param)
+    return position

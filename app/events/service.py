@@ -43,7 +43,7 @@ from app.events.schemas import (
 )
 from app.gazetteer import repository as gazetteer
 from app.gazetteer.models import Place
-from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 
 # The event's own fields, as revisions record them.
 STATE_FIELDS = (
@@ -504,11 +504,7 @@ async def history(
     """The event's revisions, oldest first (a deleted event's only for its creator and
     admins)."""
     await _visible_row(session, event_id, reader)
-    after = 0
-    if cursor:
-        (after,) = decode_cursor(cursor, 1)
-        if not isinstance(after, int):
-            raise invalid_cursor()
+    after = decode_position(cursor, bound=2**31)  # revision numbers are integers
     revisions = await repository.revisions(session, event_id, after, limit + 1)
     next_cursor = None
     if len(revisions) > limit:

@@ -22,7 +22,7 @@ from app.gazetteer.schemas import (
     UnitOut,
     UnitPatch,
 )
-from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 
 
 def _invalid(field: str, message: str) -> UnprocessableContent:
@@ -127,11 +127,7 @@ async def reference_history(
     session: AsyncSession, kind: str, ref: str, limit: int, cursor: str | None
 ) -> Page[ReferenceChangeOut]:
     """A region's or unit's changes, oldest first, with the names of who made them."""
-    after = 0
-    if cursor:
-        (after,) = decode_cursor(cursor, 1)
-        if not isinstance(after, int) or not 0 <= after < 2**63:
-            raise invalid_cursor()
+    after = decode_position(cursor)
     entries = await repository.changes(session, kind, ref, after, limit + 1)
     next_cursor = None
     if len(entries) > limit:

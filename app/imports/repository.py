@@ -83,6 +83,15 @@ EXISTING_ERRORS = """
 SELECT line, 'external_id exists as event ' || existing_id FROM import_staging
 WHERE existing_id IS NOT NULL ORDER BY line
 """
+# The events an update will change, row-locked in id order (as merges and unit renames lock
+# them) before anything of them is read: a status change, PATCH, delete or merge committed
+# while the import runs would otherwise be overwritten by content read before it.
+LOCK_EXISTING = """
+SELECT e.id FROM event e
+WHERE e.id IN (SELECT existing_id FROM import_staging WHERE existing_id IS NOT NULL)
+ORDER BY e.id
+FOR UPDATE OF e
+"""
 # An update never touches a deleted event or a merge's tombstone (sources added to one would
 # be hidden with it, and a tombstone's content is what its unmerge brings back).
 DELETED_ERRORS = """
@@ -252,6 +261,8 @@ async def check_staging(
         if field is not None:
             problems += [(line, field, message) for line, message in await cursor.fetchall()]
     await conn.execute(MARK_EXISTING)
+    if update:
+        await _step(conn, "lock existing", LOCK_EXISTING)
     if reject_existing or update:
         cursor = await conn.execute(EXISTING_ERRORS if reject_existing else DELETED_ERRORS)
         problems += [(line, "external_id", message) for line, message in await cursor.fetchall()]

@@ -212,7 +212,8 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
         "merged_into", "import", "unit_changed", "unmerge", "unmerged",
     }  # fmt: skip
     assert sum("Kraken Regiment" in [u["name"] for u in e["units"]] for e in events) == 2
-    assert statuses == {"verified"} and resets == 2  # the two merges into a verified event
+    assert statuses == {"verified"}
+    assert resets == 2  # the two merges into a verified event
 
     # every revision in between is a state too: the first is the event as created
     first = await admin_get(client_for, f"/v1/events/{a}/history/1")

@@ -1,17 +1,21 @@
 """The trust model (docs/trust.md), through the HTTP API, with several keys per role trying the
 front doors and the side doors: PATCH, sources, merge, unmerge, imports, history, exports."""
 
+import asyncio
 import json
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import libpq_url
 from tests.conftest import ClientFactory, assert_problem
 from tests.factories import event_body
+from tests.live import bearer, live_app
 
 NDJSON = {"content-type": "application/x-ndjson"}
 VERIFY = {"status": "verified", "rationale": "Geolocated footage."}
@@ -86,7 +90,8 @@ async def test_a_verifier_who_rewrote_an_event_cannot_verify_it_alone(desk: Desk
     creator_try = await writer.post(f"/v1/events/{event_id}/status", json=VERIFY)
     assert_problem(creator_try, 403)
     current = (await desk.reader.get(f"/v1/events/{event_id}")).json()
-    assert current["status"] == "claimed" and current["version"] == 3
+    assert current["status"] == "claimed"
+    assert current["version"] == 3
 
     # a key that touched nothing may: the revision names the version it judged, and who
     verified = await judge.post(f"/v1/events/{event_id}/status", json=VERIFY)
@@ -233,7 +238,8 @@ async def test_merging_another_analysts_event_needs_the_right_to_delete_it(desk:
         assert "only the key that created it" in assert_problem(refused, 403)["detail"]
         assert_problem(await attacker.delete(f"/v1/events/{target}"), 403)
     intact = await desk.reader.get(f"/v1/events/{target}")
-    assert intact.status_code == 200 and intact.json()["version"] == 1
+    assert intact.status_code == 200
+    assert intact.json()["version"] == 1
     assert len((await desk.reader.get(f"/v1/events/{mine}")).json()["sources"]) == 1
 
     # the creator may merge its own into someone else's; a verifier may merge anyone's
@@ -250,9 +256,12 @@ async def test_an_admin_undoes_a_merge(desk: Desk, connection: AsyncConnection):
     verifier, _ = await desk.key("merging verifier", "verifier")
     other_admin, _ = await desk.key("second admin", "admin")
     survivor = await _create(
-        owner, summary="survivor", units=[{"name": "Akhmat", "side": "RU"}], event_date="2024-08-06",
+        owner,
+        summary="survivor",
+        units=[{"name": "Akhmat", "side": "RU"}],
+        event_date="2024-08-06",
         date_precision="day",
-    )  # fmt: skip
+    )
     merged_body = event_body(
         summary="tombstone",
         units=[
@@ -277,7 +286,8 @@ async def test_an_admin_undoes_a_merge(desk: Desk, connection: AsyncConnection):
     back = await other_admin.post(f"/v1/events/{merged['id']}/unmerge")
     assert back.status_code == 200, back.text
     restored = back.json()
-    assert restored["deleted_at"] is None and restored["summary"] == "tombstone"
+    assert restored["deleted_at"] is None
+    assert restored["summary"] == "tombstone"
     assert [s["source_name"] for s in restored["sources"]] == [
         "Ministry of Defence of Russia",
         "Rybar",
@@ -347,7 +357,11 @@ async def test_imports_never_touch_deleted_or_merged_events(desk: Desk):
     assert (await owner.delete(f"/v1/events/{ids['feed-0']}")).status_code == 204
     merge = await owner.post(f"/v1/events/{ids['feed-1']}/merge", json={"into": ids["feed-2"]})
     assert merge.status_code == 200
-    before = {key: (await desk.admin.get(f"/v1/events/{event_id}", params={"include_deleted": True})).json() for key, event_id in ids.items()}  # fmt: skip
+    deleted_too = {"include_deleted": True}
+    before = {
+        key: (await desk.admin.get(f"/v1/events/{event_id}", params=deleted_too)).json()
+        for key, event_id in ids.items()
+    }
 
     for row in rows:
         row["summary"] += " (revised)"
@@ -399,9 +413,8 @@ async def test_a_deleted_events_content_is_for_its_creator_and_admins(desk: Desk
         for client in (desk.reader, reader_two, other_analyst, verifier):
             for door in doors:
                 problem = assert_problem(await client.get(door), 410)
-                assert "secret" not in json.dumps(problem) and "merged away" not in json.dumps(
-                    problem
-                )
+                assert "secret" not in json.dumps(problem)
+                assert "merged away" not in json.dumps(problem)
             asked = await client.get(f"/v1/events/{event_id}", params={"include_deleted": True})
             assert_problem(asked, 403)
             # nor through a list, an export or the feed
@@ -435,7 +448,8 @@ async def test_region_aliases_cannot_be_moved_silently(desk: Desk):
         for alias in ("Belgorod", "BELGOROD", "Белгород", "Belgorodskaya oblast'"):
             taken = await client.patch("/v1/regions/RU-KRS", json={"add_aliases": [alias]})
             problem = assert_problem(taken, 409)
-            assert "RU-BEL" in problem["detail"] and problem["existing_code"] == "RU-BEL"
+            assert "RU-BEL" in problem["detail"]
+            assert problem["existing_code"] == "RU-BEL"
         away = await client.patch("/v1/regions/RU-BEL", json={"remove_aliases": ["Belgorod"]})
         if client is verifier:
             assert away.status_code == 200
@@ -459,7 +473,8 @@ async def test_region_aliases_cannot_be_moved_silently(desk: Desk):
     assert entry["at"]
     bel = (await desk.reader.get("/v1/regions/RU-BEL/history")).json()["items"]
     assert [e["actor_name"] for e in bel] == ["gazetteer verifier"] * 2
-    assert "Belgorod" not in bel[0]["after"]["aliases"] and "Belgorod" in bel[1]["after"]["aliases"]
+    assert "Belgorod" not in bel[0]["after"]["aliases"]
+    assert "Belgorod" in bel[1]["after"]["aliases"]
     assert_problem(await desk.reader.get("/v1/regions/XX-ZZZ/history"), 404)
 
 
@@ -509,7 +524,8 @@ async def test_unit_changes_are_audited_and_aliases_name_one_unit(desk: Desk):
         ("update", "orbat verifier"),
         ("update", "orbat analyst"),
     ]
-    assert history[0]["before"] is None and history[0]["actor"] == analyst_id
+    assert history[0]["before"] is None
+    assert history[0]["actor"] == analyst_id
     assert history[1]["before"]["aliases"] == ["225 OShP"]
     assert history[1]["after"]["aliases"] == ["225 OShP", "225 ОШП"]
     assert history[3]["before"]["name"] == "225th Separate Assault Regiment"
@@ -583,3 +599,81 @@ async def test_every_actor_is_shown_with_its_name(desk: Desk):
     assert [s["added_by_name"] for s in rebuilt["sources"]] == ["Kyiv desk", "OSINT team"]
     history = await _history(desk.reader, event_id)
     assert [r["actor_name"] for r in history] == ["Kyiv desk", "OSINT team", "Senior verifier"]
+
+
+async def _wait_for_lock_wait(url: str) -> None:
+    """Until a backend of this database waits on a row lock (the import, blocked)."""
+    async with await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True) as conn:
+        for _ in range(600):  # a guard against hanging, not a speed check
+            cursor = await conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if (await cursor.fetchone()) != (0,):
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError("the import never waited for the row lock")
+
+
+async def test_an_import_reads_the_events_it_updates_under_their_lock(fresh_database_url: str):
+    """A change committed while an import runs is not overwritten by state read before it:
+    here a status set behind the import's back (raw SQL, holding the row) is seen by the
+    import, which then sends the event back to claimed with its reason."""
+    async with live_app(fresh_database_url) as (_, keys, client):
+        row = event_body(external_id="race-1", external_source="feed")
+        analyst = bearer(keys, "analyst")
+        made = await client.post("/v1/imports", content=_ndjson(row), headers={**NDJSON, **analyst})
+        assert made.json()["created"] == 1, made.text
+        async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database_url)) as other:
+            await other.execute(
+                "UPDATE event SET status = 'verified' WHERE external_id = 'race-1'"
+            )  # uncommitted: the row stays locked
+            row["fatalities"] = 99
+            importing = asyncio.create_task(
+                client.post(
+                    "/v1/imports",
+                    params={"on_conflict": "update"},
+                    content=_ndjson(row),
+                    headers={**NDJSON, **analyst},
+                )
+            )
+            await _wait_for_lock_wait(fresh_database_url)
+            await other.commit()
+        updated = await importing
+        assert updated.json()["updated"] == 1, updated.text
+        listed = await client.get("/v1/events", headers=bearer(keys, "reader"))
+        (event,) = listed.json()["items"]
+        assert (event["status"], event["fatalities"]) == ("claimed", 99)
+        history = await client.get(f"/v1/events/{event['id']}/history", headers=analyst)
+        last = history.json()["items"][-1]
+        assert last["action"] == "import"
+        assert last["diff"]["status"] == {"from": "verified", "to": "claimed"}
+        assert last["rationale"].startswith("fatalities changed after the event was verified")
+
+
+async def test_an_import_does_not_update_an_event_deleted_while_it_waited(fresh_database_url: str):
+    async with live_app(fresh_database_url) as (_, keys, client):
+        row = event_body(external_id="race-2", external_source="feed")
+        analyst = bearer(keys, "analyst")
+        made = await client.post("/v1/imports", content=_ndjson(row), headers={**NDJSON, **analyst})
+        assert made.json()["created"] == 1, made.text
+        async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database_url)) as other:
+            await other.execute(
+                "UPDATE event SET deleted_at = now() WHERE external_id = 'race-2'"
+            )  # a delete in flight
+            row["summary"] = "rewritten by the feed"
+            importing = asyncio.create_task(
+                client.post(
+                    "/v1/imports",
+                    params={"on_conflict": "update"},
+                    content=_ndjson(row),
+                    headers={**NDJSON, **analyst},
+                )
+            )
+            await _wait_for_lock_wait(fresh_database_url)
+            await other.commit()
+        refused = await importing
+        assert "which is deleted" in assert_problem(refused, 422)["errors"][0]["errors"][0]["msg"]
+        async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database_url)) as conn:
+            cursor = await conn.execute("SELECT summary, version FROM event")
+            assert await cursor.fetchall() == [(event_body()["summary"], 1)]
