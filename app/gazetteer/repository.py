@@ -257,6 +257,19 @@ async def lock_aliases(session: AsyncSession) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended("aliases", 0))))
 
 
+async def unit_aliased_as(
+    session: AsyncSession, name: str, other_than: uuid.UUID | None
+) -> Unit | None:
+    """Another unit one of whose aliases reads as `name` (by the unit key), if any."""
+    alias = func.unnest(Unit.aliases).table_valued("alias").render_derived()
+    reads_as = select(alias.c.alias).where(func.itk_unit_key(alias.c.alias) == unit_key(name))
+    query = select(Unit).where(reads_as.exists())
+    if other_than is not None:
+        query = query.where(Unit.id != other_than)
+    result = await session.execute(query.order_by(Unit.name, Unit.id).limit(1))
+    return result.scalar_one_or_none()
+
+
 # ---------------------------------------------------------------- the audit of both
 
 

@@ -2,10 +2,27 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from app.events.schemas import Country, Latitude, Longitude
 from app.text import NO_NUL, Name, NotBool, RegionCode, ShortText
+
+
+def _spells_something(value: str) -> str:
+    # Names are compared by their letters and digits: "!!!" would match any other such name.
+    if not any(character.isalnum() for character in value):
+        raise ValueError("an alias needs at least one letter or digit")
+    return value
+
+
+Alias = Annotated[Name, AfterValidator(_spells_something)]
 
 PlaceKind = Literal["city", "town", "village", "hamlet", "settlement", "locality", "other"]
 SearchText = Annotated[
@@ -30,7 +47,7 @@ class RegionPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    add_aliases: list[Name] = Field(default_factory=list, max_length=100)
+    add_aliases: list[Alias] = Field(default_factory=list, max_length=100)
     remove_aliases: list[Name] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
@@ -75,7 +92,7 @@ class UnitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    aliases: list[Name] = Field(default_factory=list, max_length=100)
+    aliases: list[Alias] = Field(default_factory=list, max_length=100)
     side: ShortText
     echelon: ShortText | None = None
     parent_id: uuid.UUID | None = None
@@ -87,7 +104,7 @@ class UnitPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    aliases: list[Name] | None = Field(default=None, max_length=100)
+    aliases: list[Alias] | None = Field(default=None, max_length=100)
     side: ShortText | None = None
     echelon: ShortText | None = None
     parent_id: uuid.UUID | None = None

@@ -292,6 +292,18 @@ async def _check_unit_aliases(
             )
 
 
+async def _check_unit_name(session: AsyncSession, name: str, unit_id: uuid.UUID | None) -> None:
+    """409 naming the unit if `name` is already another unit's alias."""
+    await repository.lock_aliases(session)
+    other = await repository.unit_aliased_as(session, name, unit_id)
+    if other is not None:
+        raise Conflict(
+            f"{name!r} is an alias of unit {other.name} ({other.side}, {other.id}); a name may "
+            "name one unit only.",
+            existing_id=str(other.id),
+        )
+
+
 async def create_unit(session: AsyncSession, payload: UnitCreate, analyst: ApiKey) -> UnitOut:
     """Add a unit; the same name on the same side, or an alias that names another unit, is a
     409 naming the existing one. Recorded in the unit's audit."""
@@ -301,6 +313,7 @@ async def create_unit(session: AsyncSession, payload: UnitCreate, analyst: ApiKe
             f"{payload.name} ({payload.side}) already exists.", existing_id=str(existing.id)
         )
     await _check_parent(session, payload.parent_id, None)
+    await _check_unit_name(session, payload.name, None)
     await _check_unit_aliases(session, payload.aliases, None)
     unit = Unit(**payload.model_dump() | {"aliases": list(dict.fromkeys(payload.aliases))})
     await repository.add_unit(session, unit)
@@ -332,9 +345,9 @@ async def patch_unit(
     session: AsyncSession, unit_id: uuid.UUID, patch: UnitPatch, analyst: ApiKey
 ) -> UnitOut:
     """Rename, re-alias, re-side or re-parent a unit (merge patch). A new name or side shows
-    in every event that names the unit, so each of them gets a revision saying so. Taking an
-    alias away needs a verifier; an alias that names another unit is a 409 naming it; every
-    change is in the unit's audit."""
+    in every event that names the unit, so each of them gets a revision saying so; the old
+    name stays an alias. Taking an alias away needs a verifier; an alias (or a new name) that
+    names another unit is a 409 naming it; every change is in the unit's audit."""
     unit = await repository.get_unit(session, unit_id)
     if unit is None:
         raise NotFound(f"No unit {unit_id}.")
@@ -355,6 +368,8 @@ async def patch_unit(
             raise Conflict(f"{name} ({side}) already exists.", existing_id=str(clash.id))
     if "parent_id" in changes:
         await _check_parent(session, changes["parent_id"], unit.id)
+    if name.casefold() != unit.name.casefold():
+        await _check_unit_name(session, name, unit.id)
     renamed = (name, side) != (unit.name, unit.side)
     if renamed:
         # Events first, in id order (as a PATCH of an event locks it before its units), then
@@ -362,6 +377,15 @@ async def patch_unit(
         await events.lock_events_naming_unit(session, unit.id)
         await session.refresh(unit, with_for_update=True)
     old_name, old_side = unit.name, unit.side
+    if name.casefold() != old_name.casefold():
+        # The old name stays an alias: filters and imports that use it still find the unit,
+        # and taking it away is, like any alias, a verifier's.
+        aliases = [
+            a for a in changes.get("aliases", unit.aliases) if a.casefold() != name.casefold()
+        ]
+        if old_name.casefold() not in {alias.casefold() for alias in aliases}:
+            aliases.append(old_name)
+        changes["aliases"] = aliases
     before = _unit_entry(unit)
     for field, value in changes.items():
         setattr(unit, field, value)

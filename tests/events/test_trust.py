@@ -530,6 +530,22 @@ async def test_unit_changes_are_audited_and_aliases_name_one_unit(desk: Desk):
     assert history[1]["after"]["aliases"] == ["225 OShP", "225 ОШП"]
     assert history[3]["before"]["name"] == "225th Separate Assault Regiment"
     assert history[3]["after"]["name"] == "225th Assault Regiment"
+    # the old name stays an alias: filters by it still find the unit, and taking it away (a
+    # rename then an alias elsewhere, to move a name in two steps) is not an analyst's
+    assert history[3]["after"]["aliases"] == ["225 ОШП", "225th Separate Assault Regiment"]
+    moved = await analyst_two.patch(
+        f"/v1/units/{other_id}", json={"aliases": ["225th Separate Assault Regiment"]}
+    )
+    assert assert_problem(moved, 409)["existing_id"] == unit["id"]
+    # nor may a new unit, or a rename, take a name that is another unit's alias
+    for client in (analyst, analyst_two):
+        taken = await client.post("/v1/units", json={"name": "225 ОШП", "side": "RU"})
+        assert assert_problem(taken, 409)["existing_id"] == unit["id"]
+        renamed_onto = await client.patch(f"/v1/units/{other_id}", json={"name": "225 oshp"})
+        assert assert_problem(renamed_onto, 409)["existing_id"] == unit["id"]
+    # an alias must spell something: "!!!" would match every other such name
+    assert_problem(await analyst.patch(f"/v1/units/{other_id}", json={"aliases": ["!!!"]}), 422)
+    assert_problem(await analyst.patch("/v1/regions/RU-BEL", json={"add_aliases": ["..."]}), 422)
     # paged
     page = (await desk.reader.get(f"/v1/units/{unit['id']}/history", params={"limit": 3})).json()
     rest = await desk.reader.get(
