@@ -276,6 +276,23 @@ def _unit_entry(unit: Unit) -> dict[str, Any]:
     }
 
 
+async def _audit_unit(
+    session: AsyncSession, unit: Unit, actor: ApiKey, before: dict[str, Any] | None
+) -> None:
+    """Record a unit made (no before) or changed in its audit."""
+    await repository.record_change(
+        session,
+        ReferenceChange(
+            kind="unit",
+            ref=str(unit.id),
+            action="create" if before is None else "update",
+            actor=actor.id,
+            before=before,
+            after=_unit_entry(unit),
+        ),
+    )
+
+
 async def _check_unit_aliases(
     session: AsyncSession, aliases: Sequence[str], unit_id: uuid.UUID | None
 ) -> None:
@@ -318,16 +335,7 @@ async def create_unit(session: AsyncSession, payload: UnitCreate, analyst: ApiKe
     unit = Unit(**payload.model_dump() | {"aliases": list(dict.fromkeys(payload.aliases))})
     await repository.add_unit(session, unit)
     await session.refresh(unit)
-    await repository.record_change(
-        session,
-        ReferenceChange(
-            kind="unit",
-            ref=str(unit.id),
-            action="create",
-            actor=analyst.id,
-            after=_unit_entry(unit),
-        ),
-    )
+    await _audit_unit(session, unit, analyst, None)
     return UnitOut.model_validate(unit)
 
 
@@ -392,17 +400,7 @@ async def patch_unit(
     await session.flush()
     if renamed and (unit.name, unit.side) != (old_name, old_side):
         await events.record_unit_change(session, unit.id, old_name, old_side, analyst.id)
-    if (after := _unit_entry(unit)) != before:
-        await repository.record_change(
-            session,
-            ReferenceChange(
-                kind="unit",
-                ref=str(unit.id),
-                action="update",
-                actor=analyst.id,
-                before=before,
-                after=after,
-            ),
-        )
+    if _unit_entry(unit) != before:
+        await _audit_unit(session, unit, analyst, before)
     await session.refresh(unit)
     return UnitOut.model_validate(unit)
