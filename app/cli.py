@@ -21,8 +21,10 @@ from app.auth.schemas import RoleName
 from app.config import Settings, get_settings
 from app.db import (
     Database,
+    DataDirInUse,
     PoolPlan,
     SchemaBehind,
+    ServeLock,
     connection_limits,
     plan_pools,
     prepare_database,
@@ -115,42 +117,54 @@ def serve(
     if production and (reasons := settings.unsafe_for_production()):
         err.print("refusing to start in production: " + "; ".join(reasons))
         raise typer.Exit(2)
-    with _database_url(settings) as url:
-        if production:
-            # Production output goes to log collectors: no secret is ever printed there.
-            if not _run_in_session(url, settings, keys.has_usable_key):
+    # Held until serve returns (the kernel drops it if the process dies).
+    serve_lock = ServeLock(settings.data_dir)
+    if settings.database_url is None:
+        try:
+            serve_lock.acquire()
+        except DataDirInUse as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+    try:
+        with _database_url(settings) as url:
+            if production:
+                # Production output goes to log collectors: no secret is ever printed there.
+                if not _run_in_session(url, settings, keys.has_usable_key):
+                    typer.echo(
+                        "No API keys exist yet: create the first one with "
+                        "`incidents keys create --name NAME --role admin`."
+                    )
+            elif secret := _run_in_session(url, settings, keys.ensure_admin_key):
                 typer.echo(
-                    "No API keys exist yet: create the first one with "
-                    "`incidents keys create --name NAME --role admin`."
+                    "\nNo API keys existed, so an admin key was created. "
+                    "It is shown only this once:\n"
+                    f"\n    {secret}\n\nUse it as `Authorization: Bearer <key>`.\n",
                 )
-        elif secret := _run_in_session(url, settings, keys.ensure_admin_key):
-            typer.echo(
-                "\nNo API keys existed, so an admin key was created. It is shown only this once:\n"
-                f"\n    {secret}\n\nUse it as `Authorization: Bearer <key>`.\n",
+            sys.stdout.flush()
+            # Workers (and the app factory) read the resolved database from the environment.
+            os.environ["INCIDENTS_DATABASE_URL"] = url
+            if not {"INCIDENTS_POOL_SIZE", "INCIDENTS_MAX_OVERFLOW"} & set(os.environ):
+                plan = _plan_pools(url, settings, workers)
+                os.environ["INCIDENTS_POOL_SIZE"] = str(plan.pool_size)
+                os.environ["INCIDENTS_MAX_OVERFLOW"] = str(plan.max_overflow)
+                typer.echo(f"database pools: {plan.describe()}")
+            get_settings.cache_clear()
+            # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an exit that
+            # unwinds this block, so the embedded PostgreSQL is stopped too.
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+            uvicorn.run(
+                "app.main:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+                log_config=log_config(log_level, settings.log_format),
+                proxy_headers=True,
+                timeout_graceful_shutdown=settings.shutdown_grace_s,
             )
-        sys.stdout.flush()
-        # Workers (and the app factory) read the resolved database from the environment.
-        os.environ["INCIDENTS_DATABASE_URL"] = url
-        if not {"INCIDENTS_POOL_SIZE", "INCIDENTS_MAX_OVERFLOW"} & set(os.environ):
-            plan = _plan_pools(url, settings, workers)
-            os.environ["INCIDENTS_POOL_SIZE"] = str(plan.pool_size)
-            os.environ["INCIDENTS_MAX_OVERFLOW"] = str(plan.max_overflow)
-            typer.echo(f"database pools: {plan.describe()}")
-        get_settings.cache_clear()
-        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an exit that
-        # unwinds this block, so the embedded PostgreSQL is stopped too.
-        signal.signal(signal.SIGTERM, _exit_on_signal)
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            log_config=log_config(log_level, settings.log_format),
-            proxy_headers=True,
-            timeout_graceful_shutdown=settings.shutdown_grace_s,
-        )
+    finally:
+        serve_lock.release()
 
 
 @db_app.command("upgrade")

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     shutdown_grace_s: int = Field(default=30, ge=1)
     # Requests per API key per minute, counted in PostgreSQL across workers (0: no limit).
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Who may read /metrics: anyone ("none", for a scraper on a private network), or keys of
+    # at least this role (the scraper then sends `Authorization: Bearer itk_…`).
+    metrics_role: Literal["none", "reader", "analyst", "verifier", "admin"] = "none"
     # Read-your-writes: how long a read waits for the replica to reach its LSN.
     replica_wait_ms: int = Field(default=500, ge=0, le=30_000)
     # After a failed connection, how long reads go to the primary before trying again.

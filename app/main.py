@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         middleware=middleware,
         dependencies=[Depends(reject_unknown_query_params)],
         debug=settings.debug,
+        # `/v1/events/` is a 404, not a redirect built from the request's (untrusted) Host.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.database = database

@@ -5,6 +5,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from starlette.responses import Response
 
+from app.auth.models import Role
+from app.auth.service import authenticate, authorize
 from app.db import code_heads, get_database
 from app.errors import ServiceUnavailable
 from app.metrics import metrics_endpoint
@@ -15,7 +17,12 @@ router = APIRouter(tags=["ops"])
 
 @router.get("/metrics", include_in_schema=True, response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics of this process."""
+    """Prometheus metrics of this process (open, or for keys of INCIDENTS_METRICS_ROLE)."""
+    role = request.app.state.settings.metrics_role
+    if role != "none":
+        async with get_database(request).sessionmaker() as session:
+            key = await authenticate(session, request.headers.get("authorization"))
+        authorize(key, Role[role])
     return await metrics_endpoint(request)
 
 

@@ -2,14 +2,26 @@
 
 import base64
 import binascii
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from pydantic import BaseModel
+from fastapi import Query
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.errors import UnprocessableContent
 
 T = TypeVar("T")
+
+# Cursors are opaque: documented as such (and fuzzed as such, tests/test_fuzz.py).
+CURSOR_SCHEMA: dict[str, Any] = {
+    "format": "cursor",
+    "description": "next_cursor of the previous page",
+}
+# A cursor in a query model's field, and as a route's own query parameter.
+CursorField = Annotated[
+    str, StringConstraints(max_length=500), Field(json_schema_extra=CURSOR_SCHEMA)
+]
+CursorQuery = Annotated[str | None, Query(max_length=500, json_schema_extra=CURSOR_SCHEMA)]
 
 
 class Page(BaseModel, Generic[T]):

@@ -1,5 +1,6 @@
 """Text types for inputs: bounded, NUL-free, valid UTF-8 (PostgreSQL stores nothing else)."""
 
+import datetime as dt
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
@@ -53,3 +54,14 @@ def _not_a_bool(value: object) -> object:
 
 # Numbers in bodies: JSON true/false is refused, not read as 1/0.
 NotBool = BeforeValidator(_not_a_bool)
+
+
+def in_utc(value: dt.datetime) -> dt.datetime:
+    """The same instant in UTC (a naive time is taken as UTC); a ValueError, so a 422, when
+    it falls outside the years 1 to 9999 there (year 1 at +14:00 is in year 0)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("the time is outside the years 1 to 9999 in UTC") from None

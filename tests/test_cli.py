@@ -1,6 +1,8 @@
 """The `incidents` command on a fresh embedded data directory, as a user would run it."""
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -347,3 +349,85 @@ def test_revoking_the_last_admin_key_is_one_line_and_exit_1(
     second = _cli(["keys", "create", "--name", "second admin", "--role", "admin"], env)
     assert second.returncode == 0, second.stderr
     assert _cli(["keys", "revoke", admin_id], env).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_cli_command_beside_a_running_server_leaves_its_database_up(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    env = serve_env(data_dir)
+    server = ServeProcess(env).wait_ready()
+    try:
+        assert server.admin_key, server.printed
+        headers = {"Authorization": f"Bearer {server.admin_key}"}
+        # Local commands on the same data dir attach to the server's database and leave it up.
+        for command in (["keys", "list"], ["keys", "create", "--name", "ci", "--role", "reader"]):
+            result = _cli(command, env)
+            assert result.returncode == 0, result.stderr
+            assert httpx.get(f"{server.base_url}/readyz", timeout=30).status_code == 200
+            listed = httpx.get(f"{server.base_url}/v1/keys", headers=headers, timeout=30)
+            assert listed.status_code == 200, listed.text
+        assert [key["name"] for key in listed.json()["items"]] == ["bootstrap admin", "ci"]
+        # A second server on the same data dir is refused before it touches anything.
+        second = subprocess.run(
+            [INCIDENTS, "serve", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert second.returncode == 2
+        assert "another `incidents serve`" in second.stderr
+        assert str(server.process.pid) in second.stderr
+        assert httpx.get(f"{server.base_url}/readyz", timeout=30).status_code == 200
+    finally:
+        code, stderr = server.terminate()
+    assert code in (0, 143), stderr
+    # The server, the last user of the database, stopped it.
+    assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+
+
+@pytest.mark.slow
+def test_a_server_started_beside_a_cli_command_keeps_the_database_it_shares(tmp_path: Path):
+    """Whoever leaves last stops the database: here the CLI started it, serve attached."""
+    data_dir = tmp_path / "data"
+    env = serve_env(data_dir)
+    # An import reading a slow pipe holds the database while the server starts on it.
+    reader_fd, writer_fd = os.pipe()
+    importing = subprocess.Popen(
+        [INCIDENTS, "import", f"/dev/fd/{reader_fd}"],
+        env=env,
+        pass_fds=(reader_fd,),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(reader_fd)
+    try:
+        _wait_for_postmaster(data_dir, importing)
+        server = ServeProcess(env).wait_ready()
+        try:
+            with os.fdopen(writer_fd, "w") as pipe:
+                pipe.write(_rows_file(tmp_path / "rows.ndjson", 3).read_text())
+            writer_fd = -1
+            out, err = importing.communicate(timeout=300)
+            assert importing.returncode == 0, err
+            assert httpx.get(f"{server.base_url}/readyz", timeout=30).status_code == 200
+        finally:
+            code, stderr = server.terminate()
+        assert code in (0, 143), stderr
+    finally:
+        if writer_fd >= 0:
+            os.close(writer_fd)
+        if importing.poll() is None:
+            importing.kill()
+    assert not (data_dir / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+
+
+def _wait_for_postmaster(data_dir: Path, process: subprocess.Popen[str]) -> None:
+    pid_file = data_dir / "pg" / "postmaster.pid"
+    for _ in range(3000):  # a guard against hanging, not a speed check
+        assert process.poll() is None, process.communicate()
+        if pid_file.exists():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the CLI never started the embedded database")

@@ -1,5 +1,7 @@
 """Property-based fuzzing of every operation in /openapi.json with schemathesis, in-process.
 
+Times (`date-time`) and cursors come from strategies of ours: edge times and offsets, and
+cursors holding values the service never writes (huge integers, booleans, NUL, nesting).
 Positive cases (valid by the schema) must never give a 5xx or a response the schema does not
 describe; negative cases (invalid by the schema) must also be rejected with a 4xx. Examples
 are derandomized so CI is repeatable; INCIDENTS_FUZZ_EXAMPLES runs a deeper search.
@@ -9,13 +11,17 @@ A deeper search can also report a query value such as `false` for a text paramet
 string it is the text "false", which those parameters rightly accept.
 """
 
+import base64
+import datetime as dt
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -29,6 +35,54 @@ from tests.conftest import copy_database, drop_database, make_settings
 from tests.live import keys_for
 
 EXAMPLES = int(os.environ.get("INCIDENTS_FUZZ_EXAMPLES", "25"))
+
+# Times at the edges: years 1 and 9999 with the widest offsets (their UTC instant leaves the
+# calendar), offsets PostgreSQL refuses (±15:59 is its limit), and ordinary ones.
+EDGE_TIMES = [
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z",
+    "2025-03-01T12:00:00+16:00",
+    "2025-03-01T12:00:00-23:59",
+    "1900-01-01T00:00:00+00:00",
+]
+schemathesis.openapi.format(
+    "date-time",
+    st.one_of(
+        st.sampled_from(EDGE_TIMES),
+        st.builds(
+            lambda when, minutes: when.replace(
+                tzinfo=dt.timezone(dt.timedelta(minutes=minutes))
+            ).isoformat(),
+            st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+            st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
+        ),
+    ),
+)
+
+
+def _cursor(values: list[object]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).rstrip(b"=").decode()
+
+
+# Cursors the service never handed out: values too large for bigint or int, booleans, NUL,
+# nested values, wrong lengths, and text that is not base64 JSON at all.
+ODD_VALUES = st.one_of(
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from([2**31, 2**63, -(2**63) - 1, 2**64, True, False, None, 1.5, -0.0]),
+    st.text(max_size=20),
+    st.sampled_from(["\x00", "a\x00b", "2025-03-01", "-event_date"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+schemathesis.openapi.format(
+    "cursor",
+    st.one_of(
+        st.lists(ODD_VALUES, max_size=4).map(_cursor),
+        st.text(max_size=60),
+    ),
+)
 # The schema needs no database: read it once, to name one test per operation and mode.
 _OPENAPI = create_app(make_settings("postgresql://fuzz@127.0.0.1:1/none")).openapi()
 _POSITIVE, _NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE

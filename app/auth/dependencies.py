@@ -7,20 +7,18 @@ from fastapi import Depends, Request
 
 from app.auth import rate_limit
 from app.auth.models import ApiKey, Role
-from app.auth.service import authenticate, authorize
+from app.auth.service import authenticate, authorize, note_use
 from app.db import SessionDep, get_database
 
 
 async def current_key(request: Request, session: SessionDep) -> ApiKey:
     settings = request.app.state.settings
-    key = await authenticate(
-        session, request.headers.get("authorization"), settings.key_touch_interval_s
-    )
+    bookkeeping = get_database(request).bookkeeping_engine
+    key = await authenticate(session, request.headers.get("authorization"))
     request.state.key_id = key.id
+    await note_use(bookkeeping, key, settings.key_touch_interval_s)
     if settings.rate_limit_per_minute:
-        await rate_limit.check(
-            get_database(request).limit_engine, key.id, settings.rate_limit_per_minute
-        )
+        await rate_limit.check(bookkeeping, key.id, settings.rate_limit_per_minute)
     return key
 
 

@@ -3,7 +3,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, func, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth.models import ApiKey
 
@@ -53,18 +53,20 @@ async def page(
     return list((await session.execute(query)).scalars())
 
 
-async def touch(session: AsyncSession, key_id: uuid.UUID, interval_s: int) -> None:
-    """Record use, at most once per interval, so reads do not all become writes."""
-    await session.execute(
-        update(ApiKey)
+async def touch(conn: AsyncConnection, key_id: uuid.UUID, interval_s: int) -> None:
+    """Record use, at most once per interval, so reads do not all become writes; a row
+    another transaction holds is skipped (SKIP LOCKED), never waited for."""
+    due = (
+        select(ApiKey.id)
         .where(
             ApiKey.id == key_id,
             (ApiKey.last_used_at.is_(None))
             | (ApiKey.last_used_at < func.now() - dt.timedelta(seconds=interval_s)),
         )
-        .values(last_used_at=func.now())
-        .execution_options(synchronize_session=False)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
+    await conn.execute(update(ApiKey).where(ApiKey.id == due).values(last_used_at=func.now()))
 
 
 async def get_by_name(session: AsyncSession, name: str) -> ApiKey | None:

@@ -7,7 +7,7 @@ from app.auth import service
 from app.auth.dependencies import Admin
 from app.auth.schemas import KeyCreate, KeyCreated, KeyOut
 from app.db import SessionDep
-from app.pagination import Page
+from app.pagination import CursorQuery, Page
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -35,7 +35,7 @@ async def list_keys(
     session: SessionDep,
     admin: Admin,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: CursorQuery = None,
 ) -> Page[KeyOut]:
     """All keys, oldest first, without secrets."""
     return await service.list_keys(session, limit, cursor)

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth import repository
 from app.auth.models import ApiKey, Role
@@ -46,9 +46,7 @@ async def create_key(
     return await repository.add(session, key), secret
 
 
-async def authenticate(
-    session: AsyncSession, authorization: str | None, touch_interval_s: int
-) -> ApiKey:
+async def authenticate(session: AsyncSession, authorization: str | None) -> ApiKey:
     """The key named by an `Authorization: Bearer itk_…` header, or 401."""
     if not authorization:
         raise Unauthorized("An API key is required: send `Authorization: Bearer itk_…`.")
@@ -63,11 +61,17 @@ async def authenticate(
         raise Unauthorized("The API key has been revoked.")
     if key.expires_at is not None and key.expires_at <= dt.datetime.now(dt.UTC):
         raise Unauthorized("The API key has expired.")
-    # Written at most once per interval: most requests need no write at all.
+    return key
+
+
+async def note_use(bookkeeping: AsyncEngine, key: ApiKey, touch_interval_s: int) -> None:
+    """Stamp the key's last_used_at, at most once per interval (most requests write
+    nothing), in a short transaction of its own that waits for no one: a key row held by
+    another transaction (a revocation in flight) is skipped this time."""
     now = dt.datetime.now(dt.UTC)
     if key.last_used_at is None or now - key.last_used_at > dt.timedelta(seconds=touch_interval_s):
-        await repository.touch(session, key.id, touch_interval_s)
-    return key
+        async with bookkeeping.begin() as conn:
+            await repository.touch(conn, key.id, touch_interval_s)
 
 
 def authorize(key: ApiKey, needed: Role) -> None:

@@ -15,7 +15,12 @@ async def list_changes(
     session: ReadSessionDep,
     reader: Reader,
     since: Annotated[
-        str | None, Query(max_length=200, description="next_cursor of the last poll")
+        str | None,
+        Query(
+            max_length=200,
+            description="next_cursor of the last poll",
+            json_schema_extra={"format": "cursor"},
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     min_lsn: Annotated[

@@ -18,8 +18,9 @@ from pydantic import (
 )
 
 from app.events.taxonomy import EventType, Status, SubEventType
+from app.pagination import CursorField
 from app.replica import MinLsn
-from app.text import NO_NUL
+from app.text import NO_NUL, in_utc
 
 FilterText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
@@ -164,10 +165,7 @@ class EventFilters(BaseModel):
             raise ValueError("radius_km needs near=lat,lon")
         if self.updated_since is not None:
             # In UTC: PostgreSQL refuses offsets beyond ±15:59 that RFC 3339 text may carry.
-            since = self.updated_since
-            self.updated_since = (
-                since.replace(tzinfo=dt.UTC) if since.tzinfo is None else since.astimezone(dt.UTC)
-            )
+            self.updated_since = in_utc(self.updated_since)
         return self
 
     @property
@@ -197,4 +195,4 @@ class EventListParams(EventFilters):
         default="json", description="geojson: a FeatureCollection for Leaflet/MapLibre"
     )
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    cursor: CursorField | None = None

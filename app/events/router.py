@@ -20,7 +20,7 @@ from app.events.schemas import (
     SourceIn,
     StatusChange,
 )
-from app.pagination import Page
+from app.pagination import CursorQuery, Page
 from app.replica import ReadSessionDep
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -39,7 +39,6 @@ IfMatch = Annotated[
     str | None, Header(alias="If-Match", max_length=100, description='The ETag read, e.g. "3".')
 ]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Cursor = Annotated[str | None, Query(max_length=500)]
 
 
 def _with_etag(response: Response, event: EventOut) -> EventOut:
@@ -178,7 +177,7 @@ async def event_history(
     session: SessionDep,
     reader: Reader,
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: CursorQuery = None,
 ) -> Page[RevisionOut]:
     """Every revision of the event, oldest first, with diffs, rationales and who made each
     (a deleted or merged event's: 410 except for its creator and admins)."""

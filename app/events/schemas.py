@@ -25,7 +25,18 @@ from app.events.taxonomy import (
     SubEventType,
 )
 from app.geography import is_country
-from app.text import NO_NUL, CountryCode, LongText, Name, NotBool, RegionCode, ShortText, Tag, Url
+from app.text import (
+    NO_NUL,
+    CountryCode,
+    LongText,
+    Name,
+    NotBool,
+    RegionCode,
+    ShortText,
+    Tag,
+    Url,
+    in_utc,
+)
 
 EARLIEST_EVENT_DATE = dt.date(1900, 1, 1)
 
@@ -67,9 +78,7 @@ class SourceIn(BaseModel):
     source_name: Name
     url: Url | None = None
     # Kept in UTC, so a response, a revision and a later read all say the same instant alike.
-    published_at: (
-        Annotated[AwareDatetime, AfterValidator(lambda at: at.astimezone(dt.UTC))] | None
-    ) = None
+    published_at: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = None
     stance: Stance = "supports"
     excerpt: LongText | None = None
     reliability: Reliability = "F"

@@ -6,7 +6,7 @@ from app.auth.dependencies import Reader
 from app.db import SessionDep
 from app.events import service
 from app.events.schemas import SourceSummary
-from app.pagination import Page
+from app.pagination import CursorQuery, Page
 from app.text import NO_NUL
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
@@ -18,7 +18,7 @@ async def list_sources(
     reader: Reader,
     q: Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: CursorQuery = None,
 ) -> Page[SourceSummary]:
     """Distinct sources, by name, with how many reports and events cite each."""
     return await service.list_sources(session, q, limit, cursor)

@@ -19,7 +19,7 @@ from app.gazetteer.schemas import (
     UnitOut,
     UnitPatch,
 )
-from app.pagination import Page
+from app.pagination import CursorField, CursorQuery, Page
 
 router = APIRouter(tags=["gazetteer"])
 
@@ -33,7 +33,7 @@ class RegionQuery(BaseModel):
     q: SearchText | None = None
     country: CountryList = Field(default_factory=list, max_length=MAX_VALUES)
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    cursor: CursorField | None = None
 
     _split = field_validator("country", mode="before")(split_values)
 
@@ -48,7 +48,7 @@ class PlaceQuery(BaseModel):
         default=None, description="lat,lon: among equally good matches, nearest first"
     )
     limit: Annotated[int, Field(ge=1, le=1000)] = 20
-    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    cursor: CursorField | None = None
 
     _split = field_validator("country", "region", mode="before")(split_values)
 
@@ -68,7 +68,7 @@ class UnitQuery(BaseModel):
     q: SearchText | None = None
     side: list[FilterText] = Field(default_factory=list, max_length=MAX_VALUES)
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
-    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+    cursor: CursorField | None = None
 
     _split = field_validator("side", mode="before")(split_values)
 
@@ -99,7 +99,6 @@ async def patch_region(
 
 
 HistoryLimit = Annotated[int, Query(ge=1, le=1000)]
-HistoryCursor = Annotated[str | None, Query(max_length=500)]
 
 
 @router.get("/v1/regions/{code}/history")
@@ -108,7 +107,7 @@ async def region_history(
     session: SessionDep,
     reader: Reader,
     limit: HistoryLimit = 100,
-    cursor: HistoryCursor = None,
+    cursor: CursorQuery = None,
 ) -> Page[ReferenceChangeOut]:
     """Every change of the region's aliases: who, when, before and after; oldest first."""
     return await service.region_history(session, code, limit, cursor)
@@ -177,7 +176,7 @@ async def unit_history(
     session: SessionDep,
     reader: Reader,
     limit: HistoryLimit = 100,
-    cursor: HistoryCursor = None,
+    cursor: CursorQuery = None,
 ) -> Page[ReferenceChangeOut]:
     """Every change of the unit made through /v1/units: who, when, before and after."""
     return await service.unit_history(session, unit_id, limit, cursor)
