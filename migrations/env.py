@@ -4,7 +4,7 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from app.db import sqlalchemy_url
 from app.models import Base, include_object, load_all_models
@@ -51,6 +51,9 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         compare_server_default=False,
     )
     with context.begin_transaction():
+        # One migrator at a time (two processes starting on one fresh database, or several
+        # deployments at once): the others wait, then find the schema at head.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('alembic', 0))"))
         context.run_migrations()
 
 

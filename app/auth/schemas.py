@@ -1,10 +1,10 @@
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
-from app.text import ShortText
+from app.text import ShortText, in_utc
 
 RoleName = Literal["reader", "analyst", "verifier", "admin"]
 
@@ -14,7 +14,8 @@ class KeyCreate(BaseModel):
 
     name: ShortText
     role: RoleName
-    expires_at: AwareDatetime | None = None
+    # In UTC (a time whose UTC instant leaves the calendar is a 422).
+    expires_at: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = None
 
 
 class KeyOut(BaseModel):
