@@ -1,0 +1,111 @@
+"""Crafted requests that once answered 500 or misled: each is now a clear 4xx (or the right
+header), through the HTTP API against a real database."""
+
+import base64
+import json
+
+import pytest
+
+from tests.conftest import ClientFactory, assert_problem
+from tests.factories import event_body
+from tests.live import bearer, live_app
+
+
+def _cursor(*values: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "when",
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"],
+)
+async def test_times_whose_utc_instant_leaves_the_calendar_are_422(
+    client_for: ClientFactory, when: str
+):
+    analyst, admin = client_for("analyst"), client_for("admin")
+    body = event_body()
+    body["sources"][0]["published_at"] = when
+    problem = assert_problem(await analyst.post("/v1/events", json=body), 422)
+    assert "outside the years 1 to 9999" in json.dumps(problem)
+    for path in (
+        "/v1/events",
+        "/v1/exports/events.ndjson",
+        "/v1/stats/timeseries",
+        "/v1/stats/summary",
+    ):
+        assert_problem(await analyst.get(path, params={"updated_since": when}), 422)
+    expiring = {"name": "x", "role": "reader", "expires_at": when}
+    assert_problem(await admin.post("/v1/keys", json=expiring), 422)
+    assert (await analyst.get("/v1/events")).json()["items"] == []
+
+
+async def test_cursors_the_service_never_wrote_are_422(client_for: ClientFactory):
+    analyst, admin = client_for("analyst"), client_for("admin")
+    event = (await analyst.post("/v1/events", json=event_body())).json()
+    unit_id = event["units"][0]["id"]
+    cases = [
+        ("/v1/changes", "since", [_cursor(2**63, 1), _cursor(1, 2**63), _cursor(True, 1)]),
+        (f"/v1/events/{event['id']}/history", "cursor", [_cursor(2**40), _cursor(True)]),
+        ("/v1/regions/RU-BEL/history", "cursor", [_cursor(2**63), _cursor(False)]),
+        (f"/v1/units/{unit_id}/history", "cursor", [_cursor(-1), _cursor(1.5)]),
+        ("/v1/sources", "cursor", [_cursor("a\x00b")]),
+        ("/v1/regions", "cursor", [_cursor("RU\x00")]),
+        ("/v1/units", "cursor", [_cursor("x\x00", event["id"])]),
+        ("/v1/places", "cursor", [_cursor("\x00", event["id"])]),
+        ("/v1/events", "cursor", [_cursor("event_date", "2025-03-01\x00", event["id"])]),
+        ("/v1/keys", "cursor", [_cursor("2025-01-01T00:00:00\x00", event["id"])]),
+    ]
+    for path, param, cursors in cases:
+        for cursor in [*cursors, "not base64!", _cursor(), _cursor([1], {"a": 1})]:
+            response = await admin.get(path, params={param: cursor})
+            problem = assert_problem(response, 422)
+            assert problem["errors"] == [{"loc": ["query", param], "msg": "invalid cursor"}], path
+
+
+async def test_a_trailing_slash_is_a_404_not_a_redirect_to_the_callers_host(
+    client_for: ClientFactory,
+):
+    reader = client_for("reader")
+    response = await reader.get("/v1/events/", headers={"Host": "evil.example"})
+    assert_problem(response, 404)
+    assert "location" not in response.headers
+
+
+async def test_405_allows_every_method_of_the_resource(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    event = (await analyst.post("/v1/events", json=event_body())).json()
+    response = await analyst.request("OPTIONS", f"/v1/events/{event['id']}")
+    problem = assert_problem(response, 405)
+    assert response.headers["allow"] == "DELETE, GET, PATCH"
+    assert "OPTIONS is not allowed here" in problem["detail"]
+    put = await analyst.put("/v1/events", json={})
+    assert_problem(put, 405)
+    assert put.headers["allow"] == "GET, POST"
+
+
+async def test_metrics_can_be_kept_for_a_role(fresh_database_url: str):
+    async with live_app(fresh_database_url, metrics_role="admin") as (_, keys, client):
+        assert_problem(await client.get("/metrics"), 401)
+        for role in ("reader", "analyst", "verifier"):
+            assert_problem(await client.get("/metrics", headers=bearer(keys, role)), 403)
+        allowed = await client.get("/metrics", headers=bearer(keys, "admin"))
+        assert allowed.status_code == 200
+        assert "incidents_" in allowed.text
+    async with live_app(fresh_database_url) as (_, keys, client):
+        assert (await client.get("/metrics")).status_code == 200  # open by default
+
+
+def test_the_openapi_document_names_cursors_as_opaque() -> None:
+    from app.config import Settings
+    from app.main import create_app
+
+    schema = create_app(Settings(database_url="postgresql://x/y")).openapi()
+    formats = {
+        (path, parameter["name"]): json.dumps(parameter["schema"])
+        for path, methods in schema["paths"].items()
+        for operation in methods.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] in ("cursor", "since")
+    }
+    assert len(formats) == 10
+    assert all('"format": "cursor"' in text for text in formats.values()), formats
