@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     shutdown_grace_s: int = Field(default=30, ge=1)
     # Requests per API key per minute, counted in PostgreSQL across workers (0: no limit).
     rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Long work in flight, per worker process: exports (each holds a PostgreSQL connection of
+    # its own while it streams) and imports, per key and (exports) in all; past them, a 429.
+    exports_per_key: int = Field(default=2, ge=1)
+    exports_total: int = Field(default=4, ge=1)
+    imports_per_key: int = Field(default=2, ge=1)
+    # An export's COPY may run this long (0: no limit); a client that reads nothing for
+    # export_idle_timeout_s has its export cut off and its connection freed.
+    export_timeout_s: int = Field(default=900, ge=0)
+    export_idle_timeout_s: float = Field(default=60, gt=0)
+    # An upload that sends nothing for this long is refused (408); nothing is imported.
+    upload_idle_timeout_s: float = Field(default=30, gt=0)
     # Who may read /metrics: anyone ("none", for a scraper on a private network), or keys of
     # at least this role (the scraper then sends `Authorization: Bearer itk_…`).
     metrics_role: Literal["none", "reader", "analyst", "verifier", "admin"] = "none"

@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app import __version__
 from app.auth.router import router as keys_router
 from app.changes.router import router as changes_router
+from app.concurrency import Slots
 from app.config import Settings, get_settings
 from app.db import Database, EmbeddedServer, prepare_database
 from app.errors import document_problems, install_error_handlers
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.export_slots = Slots("exports")
+    app.state.import_slots = Slots("imports")
     install_error_handlers(app)
     document_problems(app)
     app.include_router(ops_router)

@@ -26,6 +26,11 @@ FilterText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
 ]
 MAX_VALUES = 100
+# Fuzzy names cost a trigram index search each, longer ones more: fewer and shorter.
+MAX_FUZZY_VALUES = 10
+FuzzyText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
+]
 
 
 def _iso_text(pattern: str, what: str) -> Any:
@@ -105,8 +110,10 @@ class EventFilters(BaseModel):
     region: list[FilterText] = Field(
         default_factory=list, max_length=MAX_VALUES, description="ISO 3166-2 code or any alias"
     )
-    place: list[FilterText] = Field(
-        default_factory=list, max_length=MAX_VALUES, description="place id or name (fuzzy)"
+    place: list[FuzzyText] = Field(
+        default_factory=list,
+        max_length=MAX_FUZZY_VALUES,
+        description="place id or name (fuzzy; at most 10 values of 100 characters)",
     )
     unit: list[FilterText] = Field(
         default_factory=list, max_length=MAX_VALUES, description="unit id, name or alias"

@@ -4,9 +4,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.auth.dependencies import Reader
+from app.concurrency import Slots
 from app.db import libpq_url, session_options
 from app.events.filters import EventFilters, Sort
 from app.exports import service
+from app.exports.streaming import ExportResponse
 from app.replica import LsnHeader, export_url
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -32,19 +34,31 @@ async def export_events(
     lsn_header: LsnHeader = None,
 ) -> StreamingResponse:
     """Stream every event matching the filters: no row cap, constant memory, rows
-    rendered by PostgreSQL and sent as COPY produces them."""
-    export = service.plan_export(
-        params,
-        params.sort,
-        fmt,
-        params.profile,
-        reader,
-        libpq_url(await export_url(request, lsn_header)),
-        # A full export streams for minutes; the per-statement limit is for requests.
-        session_options(request.app.state.settings, statement_timeout_ms=0),
-    )
-    return StreamingResponse(
+    rendered by PostgreSQL and sent as COPY produces them. A key runs at most
+    INCIDENTS_EXPORTS_PER_KEY exports at once (429 past it), a client that stops reading is
+    cut off after INCIDENTS_EXPORT_IDLE_TIMEOUT_S, and the COPY runs at most
+    INCIDENTS_EXPORT_TIMEOUT_S."""
+    settings = request.app.state.settings
+    slots: Slots = request.app.state.export_slots
+    slots.take(reader.id, settings.exports_per_key, settings.exports_total)
+    try:
+        export = service.plan_export(
+            params,
+            params.sort,
+            fmt,
+            params.profile,
+            reader,
+            libpq_url(await export_url(request, lsn_header)),
+            # A full export streams for minutes: its own limit, not the per-request one.
+            session_options(settings, statement_timeout_ms=settings.export_timeout_s * 1000),
+        )
+    except BaseException:
+        slots.give_back(reader.id)
+        raise
+    return ExportResponse(
         export.body,
+        idle_timeout_s=settings.export_idle_timeout_s,
+        on_close=lambda: slots.give_back(reader.id),
         media_type=export.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{export.filename}"',

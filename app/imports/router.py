@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.auth.dependencies import Analyst
+from app.concurrency import Slots
 from app.db import SessionDep
 from app.imports import service
 
@@ -34,12 +35,20 @@ async def import_events(
 ) -> service.ImportResult:
     """Import events from NDJSON (one EventCreate per line) or CSV (our export's columns or
     ACLED's). `on_conflict` decides what a row whose external_id exists does: fail the
-    import, be skipped, or update the event. All or nothing."""
-    return await service.import_events(
-        session,
-        request.stream(),
-        request.headers.get("content-type"),
-        analyst.id,
-        dry_run,
-        on_conflict,
-    )
+    import, be skipped, or update the event. All or nothing.
+
+    The body is received whole (spooled to disk past a few MB) before a database connection
+    is taken: an upload that stalls for INCIDENTS_UPLOAD_IDLE_TIMEOUT_S is a 408, and a key
+    runs at most INCIDENTS_IMPORTS_PER_KEY imports at once (429)."""
+    settings = request.app.state.settings
+    content_type = request.headers.get("content-type")
+    service.body_format(content_type)  # 415 before anything is read
+    slots: Slots = request.app.state.import_slots
+    with slots.held(analyst.id, settings.imports_per_key), service.spooled() as spool:
+        # The key lookup's transaction ends here: no connection is held while the body
+        # arrives, however slowly.
+        await session.commit()
+        await service.receive(request.stream(), spool, settings.upload_idle_timeout_s)
+        return await service.import_events(
+            session, service.replay(spool), content_type, analyst.id, dry_run, on_conflict
+        )

@@ -4,10 +4,13 @@ table, check the set in SQL, then write everything in a few set-based statements
 All or nothing: one bad row and nothing is written; the response names the lines.
 """
 
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Literal, cast
 
+import anyio
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +26,47 @@ IMPORT_WORK_MEM = "256MB"
 
 class UnsupportedMediaType(AppError):
     status, title = 415, "Unsupported Media Type"
+
+
+class RequestTimeout(AppError):
+    status, title = 408, "Request Timeout"
+
+
+# Bodies up to this size stay in memory; larger ones go to a temporary file (TMPDIR).
+SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+REPLAY_CHUNK_BYTES = 1024 * 1024
+
+
+@contextmanager
+def spooled() -> Iterator[BinaryIO]:
+    """A temporary file for one upload, removed when the import ends."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+        yield cast(BinaryIO, spool)
+
+
+async def receive(body: AsyncIterator[bytes], spool: BinaryIO, idle_timeout_s: float) -> None:
+    """Copy the whole body into the spool; 408 if it sends nothing for idle_timeout_s (the
+    body size limit is the middleware's)."""
+    chunks = aiter(body)
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout_s):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The upload sent nothing for {idle_timeout_s:g} s; nothing was imported. "
+                "Send the file again."
+            ) from None
+        spool.write(chunk)
+    spool.seek(0)
+
+
+async def replay(spool: BinaryIO) -> AsyncIterator[bytes]:
+    """The spooled body again, in chunks."""
+    while chunk := spool.read(REPLAY_CHUNK_BYTES):
+        yield chunk
 
 
 class LineError(BaseModel):
@@ -78,10 +122,14 @@ async def _stage(body: AsyncIterator[bytes], fmt: str, copy: Any, errors: _Error
         lines = parsing.NdjsonLines()
         number = 0
 
-        async def handle(batch: list[bytes]) -> None:
+        async def handle(batch: list[bytes | parsing.LineTooLong]) -> None:
             nonlocal number, rows
             for raw in batch:
                 number += 1
+                if isinstance(raw, parsing.LineTooLong):
+                    rows += 1
+                    errors.add(number, [{"loc": [], "msg": raw.message}])
+                    continue
                 if not raw.strip():
                     continue
                 rows += 1

@@ -8,6 +8,8 @@ from app.events.filters import EventFilters
 Interval = Literal["day", "week", "month"]
 GroupBy = Literal["region", "country", "event_type", "status", "unit"]
 MAX_POINTS = 10_000
+# Across all series of one answer (a series per unit over years of days is millions).
+MAX_TOTAL_POINTS = 100_000
 
 
 class TimeseriesParams(EventFilters):

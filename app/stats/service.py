@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import UnprocessableContent
@@ -12,7 +13,15 @@ from app.events.filters import EventFilters
 from app.exports.repository import ACLED_EVENT_TYPES
 from app.geography import country_names
 from app.stats import repository
-from app.stats.schemas import MAX_POINTS, Point, Series, Summary, Timeseries, Total
+from app.stats.schemas import (
+    MAX_POINTS,
+    MAX_TOTAL_POINTS,
+    Point,
+    Series,
+    Summary,
+    Timeseries,
+    Total,
+)
 
 
 def bucket_of(day: dt.date, interval: str) -> dt.date:
@@ -90,7 +99,29 @@ async def timeseries(
     by_key: dict[str | None, dict[dt.date, tuple[int, int]]] = {}
     for bucket, key, count, fatalities in rows:
         by_key.setdefault(key, {})[bucket] = (count, fatalities)
+    points = len(by_key) * bucket_count(first, last, interval)
+    if points > MAX_TOTAL_POINTS:
+        raise UnprocessableContent(
+            f"That is {len(by_key):,} series of {bucket_count(first, last, interval):,} points, "
+            f"{points:,} in all; the limit is {MAX_TOTAL_POINTS:,}. Use a coarser interval, a "
+            f"shorter date range, or filters that leave fewer {group_by or 'series'} values.",
+            [{"loc": ["query", "group_by"], "msg": "too many points in all"}],
+        )
     labels = await _labels(session, group_by, [key for key in by_key if key is not None])
+    # Filling in the zeros is CPU work: off the event loop, so other requests go on.
+    return await anyio.to_thread.run_sync(
+        _zero_filled, by_key, first, last, interval, group_by, labels
+    )
+
+
+def _zero_filled(
+    by_key: dict[str | None, dict[dt.date, tuple[int, int]]],
+    first: dt.date,
+    last: dt.date,
+    interval: str,
+    group_by: str | None,
+    labels: dict[str, str],
+) -> Timeseries:
     series = []
     for key, counts in by_key.items():
         points, bucket = [], first
