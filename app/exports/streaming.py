@@ -9,6 +9,8 @@ from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 log = logging.getLogger("app.exports")
+# How long closing an export's COPY may take before it is left to the garbage collector.
+CLOSE_TIMEOUT_S = 10
 
 
 class ExportResponse(StreamingResponse):
@@ -41,4 +43,10 @@ class ExportResponse(StreamingResponse):
             # that looks whole; the COPY is cancelled as the body iterator closes.
             log.warning("export cut off: the client read nothing for %s s", self.idle_timeout_s)
         finally:
-            self.on_close()
+            try:
+                # Ends the COPY and closes its connection now, not when the generator is
+                # collected; shielded, so a shutdown's cancellation cannot leave it half done.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT_S):
+                    await self.body_iterator.aclose()  # type: ignore[attr-defined]
+            finally:
+                self.on_close()
