@@ -63,7 +63,7 @@ class LiveServer:
 
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a guard against hanging
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the live server did not start")
@@ -72,7 +72,7 @@ class LiveServer:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=120)
 
 
 INCIDENTS = str(Path(sys.executable).parent / "incidents")
@@ -108,8 +108,9 @@ class ServeProcess:
         )
         self.admin_key: str | None = None
         self.printed = ""
+        self.stderr_seen = ""
 
-    def wait_ready(self, timeout: float = 90) -> "ServeProcess":
+    def wait_ready(self, timeout: float = 300) -> "ServeProcess":
         """Wait for /readyz; remember the bootstrap admin key if one was printed."""
         deadline = time.monotonic() + timeout
         while True:
@@ -138,16 +139,30 @@ class ServeProcess:
         self.admin_key = match.group(0) if match else None
         return self
 
-    def terminate(self, timeout: float = 60) -> tuple[int, str]:
-        """SIGTERM, then wait: the exit code and what was written to stderr (the rest of
-        stdout joins `printed`)."""
+    def read_stderr(self) -> str:
+        """All the server has written to stderr so far (without waiting for more)."""
+        assert self.process.stderr is not None
+        fd = self.process.stderr.fileno()
+        os.set_blocking(fd, False)
+        try:
+            while chunk := os.read(fd, 65536):
+                self.stderr_seen += chunk.decode(errors="replace")
+        except BlockingIOError:
+            pass
+        return self.stderr_seen
+
+    def terminate(self, timeout: float = 300) -> tuple[int, str]:
+        """SIGTERM, then wait (the timeout only guards against a hang): the exit code and
+        what was written to stderr (the rest of stdout joins `printed`)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         assert self.process.stdout is not None
+        assert self.process.stderr is not None
         os.set_blocking(self.process.stdout.fileno(), True)
+        os.set_blocking(self.process.stderr.fileno(), True)
         stdout, stderr = self.process.communicate(timeout=timeout)
         self.printed += stdout or ""
-        return self.process.returncode, stderr
+        return self.process.returncode, self.stderr_seen + (stderr or "")
 
 
 def keys_for(url: str) -> Keys:

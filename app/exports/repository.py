@@ -1,6 +1,6 @@
 """SQL for exports: rows are rendered by PostgreSQL (JSON, CSV) and streamed with COPY."""
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import psycopg
@@ -187,7 +187,7 @@ CSV_WITH_HEADER = "(FORMAT csv, HEADER true)"
 
 async def copy_out(
     conninfo: str, options: str, query: str, copy_options: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """Stream `COPY (query) TO STDOUT` from its own connection, closed however we stop."""
     async with (
         await psycopg.AsyncConnection.connect(conninfo, options=options) as conn,

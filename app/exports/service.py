@@ -1,7 +1,8 @@
 """Exports of any list filter as NDJSON, JSON, GeoJSON or CSV: no row cap, constant memory."""
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,31 +58,42 @@ async def _stream(
     filters: EventFilters, sort: str, fmt: Format, acled: bool, conninfo: str, options: str
 ) -> AsyncIterator[bytes]:
     rows = EXPORT_ROWS.labels(fmt)
-    async for chunk in _render(filters, sort, fmt, acled, conninfo, options):
-        # One line per row, but for CSV fields holding newlines: close enough to watch.
-        rows.inc(chunk.count(b"\n"))
-        yield chunk
+    # aclosing, here and below: closing the export closes the COPY at once, in this task,
+    # rather than leaving each inner generator to the garbage collector (which at shutdown
+    # could still be closing one while the event loop closed them all).
+    async with aclosing(_render(filters, sort, fmt, acled, conninfo, options)) as chunks:
+        async for chunk in chunks:
+            # One line per row, but for CSV fields holding newlines: close enough to watch.
+            rows.inc(chunk.count(b"\n"))
+            yield chunk
 
 
 async def _render(
     filters: EventFilters, sort: str, fmt: Format, acled: bool, conninfo: str, options: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     if fmt == "csv":
         query = repository.csv_sql(filters, sort, acled=acled)
-        async for chunk in repository.copy_out(
-            conninfo, options, query, repository.CSV_WITH_HEADER
-        ):
-            yield chunk
+        async with aclosing(
+            repository.copy_out(conninfo, options, query, repository.CSV_WITH_HEADER)
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
         return
     if fmt == "ndjson":
         query = repository.json_rows_sql(filters, sort, geojson=False, separated=False)
-        async for chunk in repository.copy_out(conninfo, options, query, repository.PASS_THROUGH):
-            yield chunk
+        async with aclosing(
+            repository.copy_out(conninfo, options, query, repository.PASS_THROUGH)
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
         return
     geojson = fmt == "geojson"
     # The opening bytes go out before the query runs: clients see the response start at once.
     yield b'{"type":"FeatureCollection","features":[\n' if geojson else b"[\n"
     query = repository.json_rows_sql(filters, sort, geojson=geojson, separated=True)
-    async for chunk in repository.copy_out(conninfo, options, query, repository.PASS_THROUGH):
-        yield chunk
+    async with aclosing(
+        repository.copy_out(conninfo, options, query, repository.PASS_THROUGH)
+    ) as chunks:
+        async for chunk in chunks:
+            yield chunk
     yield b"]}\n" if geojson else b"]\n"

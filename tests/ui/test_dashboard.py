@@ -57,7 +57,7 @@ TILE = bytes.fromhex(
 def _seed(base_url: str, secrets: dict[str, str]) -> dict[str, Any]:
     def client(role: str) -> httpx.Client:
         headers = {"Authorization": f"Bearer {secrets[role]}"}
-        return httpx.Client(base_url=base_url, headers=headers, timeout=30)
+        return httpx.Client(base_url=base_url, headers=headers, timeout=120)
 
     with client("analyst") as analyst, client("verifier") as verifier:
 
@@ -166,6 +166,8 @@ def browser() -> Iterator[Browser]:
 
 
 PageFactory = Callable[..., Page]
+GUARD_MS = 60_000
+expect.set_options(timeout=GUARD_MS)
 
 
 @pytest.fixture
@@ -179,6 +181,8 @@ def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page
             viewport={"width": width, "height": height}, accept_downloads=True
         )
         page = context.new_page()
+        # Guards against a hang, generous for a busy machine: each wait ends at its event.
+        page.set_default_timeout(GUARD_MS)
         # No network here: tiles fail fast unless a test serves its own stand-in.
         if tiles:
             page.route(OSM, lambda route: route.fulfill(body=TILE, content_type="image/png"))
@@ -222,8 +226,9 @@ def _apply(page: Page, **fields: str) -> None:
 
 def _on_the_map(page: Page, expected: int) -> int:
     """Events the map draws (single markers plus the counts on cluster icons) once it shows
-    `expected` or 5 s have passed: while Leaflet animates a zoom, old and new icons overlap."""
-    for _ in range(50):
+    `expected` or a minute has passed: while Leaflet animates a zoom, old and new icons
+    overlap."""
+    for _ in range(600):  # up to a minute: a guard, the loop ends when the map agrees
         singles = page.locator(".leaflet-marker-icon.marker").count()
         clusters = page.locator(".leaflet-marker-icon.marker-cluster").all_inner_texts()
         drawn = singles + sum(int(text) for text in clusters)
