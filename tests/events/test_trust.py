@@ -631,36 +631,50 @@ async def _wait_for_lock_wait(url: str) -> None:
     raise AssertionError("the import never waited for the row lock")
 
 
+async def _update_import_behind(
+    client: httpx.AsyncClient, url: str, keys: Any, external_id: str, behind: str, **change: Any
+) -> httpx.Response:
+    """Import an event, then an update of it (with `change`) while another transaction runs
+    `behind` on its row and commits only once the import waits for that row."""
+    row = event_body(external_id=external_id, external_source="feed")
+    analyst = {**NDJSON, **bearer(keys, "analyst")}
+    made = await client.post("/v1/imports", content=_ndjson(row), headers=analyst)
+    assert made.json()["created"] == 1, made.text
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as other:
+        await other.execute(behind, [external_id])  # uncommitted: the row stays locked
+        updating = asyncio.create_task(
+            client.post(
+                "/v1/imports",
+                params={"on_conflict": "update"},
+                content=_ndjson(row | change),
+                headers=analyst,
+            )
+        )
+        await _wait_for_lock_wait(url)
+        await other.commit()
+    return await updating
+
+
 async def test_an_import_reads_the_events_it_updates_under_their_lock(fresh_database_url: str):
     """A change committed while an import runs is not overwritten by state read before it:
     here a status set behind the import's back (raw SQL, holding the row) is seen by the
     import, which then sends the event back to claimed with its reason."""
     async with live_app(fresh_database_url) as (_, keys, client):
-        row = event_body(external_id="race-1", external_source="feed")
-        analyst = bearer(keys, "analyst")
-        made = await client.post("/v1/imports", content=_ndjson(row), headers={**NDJSON, **analyst})
-        assert made.json()["created"] == 1, made.text
-        async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database_url)) as other:
-            await other.execute(
-                "UPDATE event SET status = 'verified' WHERE external_id = 'race-1'"
-            )  # uncommitted: the row stays locked
-            row["fatalities"] = 99
-            importing = asyncio.create_task(
-                client.post(
-                    "/v1/imports",
-                    params={"on_conflict": "update"},
-                    content=_ndjson(row),
-                    headers={**NDJSON, **analyst},
-                )
-            )
-            await _wait_for_lock_wait(fresh_database_url)
-            await other.commit()
-        updated = await importing
+        updated = await _update_import_behind(
+            client,
+            fresh_database_url,
+            keys,
+            "race-1",
+            "UPDATE event SET status = 'verified' WHERE external_id = %s",
+            fatalities=99,
+        )
         assert updated.json()["updated"] == 1, updated.text
         listed = await client.get("/v1/events", headers=bearer(keys, "reader"))
         (event,) = listed.json()["items"]
         assert (event["status"], event["fatalities"]) == ("claimed", 99)
-        history = await client.get(f"/v1/events/{event['id']}/history", headers=analyst)
+        history = await client.get(
+            f"/v1/events/{event['id']}/history", headers=bearer(keys, "analyst")
+        )
         last = history.json()["items"][-1]
         assert last["action"] == "import"
         assert last["diff"]["status"] == {"from": "verified", "to": "claimed"}
@@ -669,26 +683,14 @@ async def test_an_import_reads_the_events_it_updates_under_their_lock(fresh_data
 
 async def test_an_import_does_not_update_an_event_deleted_while_it_waited(fresh_database_url: str):
     async with live_app(fresh_database_url) as (_, keys, client):
-        row = event_body(external_id="race-2", external_source="feed")
-        analyst = bearer(keys, "analyst")
-        made = await client.post("/v1/imports", content=_ndjson(row), headers={**NDJSON, **analyst})
-        assert made.json()["created"] == 1, made.text
-        async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database_url)) as other:
-            await other.execute(
-                "UPDATE event SET deleted_at = now() WHERE external_id = 'race-2'"
-            )  # a delete in flight
-            row["summary"] = "rewritten by the feed"
-            importing = asyncio.create_task(
-                client.post(
-                    "/v1/imports",
-                    params={"on_conflict": "update"},
-                    content=_ndjson(row),
-                    headers={**NDJSON, **analyst},
-                )
-            )
-            await _wait_for_lock_wait(fresh_database_url)
-            await other.commit()
-        refused = await importing
+        refused = await _update_import_behind(
+            client,
+            fresh_database_url,
+            keys,
+            "race-2",
+            "UPDATE event SET deleted_at = now() WHERE external_id = %s",  # a delete in flight
+            summary="rewritten by the feed",
+        )
         assert "which is deleted" in assert_problem(refused, 422)["errors"][0]["errors"][0]["msg"]
         async with await psycopg.AsyncConnection.connect(libpq_url(fresh_database_url)) as conn:
             cursor = await conn.execute("SELECT summary, version FROM event")
