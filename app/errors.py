@@ -67,6 +67,14 @@ class PayloadTooLarge(AppError):
     status, title = 413, "Content Too Large"
 
 
+class RequestTimeout(AppError):
+    status, title = 408, "Request Timeout"
+
+
+class UnsupportedMediaType(AppError):
+    status, title = 415, "Unsupported Media Type"
+
+
 class UnprocessableContent(AppError):
     status, title = 422, "Unprocessable Content"
 

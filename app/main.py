@@ -25,7 +25,7 @@ from app.imports.router import router as imports_router
 from app.metrics import RequestMetrics
 from app.middleware import BodySizeLimit, RequestId
 from app.ops import router as ops_router
-from app.query_params import reject_unknown_query_params
+from app.query_params import reject_unknown_query_params, require_json_body
 from app.stats.compaction import run_compactor
 from app.stats.router import router as stats_router
 from app.ui.router import mount_dashboard
@@ -93,10 +93,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         summary="Located events with provenance, verification and history.",
         lifespan=lifespan,
         middleware=middleware,
-        dependencies=[Depends(reject_unknown_query_params)],
+        dependencies=[Depends(reject_unknown_query_params), Depends(require_json_body)],
         debug=settings.debug,
         # `/v1/events/` is a 404, not a redirect built from the request's (untrusted) Host.
         redirect_slashes=False,
+        # /docs and /redoc are served from vendored files (app/ui), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database

@@ -7,7 +7,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from app.errors import UnprocessableContent
+from app.errors import UnprocessableContent, UnsupportedMediaType
 
 _allowed_by_route: dict[int, frozenset[str]] = {}
 
@@ -45,3 +45,19 @@ async def reject_unknown_query_params(request: Request) -> None:
             f"Unknown query parameter(s): {', '.join(unknown)}.",
             [{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown],
         )
+
+
+async def require_json_body(request: Request) -> None:
+    """A dependency on every route: a route that takes a JSON body answers 415 to any other
+    media type (rather than a 422 about "a valid dictionary")."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return
+    raise UnsupportedMediaType(
+        f"The body must be JSON (Content-Type: application/json), not {media or 'unnamed'}."
+    )

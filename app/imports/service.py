@@ -15,21 +15,13 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import AppError, UnprocessableContent
+from app.errors import RequestTimeout, UnprocessableContent, UnsupportedMediaType
 from app.imports import parsing, repository
 from app.metrics import IMPORT_ROWS
 
 OnConflict = Literal["error", "skip", "update"]
 MAX_REPORTED_ERRORS = 1000
 IMPORT_WORK_MEM = "256MB"
-
-
-class UnsupportedMediaType(AppError):
-    status, title = 415, "Unsupported Media Type"
-
-
-class RequestTimeout(AppError):
-    status, title = 408, "Request Timeout"
 
 
 # Bodies up to this size stay in memory; larger ones go to a temporary file (TMPDIR).

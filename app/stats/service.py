@@ -81,8 +81,9 @@ def _label(key: str | None, group_by: str | None, labels: dict[str, str]) -> str
 async def timeseries(
     session: AsyncSession, filters: EventFilters, interval: str, group_by: str | None
 ) -> Timeseries:
-    """One zero-filled series per group, buckets from date_from to date_to (or the data's
-    range), weeks starting on Monday; an event counts in the bucket of its period's start."""
+    """One zero-filled series per group, buckets from date_from to date_to exactly (or the
+    data's range), weeks starting on Monday; an event counts in the bucket of its period's
+    start, or in the first bucket when its period starts before date_from."""
     first = bucket_of(filters.date_from, interval) if filters.date_from else None
     last = bucket_of(filters.date_to, interval) if filters.date_to else None
     if first and last and bucket_count(first, last, interval) > MAX_POINTS:
@@ -91,14 +92,18 @@ async def timeseries(
     if not rows:
         return Timeseries(interval=interval, group_by=group_by, series=[])
     buckets = [row[0] for row in rows]
-    # A week- or month-long event that overlaps date_from may start before it.
-    first = min(filter(None, [first, min(buckets)]))
-    last = max(filter(None, [last, max(buckets)]))
+    # The series covers exactly the range asked for: a week- or month-long event that
+    # overlaps date_from but starts before it counts in the first bucket.
+    first = first or min(buckets)
+    last = last or max(buckets)
     if bucket_count(first, last, interval) > MAX_POINTS:
         raise _too_many(bucket_count(first, last, interval))
     by_key: dict[str | None, dict[dt.date, tuple[int, int]]] = {}
     for bucket, key, count, fatalities in rows:
-        by_key.setdefault(key, {})[bucket] = (count, fatalities)
+        counts = by_key.setdefault(key, {})
+        bucket = max(bucket, first)
+        before = counts.get(bucket, (0, 0))
+        counts[bucket] = (before[0] + count, before[1] + fatalities)
     points = len(by_key) * bucket_count(first, last, interval)
     if points > MAX_TOTAL_POINTS:
         raise UnprocessableContent(

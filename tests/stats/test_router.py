@@ -58,9 +58,14 @@ async def test_week_and_month_precision_count_in_their_own_bucket(client_for: Cl
     await _create(analyst, event_date="2025-03-12", date_precision="week")  # week of 10 March
     weekly = await _series(analyst, interval="week")
     assert _points(weekly) == [("2025-02-24", 1), ("2025-03-03", 0), ("2025-03-10", 1)]
-    # A range inside March still holds the month-long event: the series reaches back to it.
+    # A range inside March still holds the month-long event: the series covers exactly the
+    # weeks asked for, and an event whose period starts before them counts in the first.
     inside = await _series(analyst, interval="week", date_from="2025-03-15", date_to="2025-03-16")
-    assert _points(inside) == [("2025-02-24", 1), ("2025-03-03", 0), ("2025-03-10", 1)]
+    assert _points(inside) == [("2025-03-10", 2)]
+    later = await _series(analyst, interval="week", date_from="2025-03-03", date_to="2025-04-13")
+    assert next(t for t, _ in _points(later)) == "2025-03-03"
+    assert _points(later)[:2] == [("2025-03-03", 1), ("2025-03-10", 1)]
+    assert [t for t, _ in _points(later)][-1] == "2025-04-07"
     listed = await analyst.get(
         "/v1/events", params={"date_from": "2025-03-15", "date_to": "2025-03-16"}
     )

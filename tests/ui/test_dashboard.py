@@ -534,6 +534,39 @@ def test_the_page_is_served_with_a_strict_policy(server: Any):
     assert httpx.get(live.base_url + "/ui/static/nothing.js").status_code == 404
 
 
+def test_the_api_docs_work_with_no_internet(open_page: PageFactory, server: Any):
+    """Swagger UI and ReDoc come from vendored files: with every other host unreachable
+    they draw the API, and no request leaves the host."""
+    live, _, _ = server
+    for path, ready in (
+        ("/docs", "#operations-events-list_events_v1_events_get"),
+        ("/redoc", "text=Create an event from at least one source report."),
+    ):
+        page = open_page()
+        blocked: list[str] = []
+
+        def note_blocked(failed: Any, into: list[str] = blocked) -> None:
+            # Playwright names a request the page's Content-Security-Policy refused "csp".
+            if (failed.failure or "").lower() in ("csp", "net::err_blocked_by_csp"):
+                into.append(failed.url)
+
+        page.on("requestfailed", note_blocked)
+        page.goto(live.base_url + path)
+        expect(page.locator(ready).first).to_be_visible()
+        page.wait_for_load_state("networkidle")  # every request answered or refused
+        requested: list[str] = page.requested  # type: ignore[attr-defined]
+        assert live.base_url + "/openapi.json" in requested
+        # ReDoc's footer asks for a logo from its CDN: the page's policy stops it in the
+        # browser. Nothing else is asked of another host.
+        elsewhere = [url for url in requested if not url.startswith(live.base_url)]
+        for _ in range(600):  # until the browser has reported each refusal (a guard)
+            if len(blocked) >= len(elsewhere):
+                break
+            page.wait_for_timeout(100)
+        assert elsewhere == blocked, path
+        _shot(page, f"api-docs{path.replace('/', '-')}")
+
+
 def test_the_vendored_libraries_are_the_pinned_npm_releases():
     """What ships under static/vendor/ is what package-lock.json pins, and the page's own
     files load nothing from a CDN."""
@@ -550,6 +583,10 @@ def test_the_vendored_libraries_are_the_pinned_npm_releases():
         f"v{pinned['chart.js']}"
         in (ui / "static/vendor/chart.js/chart.umd.min.js").read_text()[:300]
     )
+    swagger = (ui / "static/vendor/swagger-ui/swagger-ui-bundle.js").read_text()
+    assert f'PACKAGE_VERSION:"{pinned["swagger-ui-dist"]}"' in swagger
+    redoc = (ui / "static/vendor/redoc/redoc.standalone.js").read_text()
+    assert f'"{pinned["redoc"]}"' in redoc
     for own in ("index.html", "app.js", "style.css"):
         text = (ui / "static" / own).read_text()
         assert not re.search(
