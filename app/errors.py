@@ -127,7 +127,8 @@ def problem_response(
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for error in errors:
-        loc = [part for part in error.get("loc", ()) if part != "body" or len(error["loc"]) == 1]
+        # One shape everywhere: ["body", field, …], ["query", name], ["header", name].
+        loc = list(error.get("loc", ()))
         out.append({"loc": loc, "msg": error.get("msg", "invalid"), "type": error.get("type")})
     return out
 

@@ -1,7 +1,8 @@
 """Text types for inputs: bounded, NUL-free, valid UTF-8 (PostgreSQL stores nothing else)."""
 
 import datetime as dt
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
@@ -44,6 +45,22 @@ Url = Annotated[
 ]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
+REGION_CODE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")
+
+
+def _code_in_capitals(value: object) -> object:
+    if isinstance(value, str) and REGION_CODE.fullmatch(value.strip().upper()):
+        return value.strip().upper()
+    return value
+
+
+# A region code as analysts type it: any case; anything else is answered by the service
+# with the codes it may have meant ("Belgorod": did you mean RU-BEL?).
+RegionCodeText = Annotated[
+    str,
+    BeforeValidator(_code_in_capitals),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL),
+]
 
 
 def _not_a_bool(value: object) -> object:
@@ -65,3 +82,19 @@ def in_utc(value: dt.datetime) -> dt.datetime:
         return value.astimezone(dt.UTC)
     except OverflowError:
         raise ValueError("the time is outside the years 1 to 9999 in UTC") from None
+
+
+def iso_text(pattern: str, what: str) -> Any:
+    """Refuse what pydantic would otherwise read as a date: numbers as Unix timestamps."""
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise ValueError(f"expected {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+# One date format and one message, in bodies and query strings alike.
+IsoDate = Annotated[dt.date, iso_text(r"\d{4}-\d{2}-\d{2}", "a date as YYYY-MM-DD")]

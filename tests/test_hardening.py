@@ -129,3 +129,24 @@ async def test_a_body_that_is_not_json_is_a_415(client_for: ClientFactory):
     # Routes without a body take any (or none), as before.
     assert (await analyst.post(f"/v1/events/{event['id']}/restore")).status_code == 403
     assert (await analyst.get("/v1/events")).json()["items"][0]["fatalities"] == 3
+
+
+async def test_one_date_message_and_region_names_where_codes_belong(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    in_body = await analyst.post("/v1/events", json=event_body(event_date="01.03.2025"))
+    in_query = await analyst.get("/v1/events", params={"date_from": "01.03.2025"})
+    body_errors = assert_problem(in_body, 422)["errors"]
+    query_errors = assert_problem(in_query, 422)["errors"]
+    assert [e["loc"] for e in body_errors] == [["body", "event_date"]]
+    assert [e["loc"] for e in query_errors] == [["query", "date_from"]]
+    assert body_errors[0]["msg"] == query_errors[0]["msg"]
+    assert "YYYY-MM-DD" in body_errors[0]["msg"]
+
+    named = await analyst.post("/v1/events", json=event_body(region_code="Belgorod"))
+    problem = assert_problem(named, 422)
+    assert "'Belgorod' is not an ISO 3166-2 code; did you mean RU-BEL" in problem["detail"]
+    assert problem["errors"][0]["loc"] == ["body", "region_code"]
+    lower = await analyst.post("/v1/events", json=event_body(region_code="ru-bel"))
+    assert lower.status_code == 201, lower.text
+    assert lower.json()["region_code"] == "RU-BEL"
+    assert (await analyst.get("/v1/events")).json()["items"][0]["id"] == lower.json()["id"]

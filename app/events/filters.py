@@ -4,12 +4,10 @@ Each list parameter may be repeated or comma-separated (OR within a parameter, A
 """
 
 import datetime as dt
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -20,7 +18,7 @@ from pydantic import (
 from app.events.taxonomy import EventType, Status, SubEventType
 from app.pagination import CursorField
 from app.replica import MinLsn
-from app.text import NO_NUL, in_utc
+from app.text import NO_NUL, IsoDate, in_utc, iso_text
 
 FilterText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
@@ -33,22 +31,9 @@ FuzzyText = Annotated[
 ]
 
 
-def _iso_text(pattern: str, what: str) -> Any:
-    """Refuse what pydantic would otherwise read as a date: numbers as Unix timestamps."""
-    compiled = re.compile(pattern)
-
-    def check(value: object) -> object:
-        if isinstance(value, str) and not compiled.fullmatch(value):
-            raise ValueError(f"expected {what}")
-        return value
-
-    return BeforeValidator(check)
-
-
-IsoDate = Annotated[dt.date, _iso_text(r"\d{4}-\d{2}-\d{2}", "a date as YYYY-MM-DD")]
 IsoDatetime = Annotated[
     dt.datetime,
-    _iso_text(r"\d{4}-\d{2}-\d{2}([T ].+)?", "an RFC 3339 time such as 2025-03-01T12:00:00Z"),
+    iso_text(r"\d{4}-\d{2}-\d{2}([T ].+)?", "an RFC 3339 time such as 2025-03-01T12:00:00Z"),
 ]
 Sort = Literal["event_date", "-event_date", "updated_at", "-updated_at"]
 

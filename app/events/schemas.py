@@ -27,11 +27,13 @@ from app.events.taxonomy import (
 from app.geography import is_country
 from app.text import (
     NO_NUL,
+    REGION_CODE,
     CountryCode,
+    IsoDate,
     LongText,
     Name,
     NotBool,
-    RegionCode,
+    RegionCodeText,
     ShortText,
     Tag,
     Url,
@@ -54,7 +56,7 @@ def _known_country(value: str) -> str:
     return value
 
 
-EventDate = Annotated[dt.date, AfterValidator(_plausible_date)]
+EventDate = Annotated[IsoDate, AfterValidator(_plausible_date)]
 Country = Annotated[CountryCode, AfterValidator(_known_country)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 Latitude = Annotated[float, NotBool, Field(ge=-90, le=90)]
@@ -108,7 +110,13 @@ def consistency_errors(values: dict[str, Any]) -> list[str]:
     if (values.get("lat") is None) != (values.get("lon") is None):
         errors.append("lat and lon go together: give both or neither")
     country, region = values.get("country"), values.get("region_code")
-    if country and region and not region.startswith(country + "-"):
+    # (Not a code at all is the service's to answer, with the codes it may mean.)
+    if (
+        country
+        and region
+        and REGION_CODE.fullmatch(region)
+        and not region.startswith(country + "-")
+    ):
         errors.append(f"region_code {region} is not in country {country}")
     return errors
 
@@ -121,7 +129,7 @@ class EventCreate(BaseModel):
     event_type: EventType
     sub_event_type: SubEventType
     country: Country | None = None
-    region_code: RegionCode | None = None
+    region_code: RegionCodeText | None = None
     place_id: uuid.UUID | None = None
     location_name: Name | None = None
     lat: Latitude | None = None
@@ -156,7 +164,7 @@ class EventPatch(BaseModel):
     event_type: EventType | None = None
     sub_event_type: SubEventType | None = None
     country: Country | None = None
-    region_code: RegionCode | None = None
+    region_code: RegionCodeText | None = None
     place_id: uuid.UUID | None = None
     location_name: Name | None = None
     lat: Latitude | None = None

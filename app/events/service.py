@@ -166,7 +166,7 @@ async def _locate(
     if (code := fields["region_code"]) is not None:
         known = await gazetteer.region_country_and_name(session, code)
         if known is None:
-            raise _invalid("region_code", f"{code} is not an ISO 3166-2 code.")
+            raise _invalid("region_code", await _not_a_region_code(session, code))
         if known[0] != fields["country"]:
             raise _invalid("region_code", f"{code} is not in country {fields['country']}.")
         region = RegionOut(code=code, name=known[1])
@@ -174,6 +174,16 @@ async def _locate(
         fields["geo_precision"] = "exact" if fields["lat"] is not None else "region"
     _check_consistent(fields)
     return region, place
+
+
+async def _not_a_region_code(session: AsyncSession, value: str) -> str:
+    """Why `value` is no region code, with the codes its spelling may have meant."""
+    matches = await gazetteer.search_regions(session, value, [], 3, None)
+    message = f"{value!r} is not an ISO 3166-2 code"
+    if matches:
+        meant = ", ".join(f"{region.code} ({region.name})" for region, _ in matches)
+        return f"{message}; did you mean {meant}?"
+    return f"{message} (GET /v1/regions?q=… finds a region by any of its names)."
 
 
 async def _unit_links(session: AsyncSession, refs: list[UnitRef]) -> list[EventUnit]:
