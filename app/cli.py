@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as keys
 from app.auth.schemas import RoleName
-from app.config import Settings, get_settings
+from app.config import Settings, get_settings, log_format_for
 from app.db import (
     Database,
     DataDirInUse,
@@ -149,6 +149,9 @@ def serve(
                 os.environ["INCIDENTS_MAX_OVERFLOW"] = str(plan.max_overflow)
                 typer.echo(f"database pools: {plan.describe()}")
             get_settings.cache_clear()
+            shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
+            typer.echo(f"dashboard: http://{shown}:{port}/   API docs: http://{shown}:{port}/docs")
+            sys.stdout.flush()
             # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into an exit that
             # unwinds this block, so the embedded PostgreSQL is stopped too.
             signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -159,7 +162,7 @@ def serve(
                 port=port,
                 workers=workers,
                 log_level=log_level,
-                log_config=log_config(log_level, settings.log_format),
+                log_config=log_config(log_level, log_format_for(settings, sys.stderr.isatty())),
                 proxy_headers=True,
                 timeout_graceful_shutdown=settings.shutdown_grace_s,
             )
@@ -249,6 +252,8 @@ def keys_list() -> None:
                 return rows
 
     table = Table("id", "name", "role", "prefix", "expires", "revoked", "last used")
+    table.columns[0].no_wrap = True  # ids are shown whole, however narrow the terminal
+    table.columns[0].min_width = 36
     for row in _with_session(work):
         table.add_row(*row)
     Console().print(table)
@@ -256,14 +261,15 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
-    """Revoke a key by id."""
+    """Revoke a key by its id, or by the start of it that names one key."""
     import uuid
 
-    async def work(session: AsyncSession) -> None:
-        await keys.revoke_key(session, uuid.UUID(key_id))
+    async def work(session: AsyncSession) -> uuid.UUID:
+        whole = await keys.key_by_prefix(session, key_id)
+        await keys.revoke_key(session, whole)
+        return whole
 
-    _with_session(work)
-    typer.echo(f"revoked {key_id}")
+    typer.echo(f"revoked {_with_session(work)}")
 
 
 @gazetteer_app.command("load")
@@ -458,9 +464,39 @@ def import_command(
         status, result = _import_remote(url, key, file, content_type, dry_run, on_conflict)
     else:
         status, result = _import_local(file, content_type, dry_run, on_conflict)
-    typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
-    if status >= 400:
-        raise typer.Exit(1)
+    if status < 400:
+        typer.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    # For scripts, the whole answer on one line; for people, a summary that fits a screen.
+    typer.echo(orjson.dumps(result).decode())
+    for line in import_summary(result):
+        typer.echo(line, err=True)
+    raise typer.Exit(1)
+
+
+def import_summary(result: dict[str, Any], shown: int = 10) -> list[str]:
+    """A failed import in a few lines: why, the first lines' errors, and the flag that
+    settles rows naming events that exist already."""
+    lines = [f"error: {result.get('detail', result.get('title', 'the import failed'))}"]
+    errors = result.get("errors") or []
+    for item in errors[:shown]:
+        if not isinstance(item, dict) or "line" not in item:
+            continue
+        reasons = "; ".join(
+            f"{'.'.join(map(str, e.get('loc', []))) or 'line'}: {e.get('msg', '')}"
+            for e in item.get("errors", [])
+        )
+        lines.append(f"  line {item['line']}: {reasons}")
+    count = int(result.get("error_count") or len(errors))
+    if count > shown:
+        lines.append(f"  … and {count - shown:,} more lines")
+    if any("external_id exists" in str(item) for item in errors):
+        lines.append(
+            "hint: rows whose external_id names an event already imported: pass "
+            "--on-conflict skip to leave those events as they are, or --on-conflict update "
+            "to refresh them"
+        )
+    return lines
 
 
 def _chunks(file: Path, progress: Any) -> Iterator[bytes]:

@@ -13,7 +13,8 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     # JSON lines (one object per line, with request ids) or plain text, for `incidents serve`.
-    log_format: Literal["json", "text"] = "json"
+    # auto: text on a terminal in development, JSON lines otherwise and always in production.
+    log_format: Literal["auto", "json", "text"] = "auto"
     debug: bool = False
     # Unset: an embedded PostgreSQL is started under data_dir and migrated.
     database_url: str | None = None
@@ -84,9 +85,16 @@ class Settings(BaseSettings):
             reasons.append("INCIDENTS_CORS_ORIGINS contains '*'")
         if self.debug:
             reasons.append("INCIDENTS_DEBUG is on")
-        if self.log_format != "json":
+        if self.log_format == "text":
             reasons.append("INCIDENTS_LOG_FORMAT is not json")
         return reasons
+
+
+def log_format_for(settings: Settings, terminal: bool) -> Literal["json", "text"]:
+    """The log format to use: text for a person at a terminal, JSON lines for collectors."""
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "text" if terminal and settings.env != "production" else "json"
 
 
 @lru_cache

@@ -25,8 +25,9 @@ def test_serve_on_fresh_data_dir_then_reuse(tmp_path: Path):
             "region_code": "RU-BEL",
             "sources": [{"source_name": "ISW"}],
         }
-        # The admin key is printed before the server listens.
+        # The admin key is printed before the server listens, and where to go.
         assert server.admin_key, server.printed
+        assert f"dashboard: http://localhost:{server.port}/" in server.printed
         headers = {"Authorization": f"Bearer {server.admin_key}"}
         created = httpx.post(
             f"{server.base_url}/v1/events", json=event, headers=headers, timeout=120
@@ -431,3 +432,60 @@ def _wait_for_postmaster(data_dir: Path, process: subprocess.Popen[str]) -> None
             return
         time.sleep(0.1)
     raise AssertionError("the CLI never started the embedded database")
+
+
+def test_cli_keys_by_prefix_and_a_failed_import_in_a_few_lines(
+    fresh_database_url: str, tmp_path: Path
+):
+    import json
+
+    env = {**serve_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
+    for name in ("first", "second"):
+        made = _cli(["keys", "create", "--name", name, "--role", "reader"], env)
+        assert made.returncode == 0, made.stderr
+    with psycopg.connect(libpq_url(fresh_database_url)) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id::text FROM api_key ORDER BY name")]
+    # Whole ids in the list, however narrow the terminal.
+    listed = _cli(["keys", "list"], {**env, "COLUMNS": "60"})
+    assert all(key_id in listed.stdout for key_id in ids), listed.stdout
+    # Revoked by an unambiguous start of the id; one line and exit 1 otherwise.
+    revoked = _cli(["keys", "revoke", ids[0][:8]], env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"revoked {ids[0]}"
+    for bad, says in (("zz", "is not a key id"), ("f" * 30, "No key id starts with")):
+        refused = _cli(["keys", "revoke", bad], env)
+        assert refused.returncode == 1
+        assert "Traceback" not in refused.stderr
+        assert says in refused.stderr
+    # A re-import of existing rows: a summary of at most a dozen lines, and the flag to use.
+    rows = _rows_file(tmp_path / "events.ndjson", 30)
+    assert _cli(["import", str(rows)], env).returncode == 0
+    again = _cli(["import", str(rows)], env)
+    assert again.returncode == 1
+    assert len(json.loads(again.stdout)["errors"]) == 30  # the whole answer, on one line
+    summary = again.stderr.strip().splitlines()
+    assert len(summary) == 13, again.stderr
+    assert summary[0].startswith("error: 30 of 30 rows cannot be imported")
+    assert summary[1].startswith("  line 1: external_id: external_id exists as event")
+    assert summary[11] == "  … and 20 more lines"
+    assert "--on-conflict skip" in summary[12]
+    assert "--on-conflict update" in summary[12]
+
+
+@pytest.mark.parametrize(
+    ("configured", "env", "terminal", "used"),
+    [
+        ("auto", "development", True, "text"),
+        ("auto", "development", False, "json"),
+        ("auto", "production", True, "json"),
+        ("json", "development", True, "json"),
+        ("text", "development", False, "text"),
+    ],
+)
+def test_logs_are_text_for_a_person_at_a_terminal_and_json_otherwise(
+    configured: str, env: str, terminal: bool, used: str
+):
+    from app.config import Settings, log_format_for
+
+    settings = Settings(database_url="postgresql://x/y", log_format=configured, env=env)
+    assert log_format_for(settings, terminal) == used

@@ -2,7 +2,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import Text, bindparam, cast, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.auth.models import ApiKey
@@ -95,5 +95,16 @@ async def lock_active_admins(session: AsyncSession) -> list[uuid.UUID]:
         )
         .order_by(ApiKey.id)
         .with_for_update()
+    )
+    return list(result.scalars())
+
+
+async def ids_starting_with(session: AsyncSession, prefix: str, limit: int) -> list[uuid.UUID]:
+    """Key ids whose text starts with prefix (lower-case hex and dashes), a few at most."""
+    result = await session.execute(
+        select(ApiKey.id)
+        .where(cast(ApiKey.id, Text).startswith(prefix, autoescape=True))
+        .order_by(ApiKey.id)
+        .limit(limit)
     )
     return list(result.scalars())

@@ -153,3 +153,18 @@ async def key_names(session: AsyncSession, key_ids: Iterable[uuid.UUID]) -> dict
             _names.clear()
         _names.update(await repository.names(session, missing))
     return {key_id: _names[key_id] for key_id in wanted if key_id in _names}
+
+
+async def key_by_prefix(session: AsyncSession, prefix: str) -> uuid.UUID:
+    """The id of the one key whose id starts with `prefix` (or is it); 404 or 409 otherwise."""
+    wanted = prefix.strip().lower()
+    if not wanted or len(wanted) > 36 or any(c not in "0123456789abcdef-" for c in wanted):
+        raise NotFound(f"{prefix!r} is not a key id or the start of one.")
+    found = await repository.ids_starting_with(session, wanted, limit=6)
+    if not found:
+        raise NotFound(f"No key id starts with {prefix!r} (incidents keys list shows them).")
+    if len(found) > 1:
+        count = str(len(found)) if len(found) <= 5 else "more than 5"
+        shown = ", ".join(str(key_id) for key_id in found[:5])
+        raise Conflict(f"{prefix!r} starts {count} key ids ({shown}): give more of it.")
+    return found[0]
