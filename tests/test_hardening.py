@@ -150,3 +150,28 @@ async def test_one_date_message_and_region_names_where_codes_belong(client_for: 
     assert lower.status_code == 201, lower.text
     assert lower.json()["region_code"] == "RU-BEL"
     assert (await analyst.get("/v1/events")).json()["items"][0]["id"] == lower.json()["id"]
+
+
+async def test_filter_values_that_name_nothing_say_what_was_meant(client_for: ClientFactory):
+    analyst = client_for("analyst")
+    event = (await analyst.post("/v1/events", json=event_body())).json()
+    for path in ("/v1/events", "/v1/stats/summary", "/v1/exports/events.ndjson"):
+        misspelt = await analyst.get(path, params={"region": "Belgrod"})
+        problem = assert_problem(misspelt, 422)
+        assert problem["errors"][0]["loc"] == ["query", "region"]
+        assert "no region is named 'Belgrod'; did you mean RU-BEL" in problem["detail"]
+        assert_problem(await analyst.get(path, params={"country": "XX"}), 422)
+    unit = await analyst.get("/v1/events", params={"unit": "225th Separate Assault Regimnt"})
+    assert (
+        "did you mean 225th Separate Assault Regiment (UA)" in assert_problem(unit, 422)["detail"]
+    )
+    # Every real spelling still answers, and a place name stays fuzzy (no match is no error).
+    for params in (
+        {"region": "Belgorod"},
+        {"region": "Белгородская область,RU-KRS"},
+        {"unit": event["units"][0]["id"]},
+        {"unit": "225th separate assault regiment"},
+        {"country": "ru"},
+        {"place": "Nowhere-at-all"},
+    ):
+        assert (await analyst.get("/v1/events", params=params)).status_code == 200, params

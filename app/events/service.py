@@ -23,7 +23,7 @@ from app.errors import (
     UnprocessableContent,
 )
 from app.events import repository, trust
-from app.events.filters import EventListParams
+from app.events.filters import EventFilters, EventListParams
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
@@ -42,6 +42,7 @@ from app.events.schemas import (
     period_start,
 )
 from app.gazetteer import repository as gazetteer
+from app.gazetteer import service as gazetteer_service
 from app.gazetteer.models import Place
 from app.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 
@@ -356,6 +357,18 @@ def ensure_may_see_deleted(include_deleted: bool, reader: ApiKey) -> None:
         raise Forbidden("include_deleted needs the admin role.")
 
 
+async def check_filters(session: AsyncSession, filters: EventFilters, reader: ApiKey) -> None:
+    """Before a list, export or statistic: include_deleted is for admins (403), and a
+    country, region or unit value that names nothing is a 422 naming the nearest real ones
+    (place names stay fuzzy: they match similar names by design)."""
+    ensure_may_see_deleted(filters.include_deleted, reader)
+    errors = await gazetteer_service.unknown_filter_values(
+        session, filters.country, filters.region, filters.unit
+    )
+    if errors:
+        raise UnprocessableContent("; ".join(error["msg"] for error in errors) + ".", errors)
+
+
 def may_see_deleted(created_by: uuid.UUID, reader: ApiKey) -> bool:
     """A deleted or merged event's content is for admins and the key that made it."""
     return reader.role_level >= Role.admin or created_by == reader.id
@@ -579,7 +592,7 @@ def _parse_sort_value(sort: str, raw: Any) -> Any:
 
 async def list_events(session: AsyncSession, params: EventListParams, reader: ApiKey) -> EventPage:
     """A page of events matching the filters, with a cursor for the next page."""
-    ensure_may_see_deleted(params.include_deleted, reader)
+    await check_filters(session, params, reader)
     after = None
     if params.cursor:
         sort, raw_value, raw_id = decode_cursor(params.cursor, 3)

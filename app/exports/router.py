@@ -7,9 +7,10 @@ from app.auth.dependencies import Reader
 from app.concurrency import Slots
 from app.db import libpq_url, session_options
 from app.events.filters import EventFilters, Sort
+from app.events.service import check_filters
 from app.exports import service
 from app.exports.streaming import ExportResponse
-from app.replica import LsnHeader, export_url
+from app.replica import LsnHeader, ReadSessionDep, export_url
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 
@@ -31,6 +32,7 @@ async def export_events(
     params: Annotated[ExportParams, Query()],
     reader: Reader,
     request: Request,
+    session: ReadSessionDep,
     lsn_header: LsnHeader = None,
 ) -> StreamingResponse:
     """Stream every event matching the filters: no row cap, constant memory, rows
@@ -38,6 +40,7 @@ async def export_events(
     INCIDENTS_EXPORTS_PER_KEY exports at once (429 past it), a client that stops reading is
     cut off after INCIDENTS_EXPORT_IDLE_TIMEOUT_S, and the COPY runs at most
     INCIDENTS_EXPORT_TIMEOUT_S."""
+    await check_filters(session, params, reader)
     settings = request.app.state.settings
     slots: Slots = request.app.state.export_slots
     slots.take(reader.id, settings.exports_per_key, settings.exports_total)

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, text, tuple_
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -289,4 +289,27 @@ async def changes(
         .order_by(ReferenceChange.id)
         .limit(limit)
     )
+    return list(result.scalars())
+
+
+# The values of a filter that name no region (by code, ISO name or alias) or no unit (by id,
+# name or alias), in one query each: what region_codes_matching and unit_ids_matching find.
+REGIONS_NAMED_BY_NONE = text("""
+SELECT v FROM unnest(CAST(:values AS text[])) AS v
+WHERE NOT EXISTS (
+    SELECT 1 FROM region r
+    WHERE r.code = upper(v) OR itk_name_key(v) = ANY(string_to_array(r.names_key, ' | ')))
+""")
+UNITS_NAMED_BY_NONE = text("""
+SELECT v FROM unnest(CAST(:values AS text[])) AS v
+WHERE NOT EXISTS (
+    SELECT 1 FROM unit u
+    WHERE u.id::text = lower(v) OR itk_unit_key(v) = ANY(string_to_array(u.names_key, ' | ')))
+""")
+
+
+async def naming_nothing(session: AsyncSession, kind: str, values: Sequence[str]) -> list[str]:
+    """Those of values that name no region (kind "region") or no unit (kind "unit")."""
+    statement = REGIONS_NAMED_BY_NONE if kind == "region" else UNITS_NAMED_BY_NONE
+    result = await session.execute(statement, {"values": list(values)})
     return list(result.scalars())

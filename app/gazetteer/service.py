@@ -22,6 +22,7 @@ from app.gazetteer.schemas import (
     UnitOut,
     UnitPatch,
 )
+from app.geography import is_country
 from app.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 
 
@@ -404,3 +405,47 @@ async def patch_unit(
         await _audit_unit(session, unit, analyst, before)
     await session.refresh(unit)
     return UnitOut.model_validate(unit)
+
+
+# ---------------------------------------------------------------- filters that name nothing
+
+SUGGESTIONS = 3
+
+
+async def unknown_filter_values(
+    session: AsyncSession, countries: Sequence[str], regions: Sequence[str], units: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Errors ({loc, msg}) for filter values that name no country, region or unit, each with
+    the nearest real values: a misspelling is an error, never an empty answer."""
+    errors: list[dict[str, Any]] = []
+    for code in countries:
+        if not is_country(code.upper()):
+            errors.append(
+                {
+                    "loc": ["query", "country"],
+                    "msg": f"{code!r} is not an ISO 3166-1 alpha-2 country code (RU, UA, BY…)",
+                }
+            )
+    if regions:
+        for value in await repository.naming_nothing(session, "region", regions):
+            found = await repository.search_regions(session, value, [], SUGGESTIONS, None)
+            meant = ", ".join(f"{region.code} ({region.name})" for region, _ in found)
+            errors.append(
+                {
+                    "loc": ["query", "region"],
+                    "msg": f"no region is named {value!r}"
+                    + (f"; did you mean {meant}?" if meant else ""),
+                }
+            )
+    if units:
+        for value in await repository.naming_nothing(session, "unit", units):
+            found_units = await repository.search_units(session, value, [], SUGGESTIONS, None)
+            meant = ", ".join(f"{unit.name} ({unit.side})" for unit, _ in found_units)
+            errors.append(
+                {
+                    "loc": ["query", "unit"],
+                    "msg": f"no unit is named {value!r}"
+                    + (f"; did you mean {meant}?" if meant else ""),
+                }
+            )
+    return errors

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import Reader
 from app.events.filters import EventFilters
-from app.events.service import ensure_may_see_deleted
+from app.events.service import check_filters
 from app.replica import ReadSessionDep
 from app.stats import service
 from app.stats.schemas import GridParams, Summary, Timeseries, TimeseriesParams
@@ -40,7 +40,7 @@ async def timeseries(
 ) -> Any:
     """Events (and fatalities) per day, ISO week or month, zero-filled, optionally one series
     per region, country, event type, status or unit; every list filter applies."""
-    ensure_may_see_deleted(params.include_deleted, reader)
+    await check_filters(session, params, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)
     return await service.timeseries(session, params, params.interval, params.group_by)
@@ -55,7 +55,7 @@ async def summary(
     response: Response,
 ) -> Any:
     """Totals by status, region and event type, and the date range covered."""
-    ensure_may_see_deleted(params.include_deleted, reader)
+    await check_filters(session, params, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)
     return await service.summary(session, params)
@@ -70,7 +70,7 @@ async def grid(
     response: Response,
 ) -> Any:
     """A heat map: event counts per cell of about cell_km, as GeoJSON polygons."""
-    ensure_may_see_deleted(params.include_deleted, reader)
+    await check_filters(session, params, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)
     return await service.grid(session, params, params.cell_km)

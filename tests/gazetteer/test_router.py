@@ -233,7 +233,11 @@ async def test_event_filters_by_place_and_unit(client_for: ClientFactory):
         "225TH SEPARATE ASSAULT REGIMENT",
     ):
         assert await ids(unit=value) == {linked["id"]}, value
+    # a unit no event names: nothing; a name no unit has: a 422 (never a silent empty list)
+    made = await analyst.post("/v1/units", json={"name": "47th Mechanized Brigade", "side": "UA"})
+    assert made.status_code == 201, made.text
     assert await ids(unit="47th Mechanized Brigade") == set()
+    assert_problem(await reader.get("/v1/events", params={"unit": "48th Brigade"}), 422)
 
 
 async def test_units_fuzzy_search_and_patch(client_for: ClientFactory):
