@@ -94,3 +94,15 @@ def region_aliases() -> dict[str, list[str]]:
             if names:
                 aliases[subdivision.code] = list(dict.fromkeys(names))
     return aliases
+
+
+def english_names() -> dict[str, str]:
+    """The name an English-speaking analyst writes for each border region ("Belgorod Oblast",
+    "Kharkiv Oblast", "Kyiv City"): the first curated form that names the kind of region,
+    else the first curated form."""
+    names = {}
+    for code, aliases in BORDER_REGION_ALIASES.items():
+        latin = [alias for alias in aliases if alias.isascii()]
+        kinds = [alias for alias in latin if alias.endswith((" Oblast", " Krai", " City"))]
+        names[code] = (kinds or latin)[0]
+    return names

@@ -128,7 +128,9 @@ def _acled_columns() -> dict[str, str]:
         "actor1": units.format(n=0),
         "actor2": units.format(n=1),
         "country": _case("event.country", country_names()),
-        "admin1": "(SELECT r.name FROM region r WHERE r.code = event.region_code)",
+        # ACLED writes the region's own name: "Belgorod", "Sumy", "Krasnodar".
+        "admin1": "(SELECT regexp_replace(r.name, ' (Oblast|Krai)$', '') FROM region r"
+        " WHERE r.code = event.region_code)",
         "location": "event.location_name",
         "latitude": "event.lat",
         "longitude": "event.lon",

@@ -36,7 +36,7 @@ async def test_create_get_list_round_trip(analyst: httpx.AsyncClient, reader: ht
     assert response.headers["etag"] == '"1"'
     assert created["status"] == "claimed"
     assert created["version"] == 1
-    assert created["region"] == {"code": "RU-BEL", "name": "Belgorodskaya oblast'"}
+    assert created["region"] == {"code": "RU-BEL", "name": "Belgorod Oblast"}
     assert created["units"][0]["name"] == "225th Separate Assault Regiment"
     assert created["units"][0]["side"] == "UA"
     uuid.UUID(created["units"][0]["id"])

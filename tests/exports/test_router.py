@@ -139,7 +139,7 @@ async def test_acled_profile(fresh_database_url: str):
         assert row["time_precision"] == "1"
         assert (row["actor1"], row["actor2"]) == ("47th Mechanized Brigade", "Akhmat")
         assert row["country"] == "Ukraine"
-        assert row["admin1"] == "Sumska oblast"
+        assert row["admin1"] == "Sumy"  # as ACLED writes it
         assert row["fatalities"] == "0"
         assert int(row["timestamp"]) > 1_700_000_000
 

@@ -430,3 +430,18 @@ async def test_a_rename_racing_creates_and_patches_leaves_every_log_complete(
             assert [(u["name"], u["side"]) for u in state["units"]] == [
                 (u["name"], u["side"]) for u in event["units"]
             ], event["id"]
+
+
+async def test_border_regions_are_named_as_analysts_write_them(client_for: ClientFactory):
+    reader = client_for("reader")
+    for code, english, iso in (
+        ("RU-BEL", "Belgorod Oblast", "Belgorodskaya oblast'"),
+        ("RU-KRS", "Kursk Oblast", "Kurskaya oblast'"),
+        ("UA-59", "Sumy Oblast", "Sumska oblast"),
+        ("UA-30", "Kyiv City", "Kyiv"),
+    ):
+        region = (await reader.get(f"/v1/regions/{code}")).json()
+        assert region["name"] == english
+        assert iso in region["aliases"]
+        found = (await reader.get("/v1/regions", params={"q": iso})).json()["items"]
+        assert found[0]["code"] == code, iso
