@@ -300,6 +300,44 @@ def gazetteer_load(
     )
 
 
+@app.command()
+def demo(
+    events: Annotated[int, typer.Option(min=100, max=20_000, help="How many events.")] = 3000,
+) -> None:
+    """Load a realistic sample: the RU, UA and BY gazetteer, a few thousand events along the
+    border with both sides' reports, units, and verifications and disputes by a second key.
+    Safe to re-run (events made before are skipped)."""
+    from app.db import libpq_url
+    from app.demo import NoPlaces, load_demo
+    from app.gazetteer.geonames import geonames_cities, load_places
+
+    settings = get_settings()
+    with _database_url(settings) as url:
+        err.print("loading the RU, UA and BY gazetteer …")
+        load_places(libpq_url(url), geonames_cities(["RU", "UA", "BY"]), lambda _: None)
+        err.print(f"making {events:,} events …")
+
+        async def run() -> dict[str, Any]:
+            database = Database(url, settings)
+            try:
+                return await load_demo(database.sessionmaker, events)
+            finally:
+                await database.dispose()
+
+        try:
+            done = asyncio.run(run())
+        except NoPlaces as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(
+        f"demo: {done['created']:,} events made ({done['skipped']:,} there already), "
+        f"{done['judged']:,} verified, disputed or refuted by a second key.\n"
+        "Open the dashboard at http://localhost:8000/ (incidents serve) with a key "
+        "(incidents keys create --name me --role analyst), and try region Belgorod Oblast, "
+        "unit Akhmat Special Forces, or an event's history."
+    )
+
+
 def _progress() -> Any:
     from rich.progress import (
         BarColumn,

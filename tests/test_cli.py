@@ -489,3 +489,31 @@ def test_logs_are_text_for_a_person_at_a_terminal_and_json_otherwise(
 
     settings = Settings(database_url="postgresql://x/y", log_format=configured, env=env)
     assert log_format_for(settings, terminal) == used
+
+
+def test_demo_loads_a_sample_with_both_sides_and_judgements(
+    fresh_database_url: str, tmp_path: Path
+):
+    env = {**serve_env(tmp_path), "INCIDENTS_DATABASE_URL": fresh_database_url}
+    made = _cli(["demo", "--events", "200"], env)
+    assert made.returncode == 0, made.stderr
+    assert (
+        "demo: 200 events made (0 there already), 40 verified, disputed or refuted" in made.stdout
+    )
+    assert "http://localhost:8000/" in made.stdout
+    with psycopg.connect(libpq_url(fresh_database_url)) as conn:
+        statuses = dict(conn.execute("SELECT status, count(*) FROM event GROUP BY 1").fetchall())
+        stances = {row[0] for row in conn.execute("SELECT DISTINCT stance FROM source_report")}
+        countries = {row[0] for row in conn.execute("SELECT DISTINCT country FROM event")}
+        judges = conn.execute(
+            "SELECT DISTINCT k.name FROM revision r JOIN api_key k ON k.id = r.actor"
+            " WHERE r.action = 'status'"
+        ).fetchall()
+    assert sum(statuses.values()) == 200
+    assert statuses["claimed"] == 160
+    assert {"verified", "disputed"} <= set(statuses)
+    assert {"supports", "denies"} <= stances
+    assert countries == {"RU", "UA"}
+    assert judges == [("demo verifier",)]
+    again = _cli(["demo", "--events", "200"], env)
+    assert "0 events made (200 there already)" in again.stdout, again.stderr

@@ -128,12 +128,15 @@ async def ensure_admin_key(session: AsyncSession) -> str | None:
     return secret
 
 
-async def ensure_service_key(session: AsyncSession, name: str) -> uuid.UUID:
-    """The id of an unusable analyst key named `name`, for work done outside the API
-    (the CLI on the local database), so that history still names who did it."""
+async def ensure_service_key(
+    session: AsyncSession, name: str, role: str = Role.analyst.name
+) -> uuid.UUID:
+    """The id of an unusable key named `name` (an analyst's unless told), for work done
+    outside the API (the CLI on the local database), so that history still names who did
+    it."""
     key = await repository.get_by_name(session, name)
     if key is None:
-        key, _ = await create_key(session, name, Role.analyst.name)
+        key, _ = await create_key(session, name, role)
         key.revoked_at = key.created_at  # it identifies, it never authenticates
         await session.flush()
     return key.id
