@@ -426,26 +426,25 @@ async def unknown_filter_values(
                     "msg": f"{code!r} is not an ISO 3166-1 alpha-2 country code (RU, UA, BY…)",
                 }
             )
-    if regions:
-        for value in await repository.naming_nothing(session, "region", regions):
-            found = await repository.search_regions(session, value, [], SUGGESTIONS, None)
-            meant = ", ".join(f"{region.code} ({region.name})" for region, _ in found)
+    for kind, values in (("region", regions), ("unit", units)):
+        if not values:
+            continue
+        for value in await repository.naming_nothing(session, kind, values):
+            meant = ", ".join(await _nearest(session, kind, value))
             errors.append(
                 {
-                    "loc": ["query", "region"],
-                    "msg": f"no region is named {value!r}"
-                    + (f"; did you mean {meant}?" if meant else ""),
-                }
-            )
-    if units:
-        for value in await repository.naming_nothing(session, "unit", units):
-            found_units = await repository.search_units(session, value, [], SUGGESTIONS, None)
-            meant = ", ".join(f"{unit.name} ({unit.side})" for unit, _ in found_units)
-            errors.append(
-                {
-                    "loc": ["query", "unit"],
-                    "msg": f"no unit is named {value!r}"
+                    "loc": ["query", kind],
+                    "msg": f"no {kind} is named {value!r}"
                     + (f"; did you mean {meant}?" if meant else ""),
                 }
             )
     return errors
+
+
+async def _nearest(session: AsyncSession, kind: str, value: str) -> list[str]:
+    """The regions ("RU-BEL (Belgorod Oblast)") or units ("Akhmat (RU)") value may mean."""
+    if kind == "region":
+        regions = await repository.search_regions(session, value, [], SUGGESTIONS, None)
+        return [f"{region.code} ({region.name})" for region, _ in regions]
+    units = await repository.search_units(session, value, [], SUGGESTIONS, None)
+    return [f"{unit.name} ({unit.side})" for unit, _ in units]
