@@ -426,6 +426,13 @@ async def unknown_filter_values(
                     "msg": f"{code!r} is not an ISO 3166-1 alpha-2 country code (RU, UA, BY…)",
                 }
             )
+    # Region codes are checked against the per-process copy of the region table: the
+    # dashboard's usual filter costs no query.
+    regions = [
+        value
+        for value in regions
+        if await repository.region_country_and_name(session, value.upper()) is None
+    ]
     for kind, values in (("region", regions), ("unit", units)):
         if not values:
             continue
