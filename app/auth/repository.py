@@ -30,16 +30,16 @@ async def add(session: AsyncSession, key: ApiKey) -> ApiKey:
     return key
 
 
+# A key that authenticates: neither revoked nor expired.
+USABLE = (
+    ApiKey.revoked_at.is_(None),
+    (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > func.now()),
+)
+
+
 async def count_usable(session: AsyncSession) -> int:
     """Keys neither revoked nor expired."""
-    result = await session.execute(
-        select(func.count())
-        .select_from(ApiKey)
-        .where(
-            ApiKey.revoked_at.is_(None),
-            (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > func.now()),
-        )
-    )
+    result = await session.execute(select(func.count()).select_from(ApiKey).where(*USABLE))
     return int(result.scalar_one())
 
 
@@ -88,11 +88,7 @@ async def lock_active_admins(session: AsyncSession) -> list[uuid.UUID]:
     two admins revoking each other at once cannot both pass a check on the other."""
     result = await session.execute(
         select(ApiKey.id)
-        .where(
-            ApiKey.role == "admin",
-            ApiKey.revoked_at.is_(None),
-            (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > func.now()),
-        )
+        .where(ApiKey.role == "admin", *USABLE)
         .order_by(ApiKey.id)
         .with_for_update()
     )

@@ -71,29 +71,18 @@ async def _stream(
 async def _render(
     filters: EventFilters, sort: str, fmt: Format, acled: bool, conninfo: str, options: str
 ) -> AsyncGenerator[bytes]:
+    geojson, wrapped = fmt == "geojson", fmt in ("json", "geojson")
     if fmt == "csv":
         query = repository.csv_sql(filters, sort, acled=acled)
-        async with aclosing(
-            repository.copy_out(conninfo, options, query, repository.CSV_WITH_HEADER)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
-        return
-    if fmt == "ndjson":
-        query = repository.json_rows_sql(filters, sort, geojson=False, separated=False)
-        async with aclosing(
-            repository.copy_out(conninfo, options, query, repository.PASS_THROUGH)
-        ) as chunks:
-            async for chunk in chunks:
-                yield chunk
-        return
-    geojson = fmt == "geojson"
-    # The opening bytes go out before the query runs: clients see the response start at once.
-    yield b'{"type":"FeatureCollection","features":[\n' if geojson else b"[\n"
-    query = repository.json_rows_sql(filters, sort, geojson=geojson, separated=True)
-    async with aclosing(
-        repository.copy_out(conninfo, options, query, repository.PASS_THROUGH)
-    ) as chunks:
+        copy_options = repository.CSV_WITH_HEADER
+    else:
+        query = repository.json_rows_sql(filters, sort, geojson=geojson, separated=wrapped)
+        copy_options = repository.PASS_THROUGH
+    if wrapped:
+        # The opening bytes go out before the query runs: clients see the response start.
+        yield b'{"type":"FeatureCollection","features":[\n' if geojson else b"[\n"
+    async with aclosing(repository.copy_out(conninfo, options, query, copy_options)) as chunks:
         async for chunk in chunks:
             yield chunk
-    yield b"]}\n" if geojson else b"]\n"
+    if wrapped:
+        yield b"]}\n" if geojson else b"]\n"
