@@ -326,25 +326,31 @@ async def get_place(session: AsyncSession, place_id: uuid.UUID) -> Place | None:
 
 
 async def upsert_units(session: AsyncSession, refs: Sequence[tuple[str, str]]) -> list[Unit]:
-    """Units by (name, side), case-insensitive on name, created on first use; in input order."""
+    """The units refs (name, side) name, in input order: by name in any case, or by a name or
+    alias that reads as the same unit key ("225 ОШП" is "225th Separate Assault Regiment");
+    a name that names none makes a unit, one per key."""
     if not refs:
         return []
     wanted = list(dict.fromkeys(refs))
-    await session.execute(
-        insert(Unit)
-        .values([{"name": name, "side": side} for name, side in wanted])
-        .on_conflict_do_nothing()
-    )
-    keys = [(name.lower(), side) for name, side in wanted]
+    ids = await gazetteer.units_named(session, wanted)
+    if None in ids:
+        # New units are made one transaction at a time (the lock alias changes take), so two
+        # spellings of one new unit, posted at once, cannot make two units.
+        await gazetteer.lock_aliases(session)
+        for name, side in wanted:  # one by one: the next may name the unit just made
+            if await gazetteer.units_named(session, [(name, side)]) == [None]:
+                await session.execute(
+                    insert(Unit).values(name=name, side=side).on_conflict_do_nothing()
+                )
+        ids = await gazetteer.units_named(session, wanted)
     # FOR SHARE: a rename of one of these units waits until this event's links are committed
     # (and then records them), and this waits for a rename in progress (and sees its name).
     result = await session.execute(
-        select(Unit)
-        .where(tuple_(func.lower(Unit.name), Unit.side).in_(keys))
-        .with_for_update(read=True)
+        select(Unit).where(Unit.id.in_(set(ids))).with_for_update(read=True)
     )
-    by_key = {(unit.name.lower(), unit.side): unit for unit in result.scalars()}
-    return [by_key[(name.lower(), side)] for name, side in refs]
+    by_id = {unit.id: unit for unit in result.scalars()}
+    by_ref = {ref: by_id[unit_id] for ref, unit_id in zip(wanted, ids, strict=True) if unit_id}
+    return [by_ref[ref] for ref in refs]
 
 
 class NewEvent(SimpleNamespace):

@@ -5,7 +5,18 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    any_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,12 +206,44 @@ async def add_unit(session: AsyncSession, unit: Unit) -> Unit:
     return unit
 
 
-async def find_unit(session: AsyncSession, name: str, side: str) -> Unit | None:
-    """The unit with this name (any case) on this side."""
+def unit_named_sql(name: str, side: str, key: str) -> str:
+    """SQL for the id of the unit on `side` that `name` names (its unit key being `key`): the
+    unit of that name in any case, else one whose name or an alias reads as the same key
+    ("225 ОШП" names "225th Separate Assault Regiment"); NULL if none. Callers compute `key`
+    once per name (a MATERIALIZED CTE), never per unit row."""
+    return f"""(SELECT u.id FROM unit u
+     WHERE u.side = {side}
+       AND (lower(u.name) = lower({name})
+            OR ({key} <> '' AND {key} = ANY(string_to_array(u.names_key, ' | '))))
+     ORDER BY lower(u.name) = lower({name}) DESC, u.name, u.id
+     LIMIT 1)"""
+
+
+UNITS_NAMED = text(f"""
+WITH wanted AS MATERIALIZED (
+    SELECT w.name, w.side, w.position, itk_unit_key(w.name) AS key
+    FROM unnest(CAST(:names AS text[]), CAST(:sides AS text[])) WITH ORDINALITY
+         AS w(name, side, position))
+SELECT {unit_named_sql("w.name", "w.side", "w.key")} FROM wanted w ORDER BY w.position
+""")
+
+
+async def units_named(
+    session: AsyncSession, refs: Sequence[tuple[str, str]]
+) -> list[uuid.UUID | None]:
+    """For each (name, side), the id of the unit it names (see unit_named_sql), or None."""
     result = await session.execute(
-        select(Unit).where(func.lower(Unit.name) == name.lower(), Unit.side == side)
+        UNITS_NAMED,
+        {"names": [name for name, _ in refs], "sides": [side for _, side in refs]},
     )
-    return result.scalar_one_or_none()
+    return list(result.scalars())
+
+
+async def find_unit(session: AsyncSession, name: str, side: str) -> Unit | None:
+    """The unit on this side that `name` names: the same name in any case, or a name or alias
+    that reads as the same unit key."""
+    [unit_id] = await units_named(session, [(name, side)])
+    return None if unit_id is None else await session.get(Unit, unit_id)
 
 
 async def search_units(
@@ -252,18 +295,21 @@ async def unit_naming(
     return result.scalar_one_or_none()
 
 
+# One transaction at a time adds aliases or units, so two cannot give one name to two entries.
+ALIAS_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('aliases', 0))"
+
+
 async def lock_aliases(session: AsyncSession) -> None:
-    """One transaction at a time adds aliases, so two cannot give one name to two entries."""
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended("aliases", 0))))
+    await session.execute(text(ALIAS_LOCK))
 
 
 async def unit_aliased_as(
     session: AsyncSession, name: str, other_than: uuid.UUID | None
 ) -> Unit | None:
-    """Another unit one of whose aliases reads as `name` (by the unit key), if any."""
-    alias = func.unnest(Unit.aliases).table_valued("alias").render_derived()
-    reads_as = select(alias.c.alias).where(func.itk_unit_key(alias.c.alias) == unit_key(name))
-    query = select(Unit).where(reads_as.exists())
+    """Another unit one of whose aliases reads as `name` (by the unit key), if any: the stored
+    key holds the name's key first, then its aliases' keys."""
+    alias_keys = literal_column("(string_to_array(unit.names_key, ' | '))[2:]", ARRAY(Text))
+    query = select(Unit).where(unit_key(name) == any_(alias_keys))
     if other_than is not None:
         query = query.where(Unit.id != other_than)
     result = await session.execute(query.order_by(Unit.name, Unit.id).limit(1))
@@ -301,10 +347,12 @@ WHERE NOT EXISTS (
     WHERE r.code = upper(v) OR itk_name_key(v) = ANY(string_to_array(r.names_key, ' | ')))
 """)
 UNITS_NAMED_BY_NONE = text("""
-SELECT v FROM unnest(CAST(:values AS text[])) AS v
+WITH wanted AS MATERIALIZED (
+    SELECT v, itk_unit_key(v) AS key FROM unnest(CAST(:values AS text[])) AS v)
+SELECT v FROM wanted
 WHERE NOT EXISTS (
     SELECT 1 FROM unit u
-    WHERE u.id::text = lower(v) OR itk_unit_key(v) = ANY(string_to_array(u.names_key, ' | ')))
+    WHERE u.id::text = lower(v) OR key = ANY(string_to_array(u.names_key, ' | ')))
 """)
 
 

@@ -322,13 +322,24 @@ async def _check_unit_name(session: AsyncSession, name: str, unit_id: uuid.UUID 
         )
 
 
+def _names_existing(name: str, side: str, existing: Unit) -> str:
+    if existing.name.casefold() == name.casefold():
+        return f"{name} ({side}) already exists."
+    return (
+        f"{name!r} ({side}) reads as unit {existing.name} ({existing.id}): the same number and "
+        "kind in any language or abbreviation name one unit. Add the spelling as an alias of "
+        "that unit instead."
+    )
+
+
 async def create_unit(session: AsyncSession, payload: UnitCreate, analyst: ApiKey) -> UnitOut:
     """Add a unit; the same name on the same side, or an alias that names another unit, is a
     409 naming the existing one. Recorded in the unit's audit."""
+    await repository.lock_aliases(session)  # as a unit is made on first use by an event
     existing = await repository.find_unit(session, payload.name, payload.side)
     if existing is not None:
         raise Conflict(
-            f"{payload.name} ({payload.side}) already exists.", existing_id=str(existing.id)
+            _names_existing(payload.name, payload.side, existing), existing_id=str(existing.id)
         )
     await _check_parent(session, payload.parent_id, None)
     await _check_unit_name(session, payload.name, None)
@@ -361,6 +372,17 @@ async def patch_unit(
     if unit is None:
         raise NotFound(f"No unit {unit_id}.")
     changes = patch.model_dump(include=set(patch.model_fields_set))
+    name, side = changes.get("name", unit.name), changes.get("side", unit.side)
+    renamed = (name, side) != (unit.name, unit.side)
+    # Locks in the order every path takes them: the events naming the unit (in id order, as a
+    # PATCH of an event locks it before its units), the alias lock (which an event naming a
+    # new unit takes), then the unit itself; the name read under them is the one recorded.
+    if renamed:
+        await events.lock_events_naming_unit(session, unit.id)
+    if renamed or "aliases" in changes:
+        await repository.lock_aliases(session)
+    if renamed:
+        await session.refresh(unit, with_for_update=True)
     if "aliases" in changes:
         changes["aliases"] = list(dict.fromkeys(changes["aliases"]))
         kept = {alias.casefold() for alias in changes["aliases"]}
@@ -370,21 +392,14 @@ async def patch_unit(
         await _check_unit_aliases(
             session, [alias for alias in changes["aliases"] if alias.casefold() not in had], unit.id
         )
-    name, side = changes.get("name", unit.name), changes.get("side", unit.side)
     if (name.lower(), side) != (unit.name.lower(), unit.side):
         clash = await repository.find_unit(session, name, side)
         if clash is not None and clash.id != unit.id:
-            raise Conflict(f"{name} ({side}) already exists.", existing_id=str(clash.id))
+            raise Conflict(_names_existing(name, side, clash), existing_id=str(clash.id))
     if "parent_id" in changes:
         await _check_parent(session, changes["parent_id"], unit.id)
     if name.casefold() != unit.name.casefold():
         await _check_unit_name(session, name, unit.id)
-    renamed = (name, side) != (unit.name, unit.side)
-    if renamed:
-        # Events first, in id order (as a PATCH of an event locks it before its units), then
-        # the unit: the name read under the lock is the one the revisions record as before.
-        await events.lock_events_naming_unit(session, unit.id)
-        await session.refresh(unit, with_for_update=True)
     old_name, old_side = unit.name, unit.side
     if name.casefold() != old_name.casefold():
         # The old name stays an alias: filters and imports that use it still find the unit,

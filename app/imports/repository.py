@@ -10,6 +10,7 @@ from psycopg.copy import AsyncCopy
 
 from app.events.repository import EVENT_JSON
 from app.events.trust import SUBSTANTIVE_FIELDS
+from app.gazetteer import repository as gazetteer
 from app.imports.parsing import STAGING_COLUMNS
 
 log = logging.getLogger("app.imports")
@@ -105,12 +106,28 @@ COUNTS = """
 SELECT count(*) FILTER (WHERE existing_id IS NULL), count(*) FILTER (WHERE existing_id IS NOT NULL)
 FROM import_staging
 """
-UPSERT_UNITS = """
+# The units the written rows name: each distinct (name, side) resolved to the unit it names
+# by name or unit key (so "225 ОШП" joins "225th Separate Assault Regiment"), one new unit per
+# key for the rest. Keys are computed once per distinct name, never per row.
+UNIT_NAMES = """
+DROP TABLE IF EXISTS import_unit;
+CREATE TEMP TABLE import_unit (name text, side text, key text, unit_id uuid) ON COMMIT DROP
+"""
+STAGE_UNIT_NAMES = """
+INSERT INTO import_unit (name, side, key)
+SELECT name, side, itk_unit_key(name) FROM (
+    SELECT DISTINCT u.name, u.side
+    FROM import_staging s, jsonb_to_recordset(s.units) AS u(name text, side text)
+    WHERE s.existing_id IS NULL OR %(update)s) AS d
+"""
+RESOLVE_UNITS = f"""
+UPDATE import_unit w SET unit_id = {gazetteer.unit_named_sql("w.name", "w.side", "w.key")}
+WHERE w.unit_id IS NULL
+"""
+INSERT_UNITS = """
 INSERT INTO unit (name, side)
-SELECT DISTINCT ON (lower(u.name), u.side) u.name, u.side
-FROM import_staging s, jsonb_to_recordset(s.units) AS u(name text, side text)
-WHERE s.existing_id IS NULL OR %(update)s
-ORDER BY lower(u.name), u.side, u.name
+SELECT DISTINCT ON (key, side) name, side FROM import_unit WHERE unit_id IS NULL
+ORDER BY key, side, name
 ON CONFLICT DO NOTHING
 """
 INSERT_EVENTS = """
@@ -158,7 +175,7 @@ ORDER BY s.line, x.position
 )
 INSERT_UNIT_LINKS = """
 INSERT INTO event_unit (event_id, event_date, unit_id, role, position)
-SELECT coalesce(s.existing_id, s.id), s.event_date, u.id, x.role,
+SELECT coalesce(s.existing_id, s.id), s.event_date, u.unit_id, x.role,
        -- Only an updated event has links already (a lookup per new event would cost more
        -- than the insert itself: one partition chosen per row).
        x.position + CASE WHEN s.existing_id IS NULL THEN 0
@@ -168,7 +185,7 @@ SELECT coalesce(s.existing_id, s.id), s.event_date, u.id, x.role,
 FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.units) AS (name text, side text, role text))
          WITH ORDINALITY AS x(name, side, role, position)
-     JOIN unit u ON lower(u.name) = lower(x.name) AND u.side = x.side
+     JOIN import_unit u ON u.name = x.name AND u.side = x.side
 WHERE s.existing_id IS NULL OR %(update)s
 ON CONFLICT DO NOTHING
 """
@@ -291,7 +308,14 @@ async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> i
     params = {"actor": actor, "update": update}
     if update:
         await _step(conn, "capture old state", CAPTURE_OLD_STATE)
-    await _step(conn, "units", UPSERT_UNITS, {"update": update})
+    await conn.execute(UNIT_NAMES)
+    await _step(conn, "unit names", STAGE_UNIT_NAMES, {"update": update})
+    await conn.execute(
+        gazetteer.ALIAS_LOCK
+    )  # new units one transaction at a time, as events make them
+    await _step(conn, "units", RESOLVE_UNITS)
+    await _step(conn, "new units", INSERT_UNITS)
+    await _step(conn, "new units resolved", RESOLVE_UNITS)
     await _step(conn, "events", INSERT_EVENTS, params)
     if update:
         await _step(conn, "update fields", UPDATE_FIELDS)
