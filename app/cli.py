@@ -18,20 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as keys
 from app.auth.schemas import RoleName
-from app.config import Settings, get_settings, log_format_for
-from app.db import (
-    Database,
-    DataDirInUse,
-    PoolPlan,
-    SchemaBehind,
-    ServeLock,
-    connection_limits,
-    plan_pools,
-    prepare_database,
-    schema_state,
-)
-from app.errors import AppError
-from app.logs import log_config
+from app.core.config import Settings, get_settings, log_format_for
+from app.core.db import Database, PoolPlan, connection_limits, plan_pools
+from app.core.embedded import DataDirInUse, ServeLock
+from app.core.errors import AppError
+from app.core.logs import log_config
+from app.core.schema import SchemaBehind, prepare_database, schema_state
 
 app = typer.Typer(help="incident-tracker: located events with provenance and history.")
 db_app = typer.Typer(help="The database schema (Alembic).")
@@ -173,7 +165,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the code's head revision."""
-    from app.db import upgrade_to_head
+    from app.core.schema import upgrade_to_head
 
     settings = get_settings()
     if settings.database_url is None:
@@ -281,7 +273,7 @@ def gazetteer_load(
     """Load GeoNames populated places (≥ 500 inhabitants); safe to re-run."""
     from rich.progress import Progress
 
-    from app.db import libpq_url
+    from app.core.db import libpq_url
     from app.gazetteer.geonames import geonames_cities, load_places
 
     wanted = [code.strip().upper() for code in countries.split(",")] if countries else None
@@ -307,7 +299,7 @@ def demo(
     """Load a realistic sample: the RU, UA and BY gazetteer, a few thousand events along the
     border with both sides' reports, units, and verifications and disputes by a second key.
     Safe to re-run (events made before are skipped)."""
-    from app.db import libpq_url
+    from app.core.db import libpq_url
     from app.demo import NoPlaces, load_demo
     from app.gazetteer.geonames import geonames_cities, load_places
 
@@ -441,7 +433,7 @@ def _export_local(fmt: str, params: dict[str, list[str]], output: Path) -> int:
 
     from pydantic import ValidationError
 
-    from app.db import libpq_url, session_options
+    from app.core.db import libpq_url, session_options
     from app.exports.router import ExportParams
     from app.exports.service import plan_export
 
@@ -567,7 +559,7 @@ def _import_remote(
 def _import_local(
     file: Path, content_type: str, dry_run: bool, on_conflict: str
 ) -> tuple[int, Any]:
-    from app.errors import AppError
+    from app.core.errors import AppError
     from app.imports.service import import_events
 
     settings = get_settings()

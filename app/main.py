@@ -13,19 +13,21 @@ from starlette.middleware.cors import CORSMiddleware
 from app import __version__
 from app.auth.router import router as keys_router
 from app.changes.router import router as changes_router
-from app.concurrency import Slots
-from app.config import Settings, get_settings
-from app.db import Database, EmbeddedServer, prepare_database
-from app.errors import document_problems, install_error_handlers
+from app.core.concurrency import Slots
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.embedded import EmbeddedServer
+from app.core.errors import document_problems, install_error_handlers
+from app.core.metrics import RequestMetrics
+from app.core.middleware import BodySizeLimit, RequestId
+from app.core.query_params import reject_unknown_query_params, require_json_body
+from app.core.schema import prepare_database
 from app.events.router import router as events_router
 from app.events.sources_router import router as sources_router
 from app.exports.router import router as exports_router
 from app.gazetteer.router import router as gazetteer_router
 from app.imports.router import router as imports_router
-from app.metrics import RequestMetrics
-from app.middleware import BodySizeLimit, RequestId
-from app.ops import router as ops_router
-from app.query_params import reject_unknown_query_params, require_json_body
+from app.ops.router import router as ops_router
 from app.stats.compaction import run_compactor
 from app.stats.router import router as stats_router
 from app.ui.router import mount_dashboard

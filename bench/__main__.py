@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from app.db import libpq_url
+from app.core.db import libpq_url
 from app.events.filters import EventFilters
 from app.exports.repository import csv_sql, json_rows_sql
 from bench import data
@@ -334,10 +334,10 @@ def _list_sql(params: dict[str, Any]) -> str:
     from sqlalchemy import literal, literal_column, select, tuple_
     from sqlalchemy.dialects import postgresql
 
+    from app.core.pagination import decode_cursor
     from app.events.filters import EventListParams
     from app.events.models import Event
     from app.events.repository import EVENT_JSON, filter_conditions
-    from app.pagination import decode_cursor
 
     parsed = EventListParams.model_validate(params)
     event_json = literal_column(f"({EVENT_JSON})::text")

@@ -16,7 +16,9 @@ import psutil
 import psycopg
 
 from app.auth.service import PREFIX_LENGTH, hash_secret, new_secret
-from app.db import EmbeddedServer, ensure_database, libpq_url, upgrade_to_head, with_database
+from app.core.db import libpq_url, with_database
+from app.core.embedded import EmbeddedServer, ensure_database
+from app.core.schema import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,16 +21,12 @@ from typing import Any
 import httpx
 import psycopg
 
-from app.db import (
-    EmbeddedCluster,
-    EmbeddedServer,
-    ensure_database,
-    libpq_url,
-    upgrade_to_head,
-    with_database,
-)
+from app.core.db import libpq_url, with_database
+from app.core.embedded import EmbeddedServer, ensure_database
+from app.core.schema import upgrade_to_head
 from bench import data
 from bench.common import ROOT, Server, log, machine, make_keys, percentiles, seed_events
+from tests.support.cluster import EmbeddedCluster
 
 
 async def _load(

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from app.db import libpq_url
+from app.core.db import libpq_url
 from bench import data
 from bench.common import (
     ROOT,

@@ -6,8 +6,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from app.db import sqlalchemy_url
-from app.models import Base, include_object, load_all_models
+from app.core.db import sqlalchemy_url
+from app.core.models import Base
+from migrations.metadata import include_object, load_all_models
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

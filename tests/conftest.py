@@ -18,19 +18,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from app.auth.service import create_key
-from app.config import Settings
-from app.db import (
-    Database,
-    EmbeddedServer,
-    SessionDep,
-    ensure_database,
-    get_session,
-    libpq_url,
-    upgrade_to_head,
-    with_database,
-)
+from app.core.config import Settings
+from app.core.db import Database, libpq_url, with_database
+from app.core.embedded import EmbeddedServer, ensure_database
+from app.core.schema import upgrade_to_head
 from app.main import create_app
-from app.replica import get_read_session
 
 ROLES = ("reader", "analyst", "verifier", "admin")
 
@@ -128,25 +120,15 @@ def app(database: Database, test_url: str) -> FastAPI:
 
 
 @pytest.fixture
-def rollback_app(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]) -> Iterator[FastAPI]:
-    """The app with every request's session joined to the test's rolled-back transaction."""
-
-    async def session_in_test_transaction() -> AsyncIterator[AsyncSession]:
-        async with sessionmaker() as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
-
-    async def read_in_the_same_session(session: SessionDep) -> AsyncSession:
-        return session
-
-    app.dependency_overrides[get_session] = session_in_test_transaction
-    app.dependency_overrides[get_read_session] = read_in_the_same_session
+def rollback_app(
+    app: FastAPI, database: Database, sessionmaker: async_sessionmaker[AsyncSession]
+) -> Iterator[FastAPI]:
+    """The app with every request's session joined to the test's rolled-back transaction:
+    the real session dependencies run, on sessions the test's connection makes."""
+    real = database.sessionmaker
+    database.sessionmaker = sessionmaker
     yield app
-    app.dependency_overrides.clear()
+    database.sessionmaker = real
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from app.db import Database
+from app.core.db import Database
 from app.main import create_app
 from tests.conftest import Keys, make_keys, make_settings
 

@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from app.db import libpq_url
+from app.core.db import libpq_url
 from tests.conftest import ClientFactory, Keys, assert_problem
 from tests.factories import event_body
 from tests.live import LiveServer, bearer, live_app

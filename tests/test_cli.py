@@ -9,7 +9,7 @@ import httpx
 import psycopg
 import pytest
 
-from app.db import libpq_url
+from app.core.db import libpq_url
 from tests.live import INCIDENTS, KEY, ServeProcess, free_port, serve_env
 
 
@@ -71,7 +71,8 @@ def test_keys_create_prints_only_the_secret(tmp_path: Path):
 
 @pytest.mark.slow
 def test_serve_refuses_a_database_behind_the_code(admin_url: str, tmp_path: Path):
-    from app.db import ensure_database, with_database
+    from app.core.db import with_database
+    from app.core.embedded import ensure_database
     from tests.conftest import drop_database
 
     name = "itk_behind"
@@ -276,7 +277,7 @@ def test_serve_in_production_logs_json_lines_with_request_ids_and_never_a_key(
     [(100, 3, 1), (100, 3, 4), (100, 3, 16), (20, 3, 2), (500, 5, 8), (10, 3, 8)],
 )
 def test_pools_fit_the_server(max_connections: int, reserved: int, workers: int):
-    from app.db import plan_pools
+    from app.core.db import plan_pools
 
     plan = plan_pools(max_connections, reserved, workers)
     assert plan.pool_size >= 1
@@ -294,7 +295,7 @@ def test_serve_with_workers_sizes_pools_and_keeps_idempotency_and_limits_across_
 
     import psycopg
 
-    from app.db import connection_limits, libpq_url, plan_pools
+    from app.core.db import connection_limits, libpq_url, plan_pools
     from tests.auth.test_rate_limit import wait_for_a_fresh_minute
     from tests.factories import event_body
 
@@ -485,7 +486,7 @@ def test_cli_keys_by_prefix_and_a_failed_import_in_a_few_lines(
 def test_logs_are_text_for_a_person_at_a_terminal_and_json_otherwise(
     configured: str, env: str, terminal: bool, used: str
 ):
-    from app.config import Settings, log_format_for
+    from app.core.config import Settings, log_format_for
 
     settings = Settings(database_url="postgresql://x/y", log_format=configured, env=env)
     assert log_format_for(settings, terminal) == used

@@ -96,7 +96,7 @@ async def test_metrics_can_be_kept_for_a_role(fresh_database_url: str):
 
 
 def test_the_openapi_document_names_cursors_as_opaque() -> None:
-    from app.config import Settings
+    from app.core.config import Settings
     from app.main import create_app
 
     schema = create_app(Settings(database_url="postgresql://x/y")).openapi()

@@ -8,8 +8,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from app.db import alembic_config, libpq_url, sqlalchemy_url
-from app.models import Base, include_object, load_all_models
+from app.core.db import libpq_url, sqlalchemy_url
+from app.core.models import Base
+from app.core.schema import alembic_config
+from migrations.metadata import include_object, load_all_models
 
 # Two statements: a revision refers to its event through event_key, which the event's
 # insert fills when that statement ends.

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import Database, ensure_database, libpq_url, with_database
+from app.core.db import Database, libpq_url, with_database
+from app.core.embedded import ensure_database
 from app.events.models import Event
 from app.main import create_app
 from tests.conftest import ClientFactory, assert_problem, drop_database, make_settings
@@ -159,7 +160,7 @@ async def test_cors_for_configured_origins(fresh_database_url: str):
 def test_production_refuses_unsafe_settings():
     import pytest
 
-    from app.config import Settings
+    from app.core.config import Settings
 
     for unsafe in (
         {"database_url": None},

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import alembic_config, libpq_url
+from app.core.db import libpq_url
+from app.core.schema import alembic_config
 from tests.conftest import ClientFactory, assert_problem
 from tests.factories import event_body
 
@@ -257,7 +258,7 @@ def test_migration_converts_existing_rows_both_ways(fresh_database_url: str):
 async def test_the_background_task_keeps_partitions_two_years_ahead(fresh_database_url: str):
     import datetime as dt
 
-    from app.db import Database
+    from app.core.db import Database
     from app.stats.compaction import ensure_event_partitions
     from tests.conftest import make_settings
 

@@ -11,16 +11,13 @@ import httpx
 import psycopg
 import pytest
 
-from app.db import (
-    EmbeddedCluster,
-    EmbeddedServer,
-    ensure_database,
-    upgrade_to_head,
-    with_database,
-)
+from app.core.db import with_database
+from app.core.embedded import EmbeddedServer, ensure_database
+from app.core.schema import upgrade_to_head
 from tests.conftest import assert_problem
 from tests.factories import event_body
 from tests.live import bearer, live_app
+from tests.support.cluster import EmbeddedCluster
 
 
 @pytest.fixture

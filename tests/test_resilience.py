@@ -12,9 +12,10 @@ import orjson
 import psycopg
 import pytest
 
-from app.db import EmbeddedCluster, libpq_url
+from app.core.db import libpq_url
 from tests.factories import event_body
 from tests.live import ServeProcess, serve_env
+from tests.support.cluster import EmbeddedCluster
 
 WRITERS = 8
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from app.auth import rate_limit
 from app.auth.models import ApiKey, Role
 from app.auth.service import authenticate, authorize, note_use
-from app.db import SessionDep, get_database
+from app.core.db import SessionDep, get_database
 
 
 async def current_key(request: Request, session: SessionDep) -> ApiKey:

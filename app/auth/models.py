@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, created_at_column, uuid_pk
+from app.core.models import Base, created_at_column, uuid_pk
 
 
 class Role(enum.IntEnum):

@@ -11,7 +11,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.errors import TooManyRequests
+from app.core.errors import TooManyRequests
 
 HIT = text(
     """

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth import service
 from app.auth.dependencies import Admin
 from app.auth.schemas import KeyCreate, KeyCreated, KeyOut
-from app.db import SessionDep
-from app.pagination import CursorQuery, Page
+from app.core.db import SessionDep
+from app.core.pagination import CursorQuery, Page
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
-from app.text import ShortText, in_utc
+from app.core.text import ShortText, in_utc
 
 RoleName = Literal["reader", "analyst", "verifier", "admin"]
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.auth import repository
 from app.auth.models import ApiKey, Role
 from app.auth.schemas import KeyOut
-from app.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableContent
-from app.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableContent
+from app.core.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
 
 SECRET_PREFIX = "itk_"  # noqa: S105 - a prefix, not a secret
 PREFIX_LENGTH = len(SECRET_PREFIX) + 8

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from app.auth.dependencies import Reader
 from app.changes import service
 from app.changes.schemas import ChangePage
-from app.replica import LSN_PATTERN, MIN_LSN_DESCRIPTION, ReadSessionDep
+from app.core.replica import LSN_PATTERN, MIN_LSN_DESCRIPTION, ReadSessionDep
 
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
 

@@ -4,9 +4,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import repository
 from app.changes.schemas import ChangeOut, ChangePage
+from app.core.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.events.repository import get_events
 from app.events.service import render_events
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 
 
 def _position(since: str | None) -> tuple[int, int]:

@@ -15,10 +15,10 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.pagination import CursorField
+from app.core.replica import MinLsn
+from app.core.text import NO_NUL, IsoDate, in_utc, iso_text
 from app.events.taxonomy import EventType, Status, SubEventType
-from app.pagination import CursorField
-from app.replica import MinLsn
-from app.text import NO_NUL, IsoDate, in_utc, iso_text
 
 FilterText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)

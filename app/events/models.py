@@ -23,8 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from app.core.models import Base, created_at_column, uuid_pk
 from app.gazetteer.models import Place, Region, Unit
-from app.models import Base, created_at_column, uuid_pk
 
 # One partition per year (itk_event_partition makes a year's for event and for its source
 # reports, unit links and revisions, which carry their event's date) and a default one.

@@ -6,7 +6,9 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from app.auth.dependencies import Admin, Analyst, Reader, Verifier
-from app.db import SessionDep
+from app.core.db import SessionDep
+from app.core.pagination import CursorQuery, Page
+from app.core.replica import ReadSessionDep
 from app.events import service
 from app.events.filters import EventListParams
 from app.events.history import RevisionState
@@ -20,8 +22,6 @@ from app.events.schemas import (
     SourceIn,
     StatusChange,
 )
-from app.pagination import CursorQuery, Page
-from app.replica import ReadSessionDep
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 

@@ -13,19 +13,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.events.taxonomy import (
-    SUB_EVENT_TYPES,
-    Credibility,
-    DatePrecision,
-    EventType,
-    GeoPrecision,
-    Reliability,
-    Stance,
-    Status,
-    SubEventType,
-)
-from app.geography import is_country
-from app.text import (
+from app.core.geography import is_country
+from app.core.text import (
     NO_NUL,
     REGION_CODE,
     CountryCode,
@@ -38,6 +27,17 @@ from app.text import (
     Tag,
     Url,
     in_utc,
+)
+from app.events.taxonomy import (
+    SUB_EVENT_TYPES,
+    Credibility,
+    DatePrecision,
+    EventType,
+    GeoPrecision,
+    Reliability,
+    Stance,
+    Status,
+    SubEventType,
 )
 
 EARLIEST_EVENT_DATE = dt.date(1900, 1, 1)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Role
 from app.auth.service import key_names
-from app.errors import (
+from app.core.errors import (
     Conflict,
     Forbidden,
     Gone,
@@ -22,6 +22,7 @@ from app.errors import (
     PreconditionRequired,
     UnprocessableContent,
 )
+from app.core.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 from app.events import repository, trust
 from app.events.filters import EventFilters, EventListParams
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
@@ -44,7 +45,6 @@ from app.events.schemas import (
 from app.gazetteer import repository as gazetteer
 from app.gazetteer import service as gazetteer_service
 from app.gazetteer.models import Place
-from app.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 
 # The event's own fields, as revisions record them.
 STATE_FIELDS = (

@@ -3,11 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.auth.dependencies import Reader
-from app.db import SessionDep
+from app.core.db import SessionDep
+from app.core.pagination import CursorQuery, Page
+from app.core.text import NO_NUL
 from app.events import service
 from app.events.schemas import SourceSummary
-from app.pagination import CursorQuery, Page
-from app.text import NO_NUL
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 

@@ -7,11 +7,11 @@ import psycopg
 from sqlalchemy import Select, asc, case, desc, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 
+from app.core.geography import country_names
 from app.events.filters import EventFilters
 from app.events.models import Event
 from app.events.repository import EVENT_JSON, SORT_COLUMNS, filter_conditions
 from app.events.taxonomy import SUB_EVENT_TYPES
-from app.geography import country_names
 
 GEOJSON_FEATURE = f"""json_build_object(
     'type', 'Feature', 'id', event.id,

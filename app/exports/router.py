@@ -4,13 +4,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.auth.dependencies import Reader
-from app.concurrency import Slots
-from app.db import libpq_url, session_options
+from app.core.concurrency import Slots
+from app.core.db import libpq_url, session_options
+from app.core.replica import LsnHeader, ReadSessionDep, export_url
 from app.events.filters import EventFilters, Sort
 from app.events.service import check_filters
 from app.exports import service
 from app.exports.streaming import ExportResponse
-from app.replica import LsnHeader, ReadSessionDep, export_url
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 

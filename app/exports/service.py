@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.auth.models import ApiKey
-from app.errors import UnprocessableContent
+from app.core.errors import UnprocessableContent
+from app.core.metrics import EXPORT_ROWS
 from app.events.filters import EventFilters
 from app.events.service import ensure_may_see_deleted
 from app.exports import repository
-from app.metrics import EXPORT_ROWS
 
 Format = Literal["ndjson", "json", "geojson", "csv"]
 MEDIA_TYPES = {

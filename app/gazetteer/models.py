@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, created_at_column, uuid_pk
+from app.core.models import Base, created_at_column, uuid_pk
 
 
 class Region(Base):

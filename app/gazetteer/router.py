@@ -5,7 +5,8 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from app.auth.dependencies import Analyst, Reader
-from app.db import SessionDep
+from app.core.db import SessionDep
+from app.core.pagination import CursorField, CursorQuery, Page
 from app.events.filters import MAX_VALUES, FilterText, check_near, parse_numbers, split_values
 from app.gazetteer import service
 from app.gazetteer.schemas import (
@@ -19,7 +20,6 @@ from app.gazetteer.schemas import (
     UnitOut,
     UnitPatch,
 )
-from app.pagination import CursorField, CursorQuery, Page
 
 router = APIRouter(tags=["gazetteer"])
 

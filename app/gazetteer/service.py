@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Role
 from app.auth.service import key_names
-from app.errors import Conflict, Forbidden, NotFound, UnprocessableContent
+from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableContent
+from app.core.geography import is_country
+from app.core.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 from app.events import repository as events
 from app.gazetteer import repository
 from app.gazetteer.models import Place, ReferenceChange, Unit
@@ -22,8 +24,6 @@ from app.gazetteer.schemas import (
     UnitOut,
     UnitPatch,
 )
-from app.geography import is_country
-from app.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
 
 
 def _invalid(field: str, message: str) -> UnprocessableContent:

@@ -3,8 +3,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.auth.dependencies import Analyst
-from app.concurrency import Slots
-from app.db import SessionDep
+from app.core.concurrency import Slots
+from app.core.db import SessionDep
 from app.imports import service
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])

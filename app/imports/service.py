@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import RequestTimeout, UnprocessableContent, UnsupportedMediaType
+from app.core.errors import RequestTimeout, UnprocessableContent, UnsupportedMediaType
+from app.core.metrics import IMPORT_ROWS
 from app.imports import parsing, repository
-from app.metrics import IMPORT_ROWS
 
 OnConflict = Literal["error", "skip", "update"]
 MAX_REPORTED_ERRORS = 1000

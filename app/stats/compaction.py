@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy import text
 
-from app.db import Database
+from app.core.db import Database
 
 log = logging.getLogger("app.stats")
 

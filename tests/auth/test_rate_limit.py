@@ -5,7 +5,7 @@ import time
 
 import psycopg
 
-from app.db import libpq_url
+from app.core.db import libpq_url
 from tests.conftest import assert_problem
 from tests.live import bearer, live_app
 

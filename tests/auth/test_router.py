@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.models import ApiKey
 from app.auth.service import hash_secret
-from app.db import libpq_url
+from app.core.db import libpq_url
 from tests.conftest import ClientFactory, Keys, assert_problem
 from tests.factories import event_body
 from tests.live import bearer, live_app
@@ -99,7 +99,7 @@ async def _call(
 
 
 def test_the_matrix_covers_every_operation(client_for: ClientFactory):
-    from app.config import Settings
+    from app.core.config import Settings
     from app.main import create_app
 
     schema = create_app(Settings(database_url="postgresql://x/y")).openapi()

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from app.db import libpq_url
+from app.core.db import libpq_url
 from tests.conftest import assert_problem
 from tests.factories import event_body
 from tests.live import bearer, live_app

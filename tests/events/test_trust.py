@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db import libpq_url
+from app.core.db import libpq_url
 from tests.conftest import ClientFactory, assert_problem
 from tests.factories import event_body
 from tests.live import bearer, live_app

@@ -339,7 +339,7 @@ def test_gazetteer_load_is_idempotent(fresh_database_url: str, tmp_path: Path):
 
     import psycopg
 
-    from app.db import libpq_url
+    from app.core.db import libpq_url
 
     incidents = str(Path(sys.executable).parent / "incidents")
     env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}

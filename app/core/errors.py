@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-log = logging.getLogger("app.errors")
+log = logging.getLogger("app.core.errors")
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -7,10 +7,11 @@ from starlette.responses import Response
 
 from app.auth.models import Role
 from app.auth.service import authenticate, authorize
-from app.db import code_heads, get_database
-from app.errors import ServiceUnavailable
-from app.metrics import metrics_endpoint
-from app.replica import replica_status
+from app.core.db import get_database
+from app.core.errors import ServiceUnavailable
+from app.core.metrics import metrics_endpoint
+from app.core.replica import replica_status
+from app.core.schema import code_heads
 
 router = APIRouter(tags=["ops"])
 

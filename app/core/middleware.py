@@ -5,8 +5,8 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import logs
-from app.errors import problem_response
+from app.core import logs
+from app.core.errors import problem_response
 
 
 class BodySizeLimit:
@@ -92,7 +92,7 @@ class RequestId:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [*message.get("headers", []), header]
-                # Set by the session dependencies (app.db, app.replica) before the response.
+                # Set by the session dependencies (core.db, core.replica) before the response.
                 if lsn := state.get("write_lsn"):
                     headers.append((b"x-incidents-lsn", lsn.encode()))
                 if read_from := state.get("read_from"):

@@ -7,7 +7,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from app.errors import UnprocessableContent, UnsupportedMediaType
+from app.core.errors import UnprocessableContent, UnsupportedMediaType
 
 _allowed_by_route: dict[int, frozenset[str]] = {}
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from app.errors import TooManyRequests
+from app.core.errors import TooManyRequests
 
 
 class Slots:

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, SessionDep, get_database
-from app.errors import is_connection_error
+from app.core.db import Database, SessionDep, get_database
+from app.core.errors import is_connection_error
 
 LSN_PATTERN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
 READS = Counter(

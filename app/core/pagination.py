@@ -8,7 +8,7 @@ import orjson
 from fastapi import Query
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.errors import UnprocessableContent
+from app.core.errors import UnprocessableContent
 
 T = TypeVar("T")
 
