@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Role
 from app.auth.service import ensure_service_key
-from app.events.schemas import StatusChange
-from app.events.service import change_status
+from app.events import StatusChange, change_status
 from app.imports.service import ImportResult, import_events
 
 DEMO_SOURCE = "incidents-demo"

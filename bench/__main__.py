@@ -335,9 +335,9 @@ def _list_sql(params: dict[str, Any]) -> str:
     from sqlalchemy.dialects import postgresql
 
     from app.core.pagination import decode_cursor
+    from app.events import EVENT_JSON, filter_conditions
     from app.events.filters import EventListParams
     from app.events.models import Event
-    from app.events.repository import EVENT_JSON, filter_conditions
 
     parsed = EventListParams.model_validate(params)
     event_json = literal_column(f"({EVENT_JSON})::text")

@@ -12,7 +12,7 @@ from app.auth import repository
 from app.auth.models import ApiKey, Role
 from app.auth.schemas import KeyOut
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, UnprocessableContent
-from app.core.pagination import Page, decode_cursor, encode_cursor, invalid_cursor
+from app.core.pagination import Page, decode_cursor, invalid_cursor, keyset_page
 
 SECRET_PREFIX = "itk_"  # noqa: S105 - a prefix, not a secret
 PREFIX_LENGTH = len(SECRET_PREFIX) + 8
@@ -89,11 +89,11 @@ async def list_keys(session: AsyncSession, limit: int, cursor: str | None) -> Pa
             after = (dt.datetime.fromisoformat(created_at), uuid.UUID(key_id))
         except (TypeError, ValueError) as exc:
             raise invalid_cursor() from exc
-    keys = await repository.page(session, limit + 1, after)
-    next_cursor = None
-    if len(keys) > limit:
-        keys = keys[:limit]
-        next_cursor = encode_cursor(keys[-1].created_at.isoformat(), str(keys[-1].id))
+    keys, next_cursor = await keyset_page(
+        lambda n: repository.page(session, n, after),
+        limit,
+        lambda key: (key.created_at.isoformat(), str(key.id)),
+    )
     return Page[KeyOut](items=[KeyOut.model_validate(key) for key in keys], next_cursor=next_cursor)
 
 

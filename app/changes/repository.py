@@ -3,7 +3,7 @@
 from sqlalchemy import BigInteger, ColumnElement, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.models import EventChange
+from app.events import EventChange
 
 # Every transaction with an id below this has committed or aborted.
 WATERMARK: ColumnElement[int] = literal_column(

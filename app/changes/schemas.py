@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from app.events.schemas import EventOut
+from app.events import EventOut
 
 
 class ChangeOut(BaseModel):

@@ -5,8 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.changes import repository
 from app.changes.schemas import ChangeOut, ChangePage
 from app.core.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.events.repository import get_events
-from app.events.service import render_events
+from app.events import live_events
 
 
 def _position(since: str | None) -> tuple[int, int]:
@@ -25,14 +24,7 @@ async def changes_since(session: AsyncSession, since: str | None, limit: int) ->
     """
     xid, seq = _position(since)
     changes = await repository.changes_after(session, xid, seq, limit)
-    live = await render_events(
-        session,
-        [
-            event
-            for event in await get_events(session, list({change.event_id for change in changes}))
-            if event.deleted_at is None
-        ],
-    )
+    live = await live_events(session, list({change.event_id for change in changes}))
     items = [
         ChangeOut(
             cursor=encode_cursor(change.xid, change.seq),

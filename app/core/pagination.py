@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -11,6 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from app.core.errors import UnprocessableContent
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Cursors are opaque: documented as such (and fuzzed as such, tests/test_fuzz.py).
 CURSOR_SCHEMA: dict[str, Any] = {
@@ -70,3 +72,18 @@ def decode_position(cursor: str | None, bound: int = 2**63, param: str = "cursor
     if not isinstance(position, int) or not 0 <= position < bound:
         raise invalid_cursor(param)
     return position
+
+
+async def keyset_page(
+    fetch: Callable[[int], Awaitable[list[R]]],
+    limit: int,
+    position: Callable[[R], tuple[Any, ...]] | None,
+) -> tuple[list[R], str | None]:
+    """One page of a keyset-ordered list: fetch up to limit + 1 rows, keep `limit`, and make
+    the next page's cursor from the position of the last row kept. No cursor when there is no
+    further row, nor when `position` is None (ranked matches have no further pages)."""
+    rows = await fetch(limit + 1)
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, None if position is None else encode_cursor(*position(rows[-1]))

@@ -1,13 +1,15 @@
-"""Unknown query parameters are errors, not silently ignored filters."""
+"""Query parameters: unknown ones are errors, not silently ignored filters; list values
+(repeated or comma-separated), number pairs and the text of a filter value."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from app.core.errors import UnprocessableContent, UnsupportedMediaType
+from app.core.text import NO_NUL
 
 _allowed_by_route: dict[int, frozenset[str]] = {}
 
@@ -61,3 +63,45 @@ async def require_json_body(request: Request) -> None:
     raise UnsupportedMediaType(
         f"The body must be JSON (Content-Type: application/json), not {media or 'unnamed'}."
     )
+
+
+# ---------------------------------------------------------------- filter values
+
+FilterText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+MAX_VALUES = 100
+
+
+def split_values(value: object) -> object:
+    """Repeated and comma-separated query values as one list.
+
+    An empty value (`?region=` or `a,,b`) stays in, so validation refuses it rather than
+    the filter being silently dropped."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [part.strip() for item in value for part in str(item).split(",")]
+    return value
+
+
+def check_near(value: str | None) -> str | None:
+    """A `near=lat,lon` query value, range-checked."""
+    if value is not None:
+        lat, lon = parse_numbers(value, 2, "near")
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("near must be lat,lon within [-90,90] and [-180,180]")
+    return value
+
+
+def parse_numbers(raw: str, count: int, what: str) -> list[float]:
+    parts = raw.split(",")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        values = []
+    if len(values) != count or any(
+        value != value or abs(value) == float("inf") for value in values
+    ):
+        raise ValueError(f"{what} must be {count} comma-separated numbers")
+    return values

@@ -1,0 +1,78 @@
+"""The event's public surface: what the other domains (exports, imports, changes, stats) and
+the CLI may use. The rest of app.events is its own; see docs/architecture.md."""
+
+from app.events import repository as _repository
+from app.events.fields import (
+    CSV_COLUMNS,
+    EVENT_JSON,
+    GEOJSON_FEATURE,
+    READ_ONLY_CSV_COLUMNS,
+    STAGED_ASSIGNMENTS,
+    STAGED_COLUMNS,
+    STAGED_DIFFERS,
+    STAGED_VALUES,
+    STAGING_COLUMNS,
+    STAGING_TABLE,
+    SUBSTANTIVE_FIELDS,
+)
+from app.events.filters import SORT_COLUMNS, EventFilters, EventListParams, Sort, filter_conditions
+from app.events.models import Event, EventChange, EventRollup, EventUnit, of_its_event
+from app.events.schemas import EventCreate, EventOut, StatusChange, period_start
+from app.events.service import (
+    change_status,
+    check_filters,
+    ensure_may_see_deleted,
+    live_events,
+)
+from app.events.taxonomy import (
+    ACLED_EVENT_TYPES,
+    ACLED_GEO_PRECISION,
+    ACLED_SUB_EVENT_TYPES,
+    ACLED_TIME_PRECISION,
+    DISORDER_TYPES,
+)
+from app.gazetteer import service as _gazetteer
+
+# A unit renamed in the gazetteer is recorded on every event that names it.
+_gazetteer.on_unit_rename(
+    _gazetteer.UnitRenames(
+        lock_events=_repository.lock_events_naming_unit, record=_repository.record_unit_change
+    )
+)
+
+__all__ = [
+    "ACLED_EVENT_TYPES",
+    "ACLED_GEO_PRECISION",
+    "ACLED_SUB_EVENT_TYPES",
+    "ACLED_TIME_PRECISION",
+    "CSV_COLUMNS",
+    "DISORDER_TYPES",
+    "EVENT_JSON",
+    "GEOJSON_FEATURE",
+    "READ_ONLY_CSV_COLUMNS",
+    "SORT_COLUMNS",
+    "STAGED_ASSIGNMENTS",
+    "STAGED_COLUMNS",
+    "STAGED_DIFFERS",
+    "STAGED_VALUES",
+    "STAGING_COLUMNS",
+    "STAGING_TABLE",
+    "SUBSTANTIVE_FIELDS",
+    "Event",
+    "EventChange",
+    "EventCreate",
+    "EventFilters",
+    "EventListParams",
+    "EventOut",
+    "EventRollup",
+    "EventUnit",
+    "Sort",
+    "StatusChange",
+    "change_status",
+    "check_filters",
+    "ensure_may_see_deleted",
+    "filter_conditions",
+    "live_events",
+    "of_its_event",
+    "period_start",
+]

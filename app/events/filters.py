@@ -14,16 +14,23 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy import ColumnElement, exists, func, literal_column, or_
+from sqlalchemy.orm import aliased
 
 from app.core.pagination import CursorField
+from app.core.query_params import (
+    MAX_VALUES,
+    FilterText,
+    check_near,
+    parse_numbers,
+    split_values,
+)
 from app.core.replica import MinLsn
 from app.core.text import NO_NUL, IsoDate, in_utc, iso_text
+from app.events.models import Event, EventUnit, SourceReport, of_its_event
 from app.events.taxonomy import EventType, Status, SubEventType
+from app.gazetteer import repository as gazetteer
 
-FilterText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
-]
-MAX_VALUES = 100
 # Fuzzy names cost a trigram index search each, longer ones more: fewer and shorter.
 MAX_FUZZY_VALUES = 10
 FuzzyText = Annotated[
@@ -38,27 +45,6 @@ IsoDatetime = Annotated[
 Sort = Literal["event_date", "-event_date", "updated_at", "-updated_at"]
 
 
-def split_values(value: object) -> object:
-    """Repeated and comma-separated query values as one list.
-
-    An empty value (`?region=` or `a,,b`) stays in, so validation refuses it rather than
-    the filter being silently dropped."""
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        return [part.strip() for item in value for part in str(item).split(",")]
-    return value
-
-
-def check_near(value: str | None) -> str | None:
-    """A `near=lat,lon` query value, range-checked."""
-    if value is not None:
-        lat, lon = parse_numbers(value, 2, "near")
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError("near must be lat,lon within [-90,90] and [-180,180]")
-    return value
-
-
 class BBox(BaseModel):
     min_lon: float
     min_lat: float
@@ -69,19 +55,6 @@ class BBox(BaseModel):
 class Near(BaseModel):
     lat: float
     lon: float
-
-
-def parse_numbers(raw: str, count: int, what: str) -> list[float]:
-    parts = raw.split(",")
-    try:
-        values = [float(part) for part in parts]
-    except ValueError:
-        values = []
-    if len(values) != count or any(
-        value != value or abs(value) == float("inf") for value in values
-    ):
-        raise ValueError(f"{what} must be {count} comma-separated numbers")
-    return values
 
 
 class EventFilters(BaseModel):
@@ -188,3 +161,82 @@ class EventListParams(EventFilters):
     )
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     cursor: CursorField | None = None
+
+
+# ---------------------------------------------------------------- to SQL
+
+
+def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
+    """SQL conditions for a set of list filters (deleted events excluded unless asked)."""
+    conditions: list[ColumnElement[bool]] = []
+    if not filters.include_deleted:
+        conditions.append(Event.deleted_at.is_(None))
+    if filters.country:
+        conditions.append(Event.country.in_([code.upper() for code in filters.country]))
+    if filters.region:
+        conditions.append(Event.region_code.in_(gazetteer.region_codes_matching(filters.region)))
+    if filters.place:
+        # Linked to a matching gazetteer place, or reported under a similar location name.
+        conditions.append(
+            or_(
+                Event.place_id.in_(gazetteer.place_ids_matching(filters.place)),
+                *[gazetteer.name_key(name).op("<<%")(Event.location_key) for name in filters.place],
+            )
+        )
+    if filters.unit:
+        # Aliased, so it stays a subquery of its own when the outer query joins event_unit too.
+        linked = aliased(EventUnit)
+        conditions.append(
+            exists().where(
+                of_its_event(linked),
+                linked.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
+            )
+        )
+    if filters.status:
+        conditions.append(Event.status.in_(filters.status))
+    if filters.event_type:
+        conditions.append(Event.event_type.in_(filters.event_type))
+    if filters.sub_event_type:
+        conditions.append(Event.sub_event_type.in_(filters.sub_event_type))
+    if filters.tag:
+        conditions.append(Event.tags.overlap(filters.tag))
+    if filters.source:
+        conditions.append(
+            exists().where(
+                of_its_event(SourceReport),
+                func.lower(SourceReport.source_name).in_([name.lower() for name in filters.source]),
+            )
+        )
+    # Overlap: an event dated "March 2025" (month precision) is in any range touching March.
+    if filters.date_from:
+        conditions.append(Event.event_date_end >= filters.date_from)
+    if filters.date_to:
+        conditions.append(Event.event_date <= filters.date_to)
+    if filters.updated_since:
+        conditions.append(Event.updated_at >= filters.updated_since)
+    box = filters.bbox_box
+    if box is not None:
+        conditions.append(
+            func.point(Event.lon, Event.lat).op("<@")(
+                func.box(func.point(box.min_lon, box.min_lat), func.point(box.max_lon, box.max_lat))
+            )
+        )
+    near = filters.near_point
+    if near is not None:
+        radius_m = filters.radius * 1000
+        centre = func.ll_to_earth(near.lat, near.lon)
+        point = func.ll_to_earth(Event.lat, Event.lon)
+        conditions.append(func.earth_box(centre, radius_m).op("@>")(point))
+        conditions.append(func.earth_distance(centre, point) <= radius_m)
+    if filters.q:
+        query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
+        conditions.append(
+            or_(
+                Event.search.op("@@")(query),
+                exists().where(of_its_event(SourceReport), SourceReport.search.op("@@")(query)),
+            )
+        )
+    return conditions
+
+
+SORT_COLUMNS = {"event_date": Event.event_date, "updated_at": Event.updated_at}

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
-    exists,
     func,
     literal,
     literal_column,
@@ -27,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.types import Text
 
-from app.events.filters import EventFilters
+from app.events.fields import EVENT_JSON
+from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions
 from app.events.models import (
     Event,
     EventKey,
@@ -40,127 +40,12 @@ from app.events.models import (
 from app.gazetteer import repository as gazetteer
 from app.gazetteer.models import Place, Region, Unit
 
-# One event as the API shows it (EventOut), built in SQL.
-EVENT_JSON = """json_build_object(
-    'id', event.id, 'status', event.status,
-    'event_date', event.event_date, 'date_precision', event.date_precision,
-    'event_type', event.event_type, 'sub_event_type', event.sub_event_type,
-    'country', event.country, 'region_code', event.region_code,
-    'region', (SELECT json_build_object('code', r.code, 'name', r.name)
-               FROM region r WHERE r.code = event.region_code),
-    'place_id', event.place_id,
-    'place', (SELECT json_build_object('id', p.id, 'name', p.name)
-              FROM place p WHERE p.id = event.place_id),
-    'location_name', event.location_name, 'lat', event.lat, 'lon', event.lon,
-    'geo_precision', event.geo_precision,
-    'units', coalesce((
-        SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'side', u.side,
-                                          'role', eu.role) ORDER BY eu.position)
-        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id
-        WHERE eu.event_id = event.id AND eu.event_date = event.event_date),
-        '[]'::json),
-    'sources', coalesce((
-        SELECT json_agg(json_build_object(
-            'id', s.id, 'source_name', s.source_name, 'url', s.url,
-            'published_at', itk_rfc3339(s.published_at), 'stance', s.stance,
-            'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
-            'language', s.language, 'added_by', s.added_by,
-            'added_by_name', (SELECT k.name FROM api_key k WHERE k.id = s.added_by),
-            'added_at', itk_rfc3339(s.added_at)
-        ) ORDER BY s.seq)
-        FROM source_report s
-        WHERE s.event_id = event.id AND s.event_date = event.event_date), '[]'::json),
-    'fatalities', event.fatalities, 'summary', event.summary, 'tags', event.tags,
-    'external_id', event.external_id, 'external_source', event.external_source,
-    'created_at', itk_rfc3339(event.created_at), 'created_by', event.created_by,
-    'created_by_name', (SELECT k.name FROM api_key k WHERE k.id = event.created_by),
-    'updated_at', itk_rfc3339(event.updated_at), 'updated_by', event.updated_by,
-    'updated_by_name', (SELECT k.name FROM api_key k WHERE k.id = event.updated_by),
-    'version', event.version, 'deleted_at', itk_rfc3339(event.deleted_at)
-)"""
-
 EVENT_LOAD_OPTIONS = (
     joinedload(Event.region),
     joinedload(Event.place),
     selectinload(Event.sources),
     selectinload(Event.unit_links).joinedload(EventUnit.unit),
 )
-
-
-def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
-    """SQL conditions for a set of list filters (deleted events excluded unless asked)."""
-    conditions: list[ColumnElement[bool]] = []
-    if not filters.include_deleted:
-        conditions.append(Event.deleted_at.is_(None))
-    if filters.country:
-        conditions.append(Event.country.in_([code.upper() for code in filters.country]))
-    if filters.region:
-        conditions.append(Event.region_code.in_(gazetteer.region_codes_matching(filters.region)))
-    if filters.place:
-        # Linked to a matching gazetteer place, or reported under a similar location name.
-        conditions.append(
-            or_(
-                Event.place_id.in_(gazetteer.place_ids_matching(filters.place)),
-                *[gazetteer.name_key(name).op("<<%")(Event.location_key) for name in filters.place],
-            )
-        )
-    if filters.unit:
-        # Aliased, so it stays a subquery of its own when the outer query joins event_unit too.
-        linked = aliased(EventUnit)
-        conditions.append(
-            exists().where(
-                of_its_event(linked),
-                linked.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
-            )
-        )
-    if filters.status:
-        conditions.append(Event.status.in_(filters.status))
-    if filters.event_type:
-        conditions.append(Event.event_type.in_(filters.event_type))
-    if filters.sub_event_type:
-        conditions.append(Event.sub_event_type.in_(filters.sub_event_type))
-    if filters.tag:
-        conditions.append(Event.tags.overlap(filters.tag))
-    if filters.source:
-        conditions.append(
-            exists().where(
-                of_its_event(SourceReport),
-                func.lower(SourceReport.source_name).in_([name.lower() for name in filters.source]),
-            )
-        )
-    # Overlap: an event dated "March 2025" (month precision) is in any range touching March.
-    if filters.date_from:
-        conditions.append(Event.event_date_end >= filters.date_from)
-    if filters.date_to:
-        conditions.append(Event.event_date <= filters.date_to)
-    if filters.updated_since:
-        conditions.append(Event.updated_at >= filters.updated_since)
-    box = filters.bbox_box
-    if box is not None:
-        conditions.append(
-            func.point(Event.lon, Event.lat).op("<@")(
-                func.box(func.point(box.min_lon, box.min_lat), func.point(box.max_lon, box.max_lat))
-            )
-        )
-    near = filters.near_point
-    if near is not None:
-        radius_m = filters.radius * 1000
-        centre = func.ll_to_earth(near.lat, near.lon)
-        point = func.ll_to_earth(Event.lat, Event.lon)
-        conditions.append(func.earth_box(centre, radius_m).op("@>")(point))
-        conditions.append(func.earth_distance(centre, point) <= radius_m)
-    if filters.q:
-        query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
-        conditions.append(
-            or_(
-                Event.search.op("@@")(query),
-                exists().where(of_its_event(SourceReport), SourceReport.search.op("@@")(query)),
-            )
-        )
-    return conditions
-
-
-SORT_COLUMNS = {"event_date": Event.event_date, "updated_at": Event.updated_at}
 
 
 async def list_events(

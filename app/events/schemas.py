@@ -13,11 +13,10 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.geography import is_country
+from app.core.geography import Country, Latitude, Longitude
 from app.core.text import (
     NO_NUL,
     REGION_CODE,
-    CountryCode,
     IsoDate,
     LongText,
     Name,
@@ -50,17 +49,8 @@ def _plausible_date(value: dt.date) -> dt.date:
     return value
 
 
-def _known_country(value: str) -> str:
-    if not is_country(value):
-        raise ValueError(f"{value} is not an ISO 3166-1 alpha-2 country code")
-    return value
-
-
 EventDate = Annotated[IsoDate, AfterValidator(_plausible_date)]
-Country = Annotated[CountryCode, AfterValidator(_known_country)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
-Latitude = Annotated[float, NotBool, Field(ge=-90, le=90)]
-Longitude = Annotated[float, NotBool, Field(ge=-180, le=180)]
 
 
 def period_start(day: dt.date, precision: str) -> dt.date:

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -22,8 +23,15 @@ from app.core.errors import (
     PreconditionRequired,
     UnprocessableContent,
 )
-from app.core.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
+from app.core.pagination import (
+    Page,
+    decode_cursor,
+    decode_position,
+    invalid_cursor,
+    keyset_page,
+)
 from app.events import repository, trust
+from app.events.fields import STATE_FIELDS, SUBSTANTIVE_FIELDS
 from app.events.filters import EventFilters, EventListParams
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
 from app.events.models import Event, EventUnit, SourceReport
@@ -46,26 +54,6 @@ from app.gazetteer import repository as gazetteer
 from app.gazetteer import service as gazetteer_service
 from app.gazetteer.models import Place
 
-# The event's own fields, as revisions record them.
-STATE_FIELDS = (
-    "event_date",
-    "date_precision",
-    "event_type",
-    "sub_event_type",
-    "country",
-    "region_code",
-    "place_id",
-    "location_name",
-    "lat",
-    "lon",
-    "geo_precision",
-    "status",
-    "fatalities",
-    "summary",
-    "tags",
-    "external_id",
-    "external_source",
-)
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
 
 
@@ -95,6 +83,14 @@ async def render_events(session: AsyncSession, events: list[Event]) -> dict[uuid
     mentioned: set[uuid.UUID] = set().union(*map(_mentioned_keys, events))
     names = await key_names(session, mentioned)
     return {event.id: EventOut.from_event(event, names=names) for event in events}
+
+
+async def live_events(
+    session: AsyncSession, event_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, EventOut]:
+    """The live (not deleted) ones of these events as the API shows them, by id."""
+    found = await repository.get_events(session, event_ids)
+    return await render_events(session, [event for event in found if event.deleted_at is None])
 
 
 async def _render(
@@ -452,7 +448,7 @@ async def change_status(
                 "another verifier must."
             )
         editors = await repository.content_editors(
-            session, event, trust.CONTENT_ACTIONS, trust.SUBSTANTIVE_FIELDS
+            session, event, trust.CONTENT_ACTIONS, SUBSTANTIVE_FIELDS
         )
         if verifier.id in editors:
             raise Forbidden(
@@ -528,11 +524,9 @@ async def history(
     admins)."""
     await _visible_row(session, event_id, reader)
     after = decode_position(cursor, bound=2**31)  # revision numbers are integers
-    revisions = await repository.revisions(session, event_id, after, limit + 1)
-    next_cursor = None
-    if len(revisions) > limit:
-        revisions = revisions[:limit]
-        next_cursor = encode_cursor(revisions[-1].revision)
+    revisions, next_cursor = await keyset_page(
+        lambda n: repository.revisions(session, event_id, after, n), limit, lambda r: (r.revision,)
+    )
     return Page[RevisionOut](
         items=await _revisions_out(session, revisions), next_cursor=next_cursor
     )
@@ -560,11 +554,11 @@ async def list_sources(
         (after,) = decode_cursor(cursor, 1)
         if not isinstance(after, str):
             raise invalid_cursor()
-    rows = await repository.source_summaries(session, q, after, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["source_name"])
+    rows, next_cursor = await keyset_page(
+        lambda n: repository.source_summaries(session, q, after, n),
+        limit,
+        lambda row: (row["source_name"],),
+    )
     return Page[SourceSummary](
         items=[SourceSummary.model_validate(row) for row in rows], next_cursor=next_cursor
     )
@@ -605,12 +599,11 @@ async def list_events(session: AsyncSession, params: EventListParams, reader: Ap
                 "The cursor is not valid for this sort order.",
                 [{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
             ) from exc
-    rows = await repository.list_events(session, params, params.sort, params.limit + 1, after)
-    next_cursor = None
-    if len(rows) > params.limit:
-        rows = rows[: params.limit]
-        _, sort_value, event_id = rows[-1]
-        next_cursor = encode_cursor(params.sort, sort_value.isoformat(), str(event_id))
+    rows, next_cursor = await keyset_page(
+        lambda n: repository.list_events(session, params, params.sort, n, after),
+        params.limit,
+        lambda row: (params.sort, row[1].isoformat(), str(row[2])),
+    )
     return EventPage(items=[row[0] for row in rows], next_cursor=next_cursor)
 
 

@@ -1,4 +1,5 @@
-"""The ACLED event taxonomy, in snake_case."""
+"""The event taxonomies: ours (ACLED's, in snake_case), the statuses and precisions, and
+ACLED's own labels and codes for them (exports write them, imports read them back)."""
 
 from typing import Literal
 
@@ -81,3 +82,52 @@ GeoPrecision = Literal["exact", "near", "region"]
 Stance = Literal["supports", "denies", "unclear"]
 Reliability = Literal["A", "B", "C", "D", "E", "F"]
 Credibility = Literal["1", "2", "3", "4", "5", "6"]
+
+# ---------------------------------------------------------------- ACLED's labels
+
+ACLED_EVENT_TYPES = {
+    "battles": "Battles",
+    "explosions_remote_violence": "Explosions/Remote violence",
+    "violence_against_civilians": "Violence against civilians",
+    "protests": "Protests",
+    "riots": "Riots",
+    "strategic_developments": "Strategic developments",
+}
+ACLED_SUB_EVENT_TYPES = {
+    "armed_clash": "Armed clash",
+    "government_regains_territory": "Government regains territory",
+    "non_state_actor_overtakes_territory": "Non-state actor overtakes territory",
+    "chemical_weapon": "Chemical weapon",
+    "air_drone_strike": "Air/drone strike",
+    "suicide_bomb": "Suicide bomb",
+    "shelling_artillery_missile_attack": "Shelling/artillery/missile attack",
+    "remote_explosive_landmine_ied": "Remote explosive/landmine/IED",
+    "grenade": "Grenade",
+    "sexual_violence": "Sexual violence",
+    "attack": "Attack",
+    "abduction_forced_disappearance": "Abduction/forced disappearance",
+    "peaceful_protest": "Peaceful protest",
+    "protest_with_intervention": "Protest with intervention",
+    "excessive_force_against_protesters": "Excessive force against protesters",
+    "violent_demonstration": "Violent demonstration",
+    "mob_violence": "Mob violence",
+    "agreement": "Agreement",
+    "arrests": "Arrests",
+    "change_to_group_activity": "Change to group/activity",
+    "disrupted_weapons_use": "Disrupted weapons use",
+    "headquarters_or_base_established": "Headquarters or base established",
+    "looting_property_destruction": "Looting/property destruction",
+    "non_violent_transfer_of_territory": "Non-violent transfer of territory",
+    "other": "Other",
+}
+DISORDER_TYPES = {
+    "battles": "Political violence",
+    "explosions_remote_violence": "Political violence",
+    "violence_against_civilians": "Political violence",
+    "protests": "Demonstrations",
+    "riots": "Political violence",
+    "strategic_developments": "Strategic developments",
+}
+ACLED_TIME_PRECISION = {"day": 1, "week": 2, "month": 3}
+ACLED_GEO_PRECISION = {"exact": 1, "near": 2, "region": 3}
+assert set(ACLED_SUB_EVENT_TYPES) == {s for subs in SUB_EVENT_TYPES.values() for s in subs}

@@ -8,97 +8,20 @@ from sqlalchemy import Select, asc, case, desc, func, literal_column, select
 from sqlalchemy.dialects import postgresql
 
 from app.core.geography import country_names
-from app.events.filters import EventFilters
-from app.events.models import Event
-from app.events.repository import EVENT_JSON, SORT_COLUMNS, filter_conditions
-from app.events.taxonomy import SUB_EVENT_TYPES
-
-GEOJSON_FEATURE = f"""json_build_object(
-    'type', 'Feature', 'id', event.id,
-    'geometry', CASE WHEN event.lat IS NULL THEN NULL ELSE json_build_object(
-        'type', 'Point', 'coordinates', json_build_array(event.lon, event.lat)) END,
-    'properties', {EVENT_JSON}
-)"""
-
-# Our CSV columns: flat, one row per event; lists joined with "; ".
-CSV_COLUMNS = {
-    "id": "event.id",
-    "event_date": "event.event_date",
-    "date_precision": "event.date_precision",
-    "event_type": "event.event_type",
-    "sub_event_type": "event.sub_event_type",
-    "status": "event.status",
-    "country": "event.country",
-    "region_code": "event.region_code",
-    "region_name": "(SELECT r.name FROM region r WHERE r.code = event.region_code)",
-    "place_id": "event.place_id",
-    "location_name": "event.location_name",
-    "lat": "event.lat",
-    "lon": "event.lon",
-    "geo_precision": "event.geo_precision",
-    "units": "(SELECT string_agg(u.name || ' (' || u.side || ')', '; ' ORDER BY eu.position) "
-    "FROM event_unit eu JOIN unit u ON u.id = eu.unit_id "
-    "WHERE eu.event_id = event.id AND eu.event_date = event.event_date)",
-    "sources": "(SELECT string_agg(s.source_name || ' [' || s.stance || ' ' || s.reliability "
-    "|| s.credibility || ']', '; ' ORDER BY s.seq) "
-    "FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date)",
-    "fatalities": "event.fatalities",
-    "summary": "event.summary",
-    "tags": "array_to_string(event.tags, '; ')",
-    "external_id": "event.external_id",
-    "external_source": "event.external_source",
-    "created_at": "itk_rfc3339(event.created_at)",
-    "updated_at": "itk_rfc3339(event.updated_at)",
-    "version": "event.version",
-    "deleted_at": "itk_rfc3339(event.deleted_at)",
-}
-
-ACLED_EVENT_TYPES = {
-    "battles": "Battles",
-    "explosions_remote_violence": "Explosions/Remote violence",
-    "violence_against_civilians": "Violence against civilians",
-    "protests": "Protests",
-    "riots": "Riots",
-    "strategic_developments": "Strategic developments",
-}
-ACLED_SUB_EVENT_TYPES = {
-    "armed_clash": "Armed clash",
-    "government_regains_territory": "Government regains territory",
-    "non_state_actor_overtakes_territory": "Non-state actor overtakes territory",
-    "chemical_weapon": "Chemical weapon",
-    "air_drone_strike": "Air/drone strike",
-    "suicide_bomb": "Suicide bomb",
-    "shelling_artillery_missile_attack": "Shelling/artillery/missile attack",
-    "remote_explosive_landmine_ied": "Remote explosive/landmine/IED",
-    "grenade": "Grenade",
-    "sexual_violence": "Sexual violence",
-    "attack": "Attack",
-    "abduction_forced_disappearance": "Abduction/forced disappearance",
-    "peaceful_protest": "Peaceful protest",
-    "protest_with_intervention": "Protest with intervention",
-    "excessive_force_against_protesters": "Excessive force against protesters",
-    "violent_demonstration": "Violent demonstration",
-    "mob_violence": "Mob violence",
-    "agreement": "Agreement",
-    "arrests": "Arrests",
-    "change_to_group_activity": "Change to group/activity",
-    "disrupted_weapons_use": "Disrupted weapons use",
-    "headquarters_or_base_established": "Headquarters or base established",
-    "looting_property_destruction": "Looting/property destruction",
-    "non_violent_transfer_of_territory": "Non-violent transfer of territory",
-    "other": "Other",
-}
-DISORDER_TYPES = {
-    "battles": "Political violence",
-    "explosions_remote_violence": "Political violence",
-    "violence_against_civilians": "Political violence",
-    "protests": "Demonstrations",
-    "riots": "Political violence",
-    "strategic_developments": "Strategic developments",
-}
-ACLED_TIME_PRECISION = {"day": 1, "week": 2, "month": 3}
-ACLED_GEO_PRECISION = {"exact": 1, "near": 2, "region": 3}
-assert set(ACLED_SUB_EVENT_TYPES) == {s for subs in SUB_EVENT_TYPES.values() for s in subs}
+from app.events import (
+    ACLED_EVENT_TYPES,
+    ACLED_GEO_PRECISION,
+    ACLED_SUB_EVENT_TYPES,
+    ACLED_TIME_PRECISION,
+    CSV_COLUMNS,
+    DISORDER_TYPES,
+    EVENT_JSON,
+    GEOJSON_FEATURE,
+    SORT_COLUMNS,
+    Event,
+    EventFilters,
+    filter_conditions,
+)
 
 
 def _quote(text: str) -> str:

@@ -7,8 +7,7 @@ from app.auth.dependencies import Reader
 from app.core.concurrency import Slots
 from app.core.db import libpq_url, session_options
 from app.core.replica import LsnHeader, ReadSessionDep, export_url
-from app.events.filters import EventFilters, Sort
-from app.events.service import check_filters
+from app.events import EventFilters, Sort, check_filters
 from app.exports import service
 from app.exports.streaming import ExportResponse
 

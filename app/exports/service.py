@@ -9,8 +9,7 @@ from typing import Literal
 from app.auth.models import ApiKey
 from app.core.errors import UnprocessableContent
 from app.core.metrics import EXPORT_ROWS
-from app.events.filters import EventFilters
-from app.events.service import ensure_may_see_deleted
+from app.events import EventFilters, ensure_may_see_deleted
 from app.exports import repository
 
 Format = Literal["ndjson", "json", "geojson", "csv"]

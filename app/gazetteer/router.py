@@ -7,7 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from app.auth.dependencies import Analyst, Reader
 from app.core.db import SessionDep
 from app.core.pagination import CursorField, CursorQuery, Page
-from app.events.filters import MAX_VALUES, FilterText, check_near, parse_numbers, split_values
+from app.core.query_params import (
+    MAX_VALUES,
+    FilterText,
+    check_near,
+    parse_numbers,
+    split_values,
+)
 from app.gazetteer import service
 from app.gazetteer.schemas import (
     PlaceCreate,

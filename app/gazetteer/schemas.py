@@ -11,8 +11,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.geography import Country, Latitude, Longitude
 from app.core.text import NO_NUL, Name, NotBool, RegionCode, ShortText
-from app.events.schemas import Country, Latitude, Longitude
 
 
 def _spells_something(value: str) -> str:

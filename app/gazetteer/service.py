@@ -1,7 +1,8 @@
 """Regions, places and units: the names analysts use, in every spelling."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,8 +11,13 @@ from app.auth.models import ApiKey, Role
 from app.auth.service import key_names
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableContent
 from app.core.geography import is_country
-from app.core.pagination import Page, decode_cursor, decode_position, encode_cursor, invalid_cursor
-from app.events import repository as events
+from app.core.pagination import (
+    Page,
+    decode_cursor,
+    decode_position,
+    invalid_cursor,
+    keyset_page,
+)
 from app.gazetteer import repository
 from app.gazetteer.models import Place, ReferenceChange, Unit
 from app.gazetteer.schemas import (
@@ -54,12 +60,11 @@ async def list_regions(
         (after,) = decode_cursor(cursor, 1)
         if not isinstance(after, str):
             raise invalid_cursor()
-    rows = await repository.search_regions(session, q, country, limit + 1, after)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        if not q:
-            next_cursor = encode_cursor(rows[-1][0].code)
+    rows, next_cursor = await keyset_page(
+        lambda n: repository.search_regions(session, q, country, n, after),
+        limit,
+        None if q else lambda row: (row[0].code,),
+    )
     items = [
         RegionOut.model_validate(region).model_copy(update={"score": score})
         for region, score in rows
@@ -129,11 +134,9 @@ async def reference_history(
 ) -> Page[ReferenceChangeOut]:
     """A region's or unit's changes, oldest first, with the names of who made them."""
     after = decode_position(cursor)
-    entries = await repository.changes(session, kind, ref, after, limit + 1)
-    next_cursor = None
-    if len(entries) > limit:
-        entries = entries[:limit]
-        next_cursor = encode_cursor(entries[-1].id)
+    entries, next_cursor = await keyset_page(
+        lambda n: repository.changes(session, kind, ref, after, n), limit, lambda e: (e.id,)
+    )
     names = await key_names(session, {entry.actor for entry in entries})
     return Page[ReferenceChangeOut](
         items=[
@@ -181,13 +184,12 @@ async def search_places(
             for place, score, distance in rows
         ]
         return Page[PlaceOut](items=items, next_cursor=None)
-    places = await repository.list_places(
-        session, country, region, limit + 1, _name_id_cursor(cursor)
+    after = _name_id_cursor(cursor)
+    places, next_cursor = await keyset_page(
+        lambda n: repository.list_places(session, country, region, n, after),
+        limit,
+        lambda place: (place.name, str(place.id)),
     )
-    next_cursor = None
-    if len(places) > limit:
-        places = places[:limit]
-        next_cursor = encode_cursor(places[-1].name, str(places[-1].id))
     return Page[PlaceOut](
         items=[PlaceOut.model_validate(place) for place in places], next_cursor=next_cursor
     )
@@ -228,12 +230,11 @@ async def list_units(
 ) -> Page[UnitOut]:
     """Units by name, or the best matches for q."""
     after = None if q else _name_id_cursor(cursor)
-    rows = await repository.search_units(session, q, side, limit + 1, after)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        if not q:
-            next_cursor = encode_cursor(rows[-1][0].name, str(rows[-1][0].id))
+    rows, next_cursor = await keyset_page(
+        lambda n: repository.search_units(session, q, side, n, after),
+        limit,
+        None if q else lambda row: (row[0].name, str(row[0].id)),
+    )
     items = [
         UnitOut.model_validate(unit).model_copy(
             update={"score": None if score is None else round(float(score), 4)}
@@ -361,6 +362,31 @@ async def unit_history(
     return await reference_history(session, "unit", str(unit_id), limit, cursor)
 
 
+@dataclass(frozen=True)
+class UnitRenames:
+    """What a unit's new name or side does to the events that name it. The events domain
+    provides it (app/events/__init__.py registers it): the gazetteer never imports events."""
+
+    # Lock every event that names the unit, in id order (before the unit itself).
+    lock_events: Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
+    # After the rename: a `unit_changed` revision on each (unit id, old name, old side, actor).
+    record: Callable[[AsyncSession, uuid.UUID, str, str, uuid.UUID], Awaitable[None]]
+
+
+_unit_renames: UnitRenames | None = None
+
+
+def on_unit_rename(renames: UnitRenames) -> None:
+    global _unit_renames
+    _unit_renames = renames
+
+
+def _renames() -> UnitRenames:
+    if _unit_renames is None:
+        raise RuntimeError("app.events is not loaded: unit renames cannot reach the events")
+    return _unit_renames
+
+
 async def patch_unit(
     session: AsyncSession, unit_id: uuid.UUID, patch: UnitPatch, analyst: ApiKey
 ) -> UnitOut:
@@ -378,7 +404,7 @@ async def patch_unit(
     # PATCH of an event locks it before its units), the alias lock (which an event naming a
     # new unit takes), then the unit itself; the name read under them is the one recorded.
     if renamed:
-        await events.lock_events_naming_unit(session, unit.id)
+        await _renames().lock_events(session, unit.id)
     if renamed or "aliases" in changes:
         await repository.lock_aliases(session)
     if renamed:
@@ -415,7 +441,7 @@ async def patch_unit(
         setattr(unit, field, value)
     await session.flush()
     if renamed and (unit.name, unit.side) != (old_name, old_side):
-        await events.record_unit_change(session, unit.id, old_name, old_side, analyst.id)
+        await _renames().record(session, unit.id, old_name, old_side, analyst.id)
     if _unit_entry(unit) != before:
         await _audit_unit(session, unit, analyst, before)
     await session.refresh(unit)

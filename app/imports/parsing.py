@@ -16,15 +16,15 @@ import orjson
 import pycountry
 from pydantic import ValidationError
 
-from app.events.schemas import EventCreate, period_start
-from app.exports.repository import ACLED_EVENT_TYPES, ACLED_SUB_EVENT_TYPES, CSV_COLUMNS
-
-# COPY column order of the staging table (see repository.STAGING).
-STAGING_COLUMNS = (
-    "line", "external_id", "external_source", "event_date", "date_precision", "event_type",
-    "sub_event_type", "country", "region_code", "region_name", "place_id", "location_name",
-    "lat", "lon", "geo_precision", "fatalities", "summary", "tags", "units", "sources",
-)  # fmt: skip
+from app.events import (
+    ACLED_EVENT_TYPES,
+    ACLED_SUB_EVENT_TYPES,
+    CSV_COLUMNS,
+    READ_ONLY_CSV_COLUMNS,
+    STAGING_COLUMNS,
+    EventCreate,
+    period_start,
+)
 
 LineErrors = list[dict[str, Any]]
 
@@ -46,34 +46,20 @@ def _errors(exc: ValidationError) -> LineErrors:
 
 
 def staging_row(line: int, event: EventCreate, region_name: str | None = None) -> tuple[Any, ...]:
-    """One validated event as a staging row."""
-    geo_precision = event.geo_precision or ("exact" if event.lat is not None else "region")
-    country = event.country or (event.region_code[:2] if event.region_code else None)
-    return (
-        line,
-        event.external_id,
-        event.external_source,
-        period_start(event.event_date, event.date_precision),
-        event.date_precision,
-        event.event_type,
-        event.sub_event_type,
-        country,
-        event.region_code,
-        region_name,
-        event.place_id,
-        event.location_name,
-        event.lat,
-        event.lon,
-        geo_precision,
-        event.fatalities,
-        event.summary,
-        event.tags,
-        orjson.dumps([unit.model_dump() for unit in event.units]).decode(),
+    """One validated event as a staging row, in STAGING_COLUMNS order."""
+    values = event.model_dump(exclude={"units", "sources"}) | {
+        "line": line,
+        "event_date": period_start(event.event_date, event.date_precision),
+        "geo_precision": event.geo_precision or ("exact" if event.lat is not None else "region"),
+        "country": event.country or (event.region_code[:2] if event.region_code else None),
+        "region_name": region_name,
+        "units": orjson.dumps([unit.model_dump() for unit in event.units]).decode(),
         # Ids chosen here, so the import's revision names each source as the table does.
-        orjson.dumps(
+        "sources": orjson.dumps(
             [{"id": str(uuid.uuid4()), **s.model_dump(mode="json")} for s in event.sources]
         ).decode(),
-    )
+    }
+    return tuple(values[column] for column in STAGING_COLUMNS)
 
 
 def ndjson_row(line: int, raw: bytes) -> tuple[Any, ...]:
@@ -91,8 +77,6 @@ def ndjson_row(line: int, raw: bytes) -> tuple[Any, ...]:
 
 # ---------------------------------------------------------------- CSV
 
-READ_ONLY_CSV_COLUMNS = {"id", "status", "region_name", "created_at", "updated_at", "version",
-                         "deleted_at"}  # fmt: skip
 OUR_CSV_COLUMNS = set(CSV_COLUMNS)
 ACLED_KEY_COLUMN = "event_id_cnty"
 EVENT_TYPES_BY_LABEL = {label.lower(): key for key, label in ACLED_EVENT_TYPES.items()}

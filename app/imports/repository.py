@@ -8,26 +8,20 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.copy import AsyncCopy
 
-from app.events.repository import EVENT_JSON
-from app.events.trust import SUBSTANTIVE_FIELDS
+from app.events import (
+    EVENT_JSON,
+    STAGED_ASSIGNMENTS,
+    STAGED_COLUMNS,
+    STAGED_DIFFERS,
+    STAGED_VALUES,
+    STAGING_COLUMNS,
+    STAGING_TABLE,
+    SUBSTANTIVE_FIELDS,
+)
 from app.gazetteer import repository as gazetteer
-from app.imports.parsing import STAGING_COLUMNS
 
 log = logging.getLogger("app.imports")
 
-STAGING = """
-DROP TABLE IF EXISTS import_staging;
-CREATE TEMP TABLE import_staging (
-    line integer NOT NULL,
-    id uuid NOT NULL DEFAULT gen_random_uuid(),
-    external_id text, external_source text,
-    event_date date, date_precision text, event_type text, sub_event_type text,
-    country text, region_code text, region_name text, place_id uuid, location_name text,
-    lat double precision, lon double precision, geo_precision text,
-    fatalities integer, summary text, tags text[], units jsonb, sources jsonb,
-    existing_id uuid, old_state jsonb
-) ON COMMIT DROP
-"""
 COPY_STAGING = f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
 
 # Each check returns (line, message) for the rows it rejects.
@@ -130,13 +124,9 @@ SELECT DISTINCT ON (key, side) name, side FROM import_unit WHERE unit_id IS NULL
 ORDER BY key, side, name
 ON CONFLICT DO NOTHING
 """
-INSERT_EVENTS = """
-INSERT INTO event (id, external_id, external_source, event_date, date_precision, event_type,
-                   sub_event_type, country, region_code, place_id, location_name, lat, lon,
-                   geo_precision, fatalities, summary, tags, created_by, updated_by)
-SELECT id, external_id, external_source, event_date, date_precision, event_type,
-       sub_event_type, country, region_code, place_id, location_name, lat, lon,
-       geo_precision, fatalities, summary, coalesce(tags, '{}'), %(actor)s, %(actor)s
+INSERT_EVENTS = f"""
+INSERT INTO event (id, {STAGED_COLUMNS}, created_by, updated_by)
+SELECT id, {STAGED_VALUES}, %(actor)s, %(actor)s
 FROM import_staging WHERE existing_id IS NULL ORDER BY line
 """
 SOURCE_COLUMNS = """id uuid, source_name text, url text, published_at timestamptz, stance text,
@@ -201,21 +191,10 @@ CAPTURE_OLD_STATE = f"""
 UPDATE import_staging s SET old_state = ({EVENT_JSON})::jsonb
 FROM event WHERE event.id = s.existing_id
 """
-UPDATE_FIELDS = """
-UPDATE event e SET event_date = s.event_date, date_precision = s.date_precision,
-    event_type = s.event_type, sub_event_type = s.sub_event_type, country = s.country,
-    region_code = s.region_code, place_id = s.place_id, location_name = s.location_name,
-    lat = s.lat, lon = s.lon, geo_precision = s.geo_precision, fatalities = s.fatalities,
-    summary = s.summary, tags = coalesce(s.tags, '{}')
+UPDATE_FIELDS = f"""
+UPDATE event e SET {STAGED_ASSIGNMENTS}
 FROM import_staging s
-WHERE e.id = s.existing_id
-  AND (e.event_date, e.date_precision, e.event_type, e.sub_event_type, e.country,
-       e.region_code, e.place_id, e.location_name, e.lat, e.lon, e.geo_precision,
-       e.fatalities, e.summary, e.tags)
-      IS DISTINCT FROM
-      (s.event_date, s.date_precision, s.event_type, s.sub_event_type, s.country,
-       s.region_code, s.place_id, s.location_name, s.lat, s.lon, s.geo_precision,
-       s.fatalities, s.summary, coalesce(s.tags, '{}'))
+WHERE e.id = s.existing_id AND {STAGED_DIFFERS}
 """
 # What changed, field by field, leaving out the bookkeeping this step itself sets.
 DIFFS = f"""
@@ -260,7 +239,7 @@ FROM import_diff d WHERE d.diff IS NOT NULL
 
 
 async def create_staging(conn: AsyncConnection[Any]) -> None:
-    await conn.execute(STAGING)
+    await conn.execute(STAGING_TABLE)
 
 
 def copy_staging(cursor: Any) -> AsyncCopy:

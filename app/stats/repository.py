@@ -26,9 +26,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events.filters import EventFilters
-from app.events.models import Event, EventChange, EventRollup, EventUnit, of_its_event
-from app.events.repository import filter_conditions
+from app.events import (
+    Event,
+    EventChange,
+    EventFilters,
+    EventRollup,
+    EventUnit,
+    filter_conditions,
+    of_its_event,
+)
 from app.gazetteer import repository as gazetteer
 
 # Filters the rollup's key can answer; anything else reads the events themselves.

@@ -4,8 +4,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.dependencies import Reader
 from app.core.replica import ReadSessionDep
-from app.events.filters import EventFilters
-from app.events.service import check_filters
+from app.events import EventFilters, check_filters
 from app.stats import service
 from app.stats.schemas import GridParams, Summary, Timeseries, TimeseriesParams
 

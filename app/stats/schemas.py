@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from app.events.filters import EventFilters
+from app.events import EventFilters
 
 Interval = Literal["day", "week", "month"]
 GroupBy = Literal["region", "country", "event_type", "status", "unit"]

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import UnprocessableContent
 from app.core.geography import country_names
-from app.events.filters import EventFilters
-from app.exports.repository import ACLED_EVENT_TYPES
+from app.events import ACLED_EVENT_TYPES, EventFilters
 from app.stats import repository
 from app.stats.schemas import (
     MAX_POINTS,

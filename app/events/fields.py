@@ -1,0 +1,187 @@
+"""The event's own fields, declared once, and everything derived from them: the state a
+revision records, what a status attests, the JSON (EventOut) and CSV rows PostgreSQL renders
+for lists and exports, and the columns an import stages, inserts and updates.
+
+Adding a field to the event: declare it in FIELDS, give the model (models.Event) a column and
+the schemas (EventCreate, EventPatch, EventOut) an attribute, and write the migration. Every
+rendering, the revision log and its replay, the change feed, exports and imports follow.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    # The column's type, as the import's staging table declares it.
+    sql_type: str
+    # What an event says happened: a status attests it (docs/trust.md), so a change sends a
+    # judged event back to `claimed`. Filing (tags, external ids) is not.
+    substantive: bool
+    # The CSV cell, when it is not the column itself.
+    csv: str | None = None
+    # What an import writes for a missing value.
+    import_default: str | None = None
+    # Part of the import's match key (external source and id): written once, never updated.
+    import_key: bool = False
+
+
+FIELDS = (
+    Field("event_date", "date", True),
+    Field("date_precision", "text", True),
+    Field("event_type", "text", True),
+    Field("sub_event_type", "text", True),
+    Field("country", "text", True),
+    Field("region_code", "text", True),
+    Field("place_id", "uuid", True),
+    Field("location_name", "text", True),
+    Field("lat", "double precision", True),
+    Field("lon", "double precision", True),
+    Field("geo_precision", "text", True),
+    Field("fatalities", "integer", True),
+    Field("summary", "text", True),
+    Field("tags", "text[]", False, csv="array_to_string(event.tags, '; ')", import_default="'{}'"),
+    Field("external_id", "text", False, import_key=True),
+    Field("external_source", "text", False, import_key=True),
+)
+NAMES = tuple(field.name for field in FIELDS)
+
+# The event's own fields as revisions record them (its units, sources and tombstone apart).
+STATE_FIELDS = (*NAMES, "status")
+# What a status attests: the substantive fields, the units and the sources. Changing any of
+# them (by PATCH, a source added, a merge or unmerge, an import) sends a judged event back to
+# `claimed` and makes the key that changed them one that may not judge it next (trust.py).
+# Tags and external ids are filing, and unit or region renames are presentation: they keep
+# the status.
+SUBSTANTIVE_FIELDS = (
+    *(field.name for field in FIELDS if field.substantive),
+    "units",
+    "sources",
+)
+
+# ---------------------------------------------------------------- rendered by PostgreSQL
+
+_KEY_NAME = "(SELECT k.name FROM api_key k WHERE k.id = {})"
+_UNITS = """coalesce((
+        SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'side', u.side,
+                                          'role', eu.role) ORDER BY eu.position)
+        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id
+        WHERE eu.event_id = event.id AND eu.event_date = event.event_date),
+        '[]'::json)"""
+_SOURCES = f"""coalesce((
+        SELECT json_agg(json_build_object(
+            'id', s.id, 'source_name', s.source_name, 'url', s.url,
+            'published_at', itk_rfc3339(s.published_at), 'stance', s.stance,
+            'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
+            'language', s.language, 'added_by', s.added_by,
+            'added_by_name', {_KEY_NAME.format("s.added_by")},
+            'added_at', itk_rfc3339(s.added_at)
+        ) ORDER BY s.seq)
+        FROM source_report s
+        WHERE s.event_id = event.id AND s.event_date = event.event_date), '[]'::json)"""
+# What the JSON shows beside a field (after it, in this order).
+_JSON_BESIDE = {
+    "region_code": {
+        "region": "(SELECT json_build_object('code', r.code, 'name', r.name)"
+        " FROM region r WHERE r.code = event.region_code)"
+    },
+    "place_id": {
+        "place": "(SELECT json_build_object('id', p.id, 'name', p.name)"
+        " FROM place p WHERE p.id = event.place_id)"
+    },
+    "geo_precision": {"units": _UNITS, "sources": _SOURCES},
+}
+_BOOKKEEPING = {
+    "created_at": "itk_rfc3339(event.created_at)",
+    "created_by": "event.created_by",
+    "created_by_name": _KEY_NAME.format("event.created_by"),
+    "updated_at": "itk_rfc3339(event.updated_at)",
+    "updated_by": "event.updated_by",
+    "updated_by_name": _KEY_NAME.format("event.updated_by"),
+    "version": "event.version",
+    "deleted_at": "itk_rfc3339(event.deleted_at)",
+}
+
+
+def _columns(
+    first: dict[str, str], beside: dict[str, dict[str, str]], last: dict[str, str], csv: bool
+) -> dict[str, str]:
+    columns = dict(first)
+    for field in FIELDS:
+        columns[field.name] = (field.csv if csv else None) or f"event.{field.name}"
+        columns.update(beside.get(field.name, {}))
+    return columns | last
+
+
+def _json_object(columns: dict[str, str]) -> str:
+    pairs = ",\n    ".join(f"'{name}', {sql}" for name, sql in columns.items())
+    return f"json_build_object(\n    {pairs}\n)"
+
+
+# One event as the API shows it (EventOut), built in SQL: lists, exports, the change feed.
+EVENT_JSON = _json_object(
+    _columns({"id": "event.id", "status": "event.status"}, _JSON_BESIDE, _BOOKKEEPING, False)
+)
+GEOJSON_FEATURE = f"""json_build_object(
+    'type', 'Feature', 'id', event.id,
+    'geometry', CASE WHEN event.lat IS NULL THEN NULL ELSE json_build_object(
+        'type', 'Point', 'coordinates', json_build_array(event.lon, event.lat)) END,
+    'properties', {EVENT_JSON}
+)"""
+
+# Our CSV columns: flat, one row per event; lists joined with "; ".
+CSV_COLUMNS = _columns(
+    {"id": "event.id"},
+    {
+        "sub_event_type": {"status": "event.status"},
+        "region_code": {
+            "region_name": "(SELECT r.name FROM region r WHERE r.code = event.region_code)"
+        },
+        "geo_precision": {
+            "units": "(SELECT string_agg(u.name || ' (' || u.side || ')', '; '"
+            " ORDER BY eu.position) FROM event_unit eu JOIN unit u ON u.id = eu.unit_id"
+            " WHERE eu.event_id = event.id AND eu.event_date = event.event_date)",
+            "sources": "(SELECT string_agg(s.source_name || ' [' || s.stance || ' '"
+            " || s.reliability || s.credibility || ']', '; ' ORDER BY s.seq)"
+            " FROM source_report s"
+            " WHERE s.event_id = event.id AND s.event_date = event.event_date)",
+        },
+    },
+    {name: _BOOKKEEPING[name] for name in ("created_at", "updated_at", "version", "deleted_at")},
+    True,
+)
+# The CSV columns an import does not read back (the service sets them).
+READ_ONLY_CSV_COLUMNS = frozenset(CSV_COLUMNS) - set(NAMES) - {"units", "sources"}
+
+# ---------------------------------------------------------------- imports
+
+# COPY column order of the import's staging table: the fields, the ACLED region name the
+# import resolves, then units and sources as JSON.
+STAGING_COLUMNS = ("line", *NAMES, "region_name", "units", "sources")
+STAGING_TABLE = f"""
+DROP TABLE IF EXISTS import_staging;
+CREATE TEMP TABLE import_staging (
+    line integer NOT NULL,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    {", ".join(f"{field.name} {field.sql_type}" for field in FIELDS)},
+    region_name text, units jsonb, sources jsonb,
+    existing_id uuid, old_state jsonb
+) ON COMMIT DROP
+"""
+
+
+def _staged(field: Field, alias: str = "") -> str:
+    column = f"{alias}{field.name}"
+    return f"coalesce({column}, {field.import_default})" if field.import_default else column
+
+
+# The event's columns an import writes, and the staged values it writes to them.
+STAGED_COLUMNS = ", ".join(NAMES)
+STAGED_VALUES = ", ".join(_staged(field) for field in FIELDS)
+# UPDATE … SET for an event from its staged row `s`, and whether anything differs from `e`.
+_UPDATED = [field for field in FIELDS if not field.import_key]
+STAGED_ASSIGNMENTS = ", ".join(f"{field.name} = {_staged(field, 's.')}" for field in _UPDATED)
+STAGED_DIFFERS = (
+    f"({', '.join(f'e.{field.name}' for field in _UPDATED)}) IS DISTINCT FROM "
+    f"({', '.join(_staged(field, 's.') for field in _UPDATED)})"
+)
