@@ -1,6 +1,10 @@
-"""SQL for the unit key: one form for a unit designation written in English, Russian or
+"""itk_unit_key, the unit key: one form for a unit designation written in English, Russian or
 Ukrainian, so that "225th Separate Assault Regiment", "225 ОШП" and "225-й отдельный
 штурмовой полк" all read as "225 assault regiment".
+
+The vocabulary lives here; the function is rendered into migrations/sql/functions/ by
+`python -m migrations.sql render` (a new version file when it changed: see migrations/README.md),
+and migrations load the rendered file, never this module.
 
 How a name becomes a key, in PostgreSQL (itk_unit_key):
 

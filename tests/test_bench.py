@@ -50,25 +50,38 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path):
 
 @pytest.mark.slow
 def test_soak_harness_runs(tmp_path: Path):
-    """The soak scenario end to end, briefly (the 5-minute run is on demand)."""
+    """The soak scenario end to end, briefly (the 5-minute run is on demand).
+
+    A soak passes with no 5xx, nothing dropped and memory flat after the warm-up. Seconds of
+    soak are all warm-up, so the warm-up here outlasts the run: the memory baseline is the
+    last sample, flat by construction, and the run must pass on the rest. (With a 2-second
+    warm-up, start-up growth could fail the memory goal and exit 1, so the test accepted 1,
+    and with it every other failure the exit code reports.)"""
+    clients = 4
     done = _run(
-        tmp_path, "bench.soak", "--minutes", "0.15", "--clients", "4", "--events", "500",
-        "--warmup-s", "2",
+        tmp_path, "bench.soak", "--minutes", "0.15", "--clients", str(clients),
+        "--events", "500", "--warmup-s", "3600",
     )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "- pass: yes" in done.stdout.splitlines()
     (result_file,) = (tmp_path / "results").glob("*-soak.json")
     result = json.loads(result_file.read_text())["result"]
-    assert result["requests"] > 20, done.stderr[-3000:]
+    assert result["pass"] is True
     assert result["server_errors"] == 0, result["first_errors"]
     assert result["transport_errors"] == 0, result["first_errors"]
-    assert set(result["statuses"]) == {
-        "list",
-        "get",
-        "stats",
-        "history",
-        "create",
-        "patch",
-        "source",
-        "export",
-    }
-    # Whether memory stayed flat is judged by the real run; a 9-second one is all warm-up.
-    assert done.returncode in (0, 1), done.stderr[-3000:]
+    assert result["first_errors"] == []
+    assert result["rss_growth"] == 0
+    # Every answer was one the soak expects (a patch may lose a race to another client's).
+    expected = {
+        "list": {"200"}, "get": {"200"}, "stats": {"200"}, "history": {"200"},
+        "create": {"201"}, "patch": {"200", "412"}, "source": {"201"}, "export": {"200"},
+    }  # fmt: skip
+    statuses = result["statuses"]
+    assert set(statuses) == set(expected)
+    for kind, codes in statuses.items():
+        assert set(codes) <= expected[kind], (kind, codes)
+    # Each client finished at least the step it was in when time ran out (events were
+    # seeded, so every step makes a request).
+    answered = sum(n for codes in statuses.values() for n in codes.values())
+    assert answered == result["requests"] >= clients
+    assert (tmp_path / "results" / result_file.name.replace(".json", ".md")).exists()

@@ -1,4 +1,11 @@
-"""Alembic owns the schema: one head, a clean round trip, no drift, append-only history."""
+"""Alembic owns the schema: one baseline, one head, a clean round trip, no drift, one migrator
+at a time, append-only history."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -8,10 +15,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from app.core.db import libpq_url, sqlalchemy_url
+from app.core.db import libpq_url, sqlalchemy_url, with_database
+from app.core.embedded import ensure_database
 from app.core.models import Base
-from app.core.schema import alembic_config
+from app.core.schema import alembic_config, code_heads
 from migrations.metadata import include_object, load_all_models
+from migrations.snapshot import SNAPSHOT_FILE, snapshot_of
+from tests.conftest import drop_database
+
+ROOT = Path(__file__).resolve().parent.parent
+# The revision databases made before the baseline are at: the baseline keeps its id.
+BASELINE = "d6b9e2f4a8c1"
 
 # Two statements: a revision refers to its event through event_key, which the event's
 # insert fills when that statement ends.
@@ -26,30 +40,44 @@ SELECT '2025-03-01', 'battles', 'armed_clash', 'RU', 'RU-BEL', id, id FROM key;
 INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
 SELECT id, event_date, 1, 'create', created_by, '{}' FROM event
 """
+# What is left in the schema besides alembic_version (and the row types of its table).
+LEFT_OVER = """
+SELECT 'relation ' || relname FROM pg_class
+WHERE relnamespace = current_schema()::regnamespace AND relname NOT LIKE 'alembic_version%%'
+UNION ALL
+SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+UNION ALL
+SELECT 'type ' || typname FROM pg_type
+WHERE typnamespace = current_schema()::regnamespace AND typname NOT LIKE '%%alembic_version'
+UNION ALL
+SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'
+"""
 
 
-def test_single_head():
-    heads = ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads()
-    assert len(heads) == 1
+def test_single_head_on_the_baseline():
+    scripts = ScriptDirectory.from_config(alembic_config("postgresql://"))
+    assert len(scripts.get_heads()) == 1
+    assert scripts.get_bases() == [BASELINE]
 
 
 def test_upgrade_downgrade_upgrade_with_rows(fresh_database_url: str):
     config = alembic_config(fresh_database_url)
-    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+    url = libpq_url(fresh_database_url)
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SEED_EVENT)
         assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)
     command.downgrade(config, "base")
-    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT count(*) FROM pg_tables"
-            " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        ).fetchone()
-        assert tables == (0,)
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute(LEFT_OVER).fetchall() == []
     command.upgrade(config, "head")
-    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SEED_EVENT)
         assert conn.execute("SELECT count(*) FROM event").fetchone() == (1,)
-        assert conn.execute("SELECT count(*) FROM region WHERE code = 'RU-BEL'").fetchone() == (1,)
+        assert conn.execute("SELECT name FROM region WHERE code = 'RU-BEL'").fetchone() == (
+            "Belgorod Oblast",
+        )
+    # Rows aside, the round trip leaves the schema as a first upgrade makes it.
+    assert snapshot_of(fresh_database_url) == SNAPSHOT_FILE.read_text()
 
 
 def test_models_match_migrations(fresh_database_url: str):
@@ -62,6 +90,48 @@ def test_models_match_migrations(fresh_database_url: str):
     finally:
         engine.dispose()
     assert diff == []
+
+
+def _waiting_for_the_migration_lock(conn: psycopg.Connection) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_migrators_of_one_database_take_turns(admin_url: str):
+    """Two `alembic upgrade head` on one empty database at once (two deployments starting):
+    the second waits for the first, then finds the schema at head."""
+    name = f"itk_race_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+    drop_database(admin_url, name)
+    ensure_database(admin_url, name)
+    url = with_database(admin_url, name)
+    migrate = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"]
+    environment = {**os.environ, "INCIDENTS_DATABASE_URL": url}
+    try:
+        with psycopg.connect(libpq_url(url), autocommit=True) as holder:
+            # Hold the migrators' lock, so that both are seen waiting before either runs.
+            holder.execute("SELECT pg_advisory_lock(hashtextextended('alembic', 0))")
+            migrators = [
+                subprocess.Popen(migrate, cwd=ROOT, env=environment, stderr=subprocess.PIPE)
+                for _ in range(2)
+            ]
+            deadline = time.monotonic() + 120
+            while _waiting_for_the_migration_lock(holder) < 2:
+                assert all(m.poll() is None for m in migrators), "a migrator did not wait"
+                assert time.monotonic() < deadline, "the migrators never reached the lock"
+                time.sleep(0.05)
+            holder.execute("SELECT pg_advisory_unlock(hashtextextended('alembic', 0))")
+            errors = [m.communicate(timeout=300)[1].decode() for m in migrators]
+            assert [m.returncode for m in migrators] == [0, 0], errors
+            ran = [e.count(f"Running upgrade  -> {BASELINE}") for e in errors]
+            assert sorted(ran) == [0, 1], errors
+            versions = holder.execute("SELECT version_num FROM alembic_version").fetchall()
+            assert versions == [(head,) for head in code_heads()]
+    finally:
+        drop_database(admin_url, name)
 
 
 @pytest.mark.parametrize(
@@ -82,34 +152,3 @@ def test_revisions_cannot_be_altered_by_raw_sql(fresh_database_url: str, stateme
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
         assert conn.execute("SELECT count(*) FROM revision").fetchone() == (1,)
-
-
-def test_unit_changed_revisions_downgrade_to_updates_and_stay_append_only(
-    fresh_database_url: str,
-):
-    config = alembic_config(fresh_database_url)
-    url = libpq_url(fresh_database_url)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SEED_EVENT)
-        conn.execute(
-            "INSERT INTO revision (event_id, event_date, revision, action, actor, diff)"
-            " SELECT event_id, event_date, 2, 'unit_changed', actor,"
-            ' \'{"units": {"from": [], "to": []}}\' FROM revision'
-        )
-    command.downgrade(config, "f2a8c4e6b9d1")
-    with psycopg.connect(url, autocommit=True) as conn:
-        actions = conn.execute("SELECT action FROM revision ORDER BY revision").fetchall()
-        assert actions == [("create",), ("update",)]
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-            conn.execute("UPDATE revision SET rationale = 'rewritten'")
-        with pytest.raises(psycopg.errors.CheckViolation):
-            conn.execute(
-                "INSERT INTO revision (event_id, event_date, revision, action, actor)"
-                " SELECT event_id, event_date, 3, 'unit_changed', actor FROM revision LIMIT 1"
-            )
-    command.upgrade(config, "head")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO revision (event_id, event_date, revision, action, actor)"
-            " SELECT event_id, event_date, 3, 'unit_changed', actor FROM revision LIMIT 1"
-        )

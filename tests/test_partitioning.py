@@ -1,21 +1,16 @@
 """The event table, and its source reports, unit links and revisions with it, are partitioned
 by event_date: rows land in their year, queries by date prune, a change of date moves an event
-and all of its rows to another partition, and the migrations convert existing data both
-ways."""
+and all of its rows to another partition, and new years get partitions of their own."""
 
 import psycopg
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import libpq_url
-from app.core.schema import alembic_config
 from tests.conftest import ClientFactory, assert_problem
 from tests.factories import event_body
-
-BEFORE_PARTITIONING = "c56e50fb2f84"
 
 
 async def _partition_of(connection: AsyncConnection, event_id: str) -> str:
@@ -174,85 +169,6 @@ async def test_years_before_the_partitions_go_to_default_and_new_years_get_their
     with pytest.raises(DBAPIError, match="stays there"):
         await connection.execute(text("SELECT itk_event_partition(1995)"))
     await savepoint.rollback()
-
-
-def test_migration_converts_existing_rows_both_ways(fresh_database_url: str):
-    config = alembic_config(fresh_database_url)
-    command.downgrade(config, BEFORE_PARTITIONING)
-    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
-        key = conn.execute(
-            "INSERT INTO api_key (name, role, prefix, secret_sha256)"
-            " VALUES ('m', 'admin', 'itk_m', '\\x02') RETURNING id"
-        ).fetchone()
-        assert key is not None
-        for year in (2019, 2025):
-            row = conn.execute(
-                "INSERT INTO event (event_date, event_type, sub_event_type, country,"
-                " external_source, external_id, created_by, updated_by)"
-                " VALUES (%s, 'battles', 'armed_clash', 'RU', 'feed', %s, %s, %s) RETURNING id",
-                (f"{year}-03-01", f"x{year}", key[0], key[0]),
-            ).fetchone()
-            assert row is not None
-            conn.execute(
-                "INSERT INTO source_report (event_id, source_name, added_by) VALUES (%s, 'S', %s)",
-                (row[0], key[0]),
-            )
-            conn.execute(
-                "INSERT INTO revision (event_id, revision, action, actor)"
-                " VALUES (%s, 1, 'create', %s)",
-                (row[0], key[0]),
-            )
-    command.upgrade(config, "head")
-    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
-        placed = conn.execute(
-            "SELECT tableoid::regclass::text, external_id FROM event ORDER BY event_date"
-        ).fetchall()
-        assert placed == [("event_y2019", "x2019"), ("event_y2025", "x2025")]
-        keyed = conn.execute(
-            "SELECT count(*) FROM source_report s JOIN event_key k ON k.id = s.event_id"
-            " JOIN event e ON e.id = k.id AND e.external_id = k.external_id"
-        ).fetchone()
-        assert keyed == (2,)
-        children = conn.execute(
-            "SELECT c.tableoid::regclass::text, c.event_date = e.event_date FROM"
-            " (SELECT tableoid, event_id, event_date FROM source_report UNION ALL"
-            " SELECT tableoid, event_id, event_date FROM revision) c"
-            " JOIN event e ON e.id = c.event_id ORDER BY 1"
-        ).fetchall()
-        assert children == [
-            ("revision_y2019", True),
-            ("revision_y2025", True),
-            ("source_report_y2019", True),
-            ("source_report_y2025", True),
-        ]
-        # The change feed's rows (written when the events were) sit in this year's partition.
-        feed = conn.execute(
-            "SELECT DISTINCT tableoid::regclass::text"
-            " = 'event_change_y' || extract(year FROM now() AT TIME ZONE 'UTC')"
-            " FROM event_change"
-        ).fetchall()
-        assert feed == [(True,)]
-        # Identity columns continue after the copied rows.
-        conn.execute(
-            "INSERT INTO revision (event_id, event_date, revision, action, actor)"
-            " SELECT id, event_date, 2, 'update', created_by FROM event"
-        )
-        assert conn.execute("SELECT count(DISTINCT id) FROM revision").fetchone() == (4,)
-    command.downgrade(config, BEFORE_PARTITIONING)
-    with psycopg.connect(libpq_url(fresh_database_url), autocommit=True) as conn:
-        assert conn.execute("SELECT count(*) FROM event").fetchone() == (2,)
-        assert conn.execute("SELECT count(*) FROM revision").fetchone() == (4,)
-        kinds = conn.execute(
-            "SELECT relname, relkind FROM pg_class WHERE relname IN"
-            " ('event', 'source_report', 'event_unit', 'revision', 'event_change') ORDER BY 1"
-        ).fetchall()
-        assert kinds == [
-            (name, "r")
-            for name in ("event", "event_change", "event_unit", "revision", "source_report")
-        ]
-        assert conn.execute("SELECT count(*) FROM event_change").fetchone() == (2,)
-        assert conn.execute("SELECT count(*) FROM source_report").fetchone() == (2,)
-    command.upgrade(config, "head")
 
 
 async def test_the_background_task_keeps_partitions_two_years_ahead(fresh_database_url: str):

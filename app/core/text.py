@@ -49,8 +49,11 @@ REGION_CODE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")
 
 
 def _code_in_capitals(value: object) -> object:
-    if isinstance(value, str) and REGION_CODE.fullmatch(value.strip().upper()):
-        return value.strip().upper()
+    if isinstance(value, str):
+        # Stripped here: the length is checked before StringConstraints would strip it.
+        value = value.strip()
+        if REGION_CODE.fullmatch(value.upper()):
+            return value.upper()
     return value
 
 
@@ -89,7 +92,9 @@ def iso_text(pattern: str, what: str) -> Any:
     compiled = re.compile(pattern)
 
     def check(value: object) -> object:
-        if isinstance(value, str) and not compiled.fullmatch(value):
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and not compiled.fullmatch(value)
+        ):
             raise ValueError(f"expected {what}")
         return value
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.events.schemas import RevisionOut, SourceOut
-from app.events.taxonomy import DatePrecision, EventType, GeoPrecision, Status, SubEventType
+from app.events.schemas import EventFields, RevisionOut, SourceOut
+from app.events.taxonomy import Status
 
 
 class UnitState(BaseModel):
@@ -19,28 +19,13 @@ class UnitState(BaseModel):
     role: str | None
 
 
-class EventState(BaseModel):
-    """What an event was after a revision: its own fields, units, sources and tombstone."""
+class EventState(EventFields):
+    """What an event was after a revision: its own fields, status, units, sources and
+    tombstone."""
 
     status: Status
-    event_date: dt.date
-    date_precision: DatePrecision
-    event_type: EventType
-    sub_event_type: SubEventType
-    country: str
-    region_code: str | None
-    place_id: uuid.UUID | None
-    location_name: str | None
-    lat: float | None
-    lon: float | None
-    geo_precision: GeoPrecision
     units: list[UnitState]
     sources: list[SourceOut]
-    fatalities: int | None
-    summary: str | None
-    tags: list[str]
-    external_id: str | None
-    external_source: str | None
     version: int
     deleted_at: dt.datetime | None
     merged_into: uuid.UUID | None

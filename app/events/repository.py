@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -283,34 +284,56 @@ async def insert_event(
     return NewEvent(**event, sources=stored, unit_links=unit_links)
 
 
-async def add_revision(
-    session: AsyncSession,
-    event: "Event | NewEvent",
-    action: str,
-    actor: uuid.UUID,
-    diff: dict[str, Any],
-    rationale: str | None = None,
-    first: bool = False,
+async def add_first_revision(
+    session: AsyncSession, event: "Event | NewEvent", actor: uuid.UUID, state: dict[str, Any]
 ) -> None:
-    """Append the event's next revision (number 1 for a new event), in its date's partition
-    (where a date change has moved the earlier ones already)."""
-    row = {
-        "event_id": event.id,
-        "event_date": event.event_date,
-        "action": action,
-        "actor": actor,
-        "rationale": rationale,
-        "diff": diff,
-    }
-    if first:  # a statement built once: the create path's cost is mostly such Python
-        await session.execute(INSERT_REVISION, row | {"revision": 1})
-        return
-    next_number = (
-        select(func.coalesce(func.max(Revision.revision), 0) + 1)
-        .where(Revision.event_id == event.id, Revision.event_date == event.event_date)
-        .scalar_subquery()
+    """A new event's revision 1 (`create`, the whole event), in its date's partition. A
+    statement built once: the create path's cost is mostly such Python."""
+    await session.execute(
+        INSERT_REVISION,
+        {
+            "event_id": event.id,
+            "event_date": event.event_date,
+            "revision": 1,
+            "action": "create",
+            "actor": actor,
+            "rationale": None,
+            "diff": state,
+        },
     )
-    await session.execute(insert(Revision).values(row | {"revision": next_number}))
+
+
+# Every change to events, from any path, is recorded by this one statement (see
+# events/recording.py): one row per changed event (never the same event twice in a call).
+RECORD_CHANGES = text("""
+SELECT event_id, version, updated_at FROM itk_record_changes(
+    CAST(:ids AS uuid[]), CAST(:dates AS date[]), CAST(:actions AS text[]), CAST(:actor AS uuid),
+    CAST(:diffs AS jsonb[]), CAST(:rationales AS text[]), CAST(:bump AS boolean))
+""")
+
+
+async def record_changes(
+    session: AsyncSession,
+    actor: uuid.UUID,
+    changes: Sequence[tuple[uuid.UUID, dt.date, str, dict[str, Any], str | None]],
+    bump: bool,
+) -> list[tuple[int, dt.datetime]]:
+    """Append each event's next revision (action, diff, rationale) and, with `bump`, move its
+    version (itk_record_changes); (version, updated_at) for each, in the order of `changes`."""
+    result = await session.execute(
+        RECORD_CHANGES,
+        {
+            "ids": [change[0] for change in changes],
+            "dates": [change[1] for change in changes],
+            "actions": [change[2] for change in changes],
+            "actor": actor,
+            "diffs": [orjson.dumps(change[3]).decode() for change in changes],
+            "rationales": [change[4] for change in changes],
+            "bump": bump,
+        },
+    )
+    by_id = {row.event_id: (row.version, row.updated_at) for row in result}
+    return [by_id[change[0]] for change in changes]
 
 
 # The transaction's timestamp, as every write in one request should record it.
@@ -342,18 +365,17 @@ WITH units AS (
     WHERE (eu.event_id, eu.event_date) IN (
         SELECT event_id, event_date FROM event_unit WHERE unit_id = :unit_id)
     GROUP BY eu.event_id, eu.event_date
-), bumped AS (
-    UPDATE event e SET version = e.version + 1, updated_by = :actor, updated_at = now()
-    FROM units WHERE e.id = units.event_id AND e.event_date = units.event_date
-    RETURNING e.id, e.event_date, e.version
+), changes AS (
+    SELECT array_agg(event_id) AS ids, array_agg(event_date) AS dates,
+           array_agg('unit_changed'::text) AS actions,
+           array_agg(jsonb_build_object('units', jsonb_build_object('from', before, 'to', after)))
+               AS diffs,
+           array_agg(NULL::text) AS rationales
+    FROM units
 )
-INSERT INTO revision (event_id, event_date, revision, action, actor, diff)
-SELECT b.id, b.event_date,
-       (SELECT coalesce(max(r.revision), 0) + 1 FROM revision r
-        WHERE r.event_id = b.id AND r.event_date = b.event_date),
-       'unit_changed', :actor,
-       jsonb_build_object('units', jsonb_build_object('from', units.before, 'to', units.after))
-FROM bumped b JOIN units ON units.event_id = b.id AND units.event_date = b.event_date
+SELECT count(*) FROM changes,
+    itk_record_changes(changes.ids, changes.dates, changes.actions, CAST(:actor AS uuid),
+                       changes.diffs, changes.rationales, true)
 """)
 
 

@@ -9,7 +9,7 @@ from app.auth.dependencies import Admin, Analyst, Reader, Verifier
 from app.core.db import SessionDep
 from app.core.pagination import CursorQuery, Page
 from app.core.replica import ReadSessionDep
-from app.events import service
+from app.events import merging, service
 from app.events.filters import EventListParams
 from app.events.history import RevisionState
 from app.events.schemas import (
@@ -205,7 +205,7 @@ async def event_duplicates(
 ) -> Page[DuplicateCandidate]:
     """Events that may report the same incident (same type, within 10 km and 7 days),
     best first, each with a score and the reasons for it."""
-    return await service.find_duplicates(session, event_id, reader, limit)
+    return await merging.find_duplicates(session, event_id, reader, limit)
 
 
 @router.post("/{event_id}/merge")
@@ -220,7 +220,7 @@ async def merge_event(
     """Merge this event into `into`: sources and units move, this one becomes a tombstone
     (410, pointing at the survivor). Takes the right to delete this event (its creator or an
     admin) or the verifier role. Returns the survivor."""
-    survivor = await service.merge_event(session, event_id, body.into, analyst, if_match)
+    survivor = await merging.merge_event(session, event_id, body.into, analyst, if_match)
     return _with_etag(response, survivor)
 
 
@@ -230,4 +230,4 @@ async def unmerge_event(
 ) -> EventOut:
     """Undo a merge (admin): this tombstone comes back with the sources and units it
     brought to the survivor; both get a revision. Returns the event brought back."""
-    return _with_etag(response, await service.unmerge_event(session, event_id, admin))
+    return _with_etag(response, await merging.unmerge_event(session, event_id, admin))

@@ -257,31 +257,38 @@ class SourceOut(BaseModel):
     added_at: dt.datetime
 
 
-class EventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class EventFields(BaseModel):
+    """The event's own fields (fields.FIELDS) as the API shows them: shared by EventOut and
+    the event rebuilt from its revisions (history.EventState). A field added later needs a
+    default here, for events whose revisions predate it."""
 
-    id: uuid.UUID
-    status: Status
     event_date: dt.date
     date_precision: DatePrecision
     event_type: EventType
     sub_event_type: SubEventType
     country: str
     region_code: str | None
-    region: RegionOut | None
     place_id: uuid.UUID | None
-    place: PlaceRef | None
     location_name: str | None
     lat: float | None
     lon: float | None
     geo_precision: GeoPrecision
-    units: list[UnitOut]
-    sources: list[SourceOut]
     fatalities: int | None
     summary: str | None
     tags: list[str]
     external_id: str | None
     external_source: str | None
+
+
+class EventOut(EventFields):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    status: Status
+    region: RegionOut | None
+    place: PlaceRef | None
+    units: list[UnitOut]
+    sources: list[SourceOut]
     created_at: dt.datetime
     created_by: uuid.UUID
     created_by_name: str | None

@@ -5,7 +5,6 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -17,10 +16,7 @@ from app.auth.service import key_names
 from app.core.errors import (
     Conflict,
     Forbidden,
-    Gone,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     UnprocessableContent,
 )
 from app.core.pagination import (
@@ -30,20 +26,18 @@ from app.core.pagination import (
     invalid_cursor,
     keyset_page,
 )
-from app.events import repository, trust
+from app.events import access, recording, repository, trust
 from app.events.fields import STATE_FIELDS, SUBSTANTIVE_FIELDS
 from app.events.filters import EventFilters, EventListParams
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
-    DuplicateCandidate,
     EventCreate,
     EventOut,
     EventPatch,
     RegionOut,
     RevisionOut,
     SourceIn,
-    SourceOut,
     SourceSummary,
     StatusChange,
     UnitRef,
@@ -55,22 +49,6 @@ from app.gazetteer import service as gazetteer_service
 from app.gazetteer.models import Place
 
 IDEMPOTENCY_TTL = dt.timedelta(hours=24)
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(orjson.dumps(value, default=str))
-
-
-def _units_state(event: Event | repository.NewEvent) -> list[dict[str, Any]]:
-    return [
-        {"id": str(link.unit_id), "name": link.unit.name, "side": link.unit.side, "role": link.role}
-        for link in event.unit_links
-    ]
-
-
-def _source_state(source: SourceReport | SimpleNamespace) -> dict[str, Any]:
-    # Revisions name the key by id alone: its name is looked up when shown.
-    return SourceOut.model_validate(source).model_dump(mode="json", exclude={"added_by_name"})
 
 
 def _mentioned_keys(event: Event | repository.NewEvent) -> set[uuid.UUID]:
@@ -93,7 +71,7 @@ async def live_events(
     return await render_events(session, [event for event in found if event.deleted_at is None])
 
 
-async def _render(
+async def render(
     session: AsyncSession,
     event: Event | repository.NewEvent,
     region: RegionOut | bool | None = False,
@@ -101,27 +79,6 @@ async def _render(
     """The event as the API shows it, with the names of the keys it mentions."""
     names = await key_names(session, _mentioned_keys(event))
     return EventOut.from_event(event, region=region, names=names)
-
-
-def event_state(event: Event | repository.NewEvent) -> dict[str, Any]:
-    """The event as a revision records it: every own field, its units and its sources."""
-    state = {name: _json(getattr(event, name)) for name in STATE_FIELDS}
-    state["units"] = _units_state(event)
-    state["sources"] = [_source_state(source) for source in event.sources]
-    state["deleted_at"] = _json(event.deleted_at)
-    return state
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: {"from": before.get(name), "to": value}
-        for name, value in after.items()
-        if before.get(name) != value
-    }
-
-
-def _invalid(field: str, message: str) -> UnprocessableContent:
-    return UnprocessableContent(message, [{"loc": ["body", field], "msg": message}])
 
 
 def _check_consistent(fields: dict[str, Any]) -> None:
@@ -143,7 +100,7 @@ async def _locate(
     if fields["place_id"] is not None:
         place = await repository.get_place(session, fields["place_id"])
         if place is None:
-            raise _invalid("place_id", f"No place {fields['place_id']}.")
+            raise access.invalid("place_id", f"No place {fields['place_id']}.")
         if "place_id" in given:
             defaults = {
                 "country": place.country,
@@ -157,15 +114,15 @@ async def _locate(
                     fields[name] = value
     if fields["country"] is None:
         if not fields["region_code"]:
-            raise _invalid("country", "country is required (or a region_code or place_id).")
+            raise access.invalid("country", "country is required (or a region_code or place_id).")
         fields["country"] = fields["region_code"][:2]
     region = None
     if (code := fields["region_code"]) is not None:
         known = await gazetteer.region_country_and_name(session, code)
         if known is None:
-            raise _invalid("region_code", await _not_a_region_code(session, code))
+            raise access.invalid("region_code", await _not_a_region_code(session, code))
         if known[0] != fields["country"]:
-            raise _invalid("region_code", f"{code} is not in country {fields['country']}.")
+            raise access.invalid("region_code", f"{code} is not in country {fields['country']}.")
         region = RegionOut(code=code, name=known[1])
     if fields["geo_precision"] is None:
         fields["geo_precision"] = "exact" if fields["lat"] is not None else "region"
@@ -230,9 +187,7 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
             await _conflict_if_imported(session, payload.external_source, payload.external_id)
             raise
     event.place = place
-    await repository.add_revision(
-        session, event, "create", actor.id, event_state(event), first=True
-    )
+    await recording.record_creation(session, event, actor.id)
     return EventOut.from_event(event, region=region, names={actor.id: actor.name})
 
 
@@ -272,61 +227,7 @@ async def create_event_once(
     return 201, body, headers, False
 
 
-async def _load(
-    session: AsyncSession, event_id: uuid.UUID, *, for_update: bool = False, fresh: bool = False
-) -> Event:
-    event = await repository.get_event(session, event_id, for_update=for_update, fresh=fresh)
-    if event is None:
-        raise NotFound(f"No event {event_id}.")
-    return event
-
-
-def _gone(event: Any) -> Gone:
-    return Gone(
-        f"Event {event.id} was deleted.",
-        merged_into=str(event.merged_into) if event.merged_into else None,
-    )
-
-
-async def _load_live(session: AsyncSession, event_id: uuid.UUID) -> Event:
-    """The event, locked for this transaction; 404 unknown, 410 deleted."""
-    event = await _load(session, event_id, for_update=True)
-    if event.deleted_at is not None:
-        raise _gone(event)
-    return event
-
-
-def parse_if_match(header: str | None) -> int | None:
-    """The version an If-Match header names; None for `*`; 412 for anything unparseable."""
-    if header is None:
-        return None
-    value = header.strip()
-    if value == "*":
-        return None
-    value = value.removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
-        raise PreconditionFailed(f"If-Match {header!r} names no version of this event.")
-    return int(value)
-
-
-def _check_version(event: Event, if_match: str | None, *, required: bool) -> None:
-    if if_match is None:
-        if required:
-            raise PreconditionRequired(
-                "Send If-Match with the ETag you last read, so no one else's edit is lost.",
-                current_version=event.version,
-            )
-        return
-    wanted = parse_if_match(if_match)
-    if wanted is not None and wanted != event.version:
-        raise PreconditionFailed(
-            f"The event is at version {event.version}, not {wanted}: "
-            "someone changed it since you read it. Re-read, re-apply, retry.",
-            current_version=event.version,
-        )
-
-
-async def _touch(
+async def _record(
     session: AsyncSession,
     event: Event,
     actor: ApiKey,
@@ -334,17 +235,9 @@ async def _touch(
     diff: dict[str, Any],
     rationale: str | None = None,
 ) -> EventOut:
-    """Bump the version, stamp who and when, and append the revision (after sending a judged
-    event whose content this changes back to `claimed`)."""
-    if reason := trust.unjudged(event.status, action, diff):
-        event.status = diff["status"]["to"]
-        rationale = f"{rationale} {reason}" if rationale else reason
-    event.version += 1
-    event.updated_by = actor.id
-    event.updated_at = repository.NOW
-    await session.flush()
-    await repository.add_revision(session, event, action, actor.id, diff, rationale)
-    return await _render(session, event)
+    """Record the change made to `event` (recording.record_change) and show the event."""
+    await recording.record_change(session, event, actor.id, action, diff, rationale)
+    return await render(session, event)
 
 
 def ensure_may_see_deleted(include_deleted: bool, reader: ApiKey) -> None:
@@ -365,19 +258,14 @@ async def check_filters(session: AsyncSession, filters: EventFilters, reader: Ap
         raise UnprocessableContent("; ".join(error["msg"] for error in errors) + ".", errors)
 
 
-def may_see_deleted(created_by: uuid.UUID, reader: ApiKey) -> bool:
-    """A deleted or merged event's content is for admins and the key that made it."""
-    return reader.role_level >= Role.admin or created_by == reader.id
-
-
 async def _visible_row(session: AsyncSession, event_id: uuid.UUID, reader: ApiKey) -> None:
     """404 unknown; the same 410 as GET for a deleted or merged event, unless the reader
     may see its content."""
     row = await repository.get_event_row(session, event_id)
     if row is None:
         raise NotFound(f"No event {event_id}.")
-    if row.deleted_at is not None and not may_see_deleted(row.created_by, reader):
-        raise _gone(row)
+    if row.deleted_at is not None and not access.may_see_deleted(row.created_by, reader):
+        raise access.gone(row)
 
 
 async def get_event(
@@ -385,13 +273,13 @@ async def get_event(
 ) -> EventOut:
     """One event; 404 if unknown, 410 if deleted (its creator and admins may ask for it
     anyway, with include_deleted)."""
-    event = await _load(session, event_id)
+    event = await access.load(session, event_id)
     if event.deleted_at is not None:
         if not include_deleted:
-            raise _gone(event)
-        if not may_see_deleted(event.created_by, reader):
+            raise access.gone(event)
+        if not access.may_see_deleted(event.created_by, reader):
             raise Forbidden("A deleted event is shown only to admins and the key that made it.")
-    return await _render(session, event)
+    return await render(session, event)
 
 
 async def patch_event(
@@ -402,8 +290,8 @@ async def patch_event(
     if_match: str | None,
 ) -> EventOut:
     """Apply a JSON merge patch if the caller has the current version (If-Match)."""
-    event = await _load_live(session, event_id)
-    _check_version(event, if_match, required=True)
+    event = await access.load_live(session, event_id)
+    access.check_version(event, if_match, required=True)
     given = set(patch.model_fields_set) - {"units"}
     changes = patch.model_dump(include=given)
     if "external_id" in given or "external_source" in given:
@@ -411,7 +299,7 @@ async def patch_event(
         external_source = changes.get("external_source", event.external_source)
         if (external_id, external_source) != (event.external_id, event.external_source):
             await _conflict_if_imported(session, external_source, external_id)
-    before = event_state(event)
+    before = recording.event_state(event)
     fields = {name: getattr(event, name) for name in STATE_FIELDS} | changes
     region, place = await _locate(session, fields, given)
     fields["event_date"] = period_start(fields["event_date"], fields["date_precision"])
@@ -423,10 +311,10 @@ async def patch_event(
     event.region = await repository.get_region(session, region.code) if region else None
     if patch.units is not None:
         event.unit_links = await _unit_links(session, patch.units)
-    diff = _diff(before, event_state(event))
+    diff = recording.diff_of(before, recording.event_state(event))
     if not diff:
-        return await _render(session, event)
-    return await _touch(session, event, actor, "update", diff)
+        return await render(session, event)
+    return await _record(session, event, actor, "update", diff)
 
 
 async def change_status(
@@ -440,7 +328,7 @@ async def change_status(
     """Move an event between claimed/verified/disputed/refuted, with a rationale. The
     revision names the version judged; under four-eyes the judge is neither the event's
     creator nor a key that changed what it says since its last status change."""
-    event = await _load_live(session, event_id)
+    event = await access.load_live(session, event_id)
     if four_eyes:
         if event.created_by == verifier.id:
             raise Forbidden(
@@ -456,7 +344,7 @@ async def change_status(
                 "types, units, figures, summary or sources) since its last status change; "
                 "another verifier must judge it."
             )
-    _check_version(event, if_match, required=False)
+    access.check_version(event, if_match, required=False)
     if event.status == change.status:
         raise Conflict(f"The event is already {change.status}.", current_version=event.version)
     diff = {
@@ -464,37 +352,37 @@ async def change_status(
         "attested_version": event.version,
     }
     event.status = change.status
-    return await _touch(session, event, verifier, "status", diff, change.rationale)
+    return await _record(session, event, verifier, "status", diff, change.rationale)
 
 
 async def add_source(
     session: AsyncSession, event_id: uuid.UUID, source: SourceIn, analyst: ApiKey
 ) -> EventOut:
     """Attach another source's report to an event."""
-    event = await _load_live(session, event_id)
+    event = await access.load_live(session, event_id)
     report = SourceReport(**source.model_dump(), added_by=analyst.id)
     event.sources.append(report)
     await session.flush()
-    diff = {"sources": {"added": _source_state(report)}}
-    return await _touch(session, event, analyst, "source_added", diff)
+    diff = {"sources": {"added": recording.source_state(report)}}
+    return await _record(session, event, analyst, "source_added", diff)
 
 
 async def delete_event(
     session: AsyncSession, event_id: uuid.UUID, actor: ApiKey, if_match: str | None
 ) -> None:
     """Soft-delete: the analyst who created the event, or an admin."""
-    event = await _load_live(session, event_id)
+    event = await access.load_live(session, event_id)
     if actor.role_level < Role.admin and event.created_by != actor.id:
         raise Forbidden("Only the key that created this event, or an admin, may delete it.")
-    _check_version(event, if_match, required=False)
+    access.check_version(event, if_match, required=False)
     event.deleted_at = await repository.transaction_time(session)
-    diff = {"deleted_at": {"from": None, "to": _json(event.deleted_at)}}
-    await _touch(session, event, actor, "delete", diff)
+    diff = {"deleted_at": {"from": None, "to": recording.as_json(event.deleted_at)}}
+    await _record(session, event, actor, "delete", diff)
 
 
 async def restore_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKey) -> EventOut:
     """Undo a soft delete (not a merge: a merged event stays a tombstone)."""
-    event = await _load(session, event_id, for_update=True)
+    event = await access.load(session, event_id, for_update=True)
     if event.deleted_at is None:
         raise Conflict("The event is not deleted.", current_version=event.version)
     if event.merged_into is not None:
@@ -502,9 +390,9 @@ async def restore_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKe
             f"The event was merged into {event.merged_into}: undo the merge with "
             f"POST /v1/events/{event.id}/unmerge (admin) instead."
         )
-    diff = {"deleted_at": {"from": _json(event.deleted_at), "to": None}}
+    diff = {"deleted_at": {"from": recording.as_json(event.deleted_at), "to": None}}
     event.deleted_at = None
-    return await _touch(session, event, admin, "restore", diff)
+    return await _record(session, event, admin, "restore", diff)
 
 
 async def _revisions_out(session: AsyncSession, revisions: list[Any]) -> list[RevisionOut]:
@@ -605,192 +493,6 @@ async def list_events(session: AsyncSession, params: EventListParams, reader: Ap
         lambda row: (params.sort, row[1].isoformat(), str(row[2])),
     )
     return EventPage(items=[row[0] for row in rows], next_cursor=next_cursor)
-
-
-DUPLICATE_MAX_KM = 10.0
-DUPLICATE_MAX_DAYS = 7
-
-
-def _duplicate_score(event: Event, row: dict[str, Any]) -> tuple[float, list[str]] | None:
-    """How likely a candidate reports the same incident, and why; None if it does not."""
-    reasons = [f"same event type ({event.event_type})"]
-    score = 0.1
-    if event.place_id is not None and row["place_id"] == event.place_id:
-        place = 0.4
-        reasons.append("same gazetteer place")
-    elif row["distance_km"] is not None:
-        if row["distance_km"] > DUPLICATE_MAX_KM:
-            return None
-        place = 0.4 * (1 - row["distance_km"] / DUPLICATE_MAX_KM)
-        reasons.append(f"{row['distance_km']:.1f} km apart")
-    elif (row["location_similarity"] or 0) >= 0.5:
-        place = 0.4 * float(row["location_similarity"])
-        reasons.append(f"similar location name in {event.region_code}")
-    else:
-        return None
-    score += place
-    days = int(row["days_apart"])
-    score += 0.3 * (1 - days / (DUPLICATE_MAX_DAYS + 1))
-    reasons.append("overlapping dates" if days == 0 else f"{days} day(s) apart")
-    if row["sub_event_type"] == event.sub_event_type:
-        score += 0.2
-        reasons.append(f"same sub-event type ({event.sub_event_type})")
-    return round(score, 3), reasons
-
-
-async def find_duplicates(
-    session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, limit: int
-) -> Page[DuplicateCandidate]:
-    """Events that may report the same incident: near in place and time, same type (for a
-    deleted event, only its creator and admins may ask)."""
-    event = await _load(session, event_id)
-    if event.deleted_at is not None and not may_see_deleted(event.created_by, reader):
-        raise _gone(event)
-    rows = await repository.duplicate_candidates(
-        session, event, DUPLICATE_MAX_KM, DUPLICATE_MAX_DAYS, limit=500
-    )
-    scored = []
-    for row in rows:
-        if (result := _duplicate_score(event, row)) is not None:
-            scored.append((result[0], result[1], row))
-    scored.sort(key=lambda item: -item[0])
-    scored = scored[:limit]
-    events = await render_events(
-        session, await repository.get_events(session, [r["id"] for *_, r in scored])
-    )
-    return Page[DuplicateCandidate](
-        items=[
-            DuplicateCandidate(
-                event_id=row["id"],
-                score=score,
-                reasons=reasons,
-                distance_km=None if row["distance_km"] is None else round(row["distance_km"], 3),
-                days_apart=int(row["days_apart"]),
-                event=events[row["id"]],
-            )
-            for score, reasons, row in scored
-        ],
-        next_cursor=None,
-    )
-
-
-async def merge_event(
-    session: AsyncSession,
-    event_id: uuid.UUID,
-    into: uuid.UUID,
-    analyst: ApiKey,
-    if_match: str | None,
-) -> EventOut:
-    """Fold one event into another: its sources and units move, it becomes a tombstone.
-    That hides it as a delete does, so it takes the right to delete it (its creator or an
-    admin) or the verifier role; an admin can undo it (unmerge_event)."""
-    if event_id == into:
-        raise _invalid("into", "An event cannot be merged into itself.")
-    await repository.lock_events(session, [event_id, into])
-    merged = await _load_live(session, event_id)
-    if analyst.role_level < Role.verifier and merged.created_by != analyst.id:
-        raise Forbidden(
-            "Merging hides this event as a delete does: only the key that created it, a "
-            "verifier or an admin may merge it into another."
-        )
-    survivor = await _load(session, into, for_update=True)
-    if survivor.deleted_at is not None:
-        raise _gone(survivor)
-    _check_version(merged, if_match, required=False)
-    moved_sources = [_source_state(source) for source in merged.sources]
-    merged_units = _units_state(merged)
-    survivor_units = _units_state(survivor)
-    await repository.move_sources_and_units(session, merged, survivor)
-
-    merged.deleted_at = await repository.transaction_time(session)
-    merged.merged_into = survivor.id
-    await _touch(
-        session,
-        merged,
-        analyst,
-        "merged_into",
-        {
-            "merged_into": {"from": None, "to": str(survivor.id)},
-            "deleted_at": {"from": None, "to": _json(merged.deleted_at)},
-            "sources": {"moved": [source["id"] for source in moved_sources]},
-            **({"units": {"from": merged_units, "to": []}} if merged_units else {}),
-        },
-    )
-    survivor = await _load(session, into, fresh=True)
-    diff: dict[str, Any] = {
-        "merged_from": str(merged.id),
-        "sources": {"moved_in": moved_sources},
-    }
-    if (units := _units_state(survivor)) != survivor_units:
-        diff["units"] = {"from": survivor_units, "to": units}
-    return await _touch(session, survivor, analyst, "merge", diff)
-
-
-def _link(unit: dict[str, Any], position: int) -> EventUnit:
-    return EventUnit(unit_id=uuid.UUID(unit["id"]), role=unit["role"], position=position)
-
-
-async def unmerge_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKey) -> EventOut:
-    """Undo a merge (admin): the tombstone comes back with the sources it brought and its
-    units, the survivor loses them (and the units the merge added to it); a revision on
-    each. Returns the event brought back."""
-    row = await repository.get_event_row(session, event_id)
-    if row is None:
-        raise NotFound(f"No event {event_id}.")
-    if row.merged_into is None:
-        raise Conflict("The event was not merged into another.")
-    await repository.lock_events(session, [event_id, row.merged_into])
-    tombstone = await _load(session, event_id, fresh=True)
-    survivor_id = tombstone.merged_into
-    if survivor_id is None or survivor_id != row.merged_into:
-        raise Conflict("The event changed while unmerging it; retry.")
-    survivor = await _load(session, survivor_id, fresh=True)
-    if survivor.deleted_at is not None:
-        raise Conflict(
-            f"The event it was merged into, {survivor.id}, is deleted"
-            + (f" (merged into {survivor.merged_into})" if survivor.merged_into else "")
-            + ": bring that one back first.",
-            survivor_id=str(survivor.id),
-        )
-    merged_into = await repository.last_revision(session, tombstone, "merged_into")
-    merge = await repository.last_revision(
-        session, survivor, "merge", merged_from=str(tombstone.id)
-    )
-    if merged_into is None or merge is None:
-        raise Conflict("No merge of this event into its survivor is recorded.")
-    brought = merged_into.diff.get("sources", {}).get("moved", [])
-    moved = await repository.move_sources(
-        session, [uuid.UUID(source_id) for source_id in brought], survivor, tombstone
-    )
-    tombstone_units: list[dict[str, Any]] = merged_into.diff.get("units", {}).get("from", [])
-    merge_units = merge.diff.get("units", {})
-    added = {unit["id"] for unit in merge_units.get("to", [])} - {
-        unit["id"] for unit in merge_units.get("from", [])
-    }
-    survivor_units = _units_state(survivor)
-    survivor.unit_links = [link for link in survivor.unit_links if str(link.unit_id) not in added]
-    tombstone.unit_links = [_link(unit, n) for n, unit in enumerate(tombstone_units)]
-    await session.flush()
-    tombstone = await _load(session, event_id, fresh=True)
-    survivor = await _load(session, survivor_id, fresh=True)
-    came_back = [_source_state(source) for source in tombstone.sources]
-    survivor_diff: dict[str, Any] = {
-        "unmerged": str(tombstone.id),
-        "sources": {"moved": [str(source_id) for source_id in moved]},
-    }
-    if (units := _units_state(survivor)) != survivor_units:
-        survivor_diff["units"] = {"from": survivor_units, "to": units}
-    await _touch(session, survivor, admin, "unmerge", survivor_diff)
-    tombstone_diff: dict[str, Any] = {
-        "merged_into": {"from": str(survivor.id), "to": None},
-        "deleted_at": {"from": _json(tombstone.deleted_at), "to": None},
-        "sources": {"moved_in": came_back},
-    }
-    if units := _units_state(tombstone):
-        tombstone_diff["units"] = {"from": [], "to": units}
-    tombstone.deleted_at = None
-    tombstone.merged_into = None
-    return await _touch(session, tombstone, admin, "unmerged", tombstone_diff)
 
 
 def feature_collection(page: EventPage) -> dict[str, Any]:

@@ -113,7 +113,8 @@ class CsvRecords:
         return boundary
 
     def feed(self, chunk: bytes, final: bool = False) -> list[list[str]]:
-        """The records completed by this chunk (all that is left, when final)."""
+        """The records completed by this chunk (all that is left, when final); a blank line
+        is an empty record, so the caller can count it as a spreadsheet shows it."""
         self._pending += self._decoder.decode(chunk, final=final)
         if len(self._pending) > MAX_LINE_BYTES:
             raise CsvSyntaxError(
@@ -130,7 +131,7 @@ class CsvRecords:
             self._scanned = len(self._pending)
         try:
             # newline="": the csv module itself reads \r, \n and \r\n line ends.
-            return [record for record in csv.reader(io.StringIO(complete, newline="")) if record]
+            return list(csv.reader(io.StringIO(complete, newline="")))
         except csv.Error as exc:
             raise CsvSyntaxError(str(exc)) from exc
 

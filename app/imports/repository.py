@@ -223,18 +223,16 @@ FROM import_staging s
 WHERE s.existing_id = d.event_id AND s.old_state->>'status' <> 'claimed'
   AND d.diff ?| %(substantive)s
 """
-BUMP_CHANGED = """
-UPDATE event e SET version = e.version + 1, updated_at = now(), updated_by = %(actor)s,
-    status = coalesce(d.diff->'status'->>'to', e.status)
-FROM import_diff d WHERE d.event_id = e.id AND d.diff IS NOT NULL
-"""
-REVISIONS_FOR_UPDATED = """
-INSERT INTO revision (event_id, event_date, revision, action, actor, rationale, diff)
-SELECT d.event_id, d.event_date,
-       (SELECT coalesce(max(r.revision), 0) + 1 FROM revision r
-        WHERE r.event_id = d.event_id AND r.event_date = d.event_date),
-       'import', %(actor)s, d.rationale, d.diff
-FROM import_diff d WHERE d.diff IS NOT NULL
+# The events the import changed: their versions and revisions, as every change is recorded
+# (itk_record_changes, see app/events/recording.py).
+RECORD_CHANGED = """
+SELECT count(*) FROM (
+    SELECT array_agg(event_id) AS ids, array_agg(event_date) AS dates,
+           array_agg('import'::text) AS actions, array_agg(diff) AS diffs,
+           array_agg(rationale) AS rationales
+    FROM import_diff WHERE diff IS NOT NULL) AS changes,
+    itk_record_changes(changes.ids, changes.dates, changes.actions, %(actor)s,
+                       changes.diffs, changes.rationales, true)
 """
 
 
@@ -307,6 +305,6 @@ async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> i
         return 0
     await _step(conn, "diffs", DIFFS)
     await _step(conn, "unjudge", UNJUDGE, {"substantive": list(SUBSTANTIVE_FIELDS)})
-    changed = await _step(conn, "versions", BUMP_CHANGED, params)
-    await _step(conn, "update revisions", REVISIONS_FOR_UPDATED, params)
-    return changed
+    cursor = await conn.execute(RECORD_CHANGED, params)
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0

@@ -81,14 +81,21 @@ class _Errors:
     def __init__(self) -> None:
         self.by_line: dict[int, list[dict[str, Any]]] = {}
         self.count = 0
+        # Every line counted, a bit each: a line past the first thousand may get an error
+        # from several checks and is still one line.
+        self._counted = bytearray()
 
     def add(self, line: int, errors: list[dict[str, Any]]) -> None:
-        if line not in self.by_line:
+        byte, bit = divmod(line, 8)
+        if byte >= len(self._counted):
+            self._counted.extend(bytes(byte + 1 - len(self._counted)))
+        if not self._counted[byte] & (1 << bit):
+            self._counted[byte] |= 1 << bit
             self.count += 1
-            if len(self.by_line) >= MAX_REPORTED_ERRORS:
-                return
-            self.by_line[line] = []
-        self.by_line[line] += errors
+            if len(self.by_line) < MAX_REPORTED_ERRORS:
+                self.by_line[line] = []
+        if line in self.by_line:
+            self.by_line[line] += errors
 
     def report(self) -> list[dict[str, Any]]:
         return [{"line": line, "errors": errors} for line, errors in sorted(self.by_line.items())][
@@ -147,6 +154,8 @@ async def _stage(body: AsyncIterator[bytes], fmt: str, copy: Any, errors: _Error
         nonlocal header, layout, number, rows
         for record in batch:
             number += 1
+            if not record:  # a blank line: counted, as a spreadsheet shows it, and skipped
+                continue
             if header is None:
                 header = record
                 layout = parsing.csv_layout(header)

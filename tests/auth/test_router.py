@@ -281,18 +281,27 @@ async def test_revoke_unknown_key_is_404(client_for: ClientFactory):
     assert_problem(await admin.delete("/v1/keys/123"), 422)
 
 
-async def test_keys_paginate(client_for: ClientFactory):
+async def test_keys_paginate(client_for: ClientFactory, keys: Keys):
     admin = client_for("admin")
+    made = []
     for n in range(3):
-        await admin.post("/v1/keys", json={"name": f"k{n}", "role": "reader"})
+        response = await admin.post("/v1/keys", json={"name": f"k{n}", "role": "reader"})
+        assert response.status_code == 201, response.text
+        made.append(response.json()["id"])
     seen, cursor = [], None
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = (await admin.get("/v1/keys", params=params)).json()
+        assert len(page["items"]) <= 2
         seen += [item["id"] for item in page["items"]]
         if not (cursor := page["next_cursor"]):
             break
-    assert len(seen) == len(set(seen)) >= 7  # four role keys + three new ones
+    # every key once: the four role keys and the three new ones, in the order of one page
+    assert len(seen) == len(set(seen)) == 7
+    assert set(seen) == set(keys.ids.values()) | set(made)
+    whole = (await admin.get("/v1/keys", params={"limit": 1000})).json()
+    assert [item["id"] for item in whole["items"]] == seen
+    assert whole["next_cursor"] is None
 
 
 async def test_errors_are_problem_json(client_for: ClientFactory):
@@ -316,8 +325,25 @@ def test_roles_are_ordered():
     assert Role.reader < Role.analyst < Role.verifier < Role.admin
 
 
-async def test_http_client_type(client_for: ClientFactory):
-    assert isinstance(client_for("reader"), httpx.AsyncClient)
+async def test_client_for_speaks_with_each_roles_own_key(client_for: ClientFactory, keys: Keys):
+    """The fixture the suite stands on: client_for(role) is that role's key, client_for()
+    has none, client_for(secret=...) is the key with that secret."""
+    for role in ("analyst", "verifier", "admin"):
+        created = await client_for(role).post("/v1/events", json=event_body())
+        assert created.status_code == 201, created.text
+        assert (created.json()["created_by"], created.json()["created_by_name"]) == (
+            keys.ids[role],
+            role,
+        )
+    reader = client_for("reader")
+    assert (await reader.get("/v1/events")).status_code == 200
+    assert (
+        "analyst"
+        in assert_problem(await reader.post("/v1/events", json=event_body()), 403)["detail"]
+    )
+    assert_problem(await client_for().get("/v1/events"), 401)
+    assert_problem(await client_for("verifier").get("/v1/keys"), 403)
+    assert (await client_for(secret=keys.secrets["admin"]).get("/v1/keys")).status_code == 200
 
 
 async def test_last_use_is_stamped_apart_from_the_request_and_waits_for_no_one(

@@ -368,9 +368,22 @@ async def test_unknown_event_is_404_and_bad_id_422(reader: httpx.AsyncClient):
     assert_problem(await reader.get(f"/v1/events/{uuid.uuid4()}?x=1"), 422)
 
 
-async def test_include_deleted_needs_admin(reader: httpx.AsyncClient, admin: httpx.AsyncClient):
+async def test_include_deleted_needs_admin(
+    analyst: httpx.AsyncClient, reader: httpx.AsyncClient, admin: httpx.AsyncClient
+):
+    live = (await create(analyst))["id"]
+    deleted = (await create(analyst))["id"]
+    assert (await analyst.delete(f"/v1/events/{deleted}")).status_code == 204
     assert_problem(await reader.get("/v1/events", params={"include_deleted": "true"}), 403)
-    assert (await admin.get("/v1/events", params={"include_deleted": "true"})).status_code == 200
+    for client in (reader, admin):  # a plain list hides it from everyone
+        listed = await client.get("/v1/events")
+        assert [item["id"] for item in listed.json()["items"]] == [live]
+    with_deleted = await admin.get("/v1/events", params={"include_deleted": "true"})
+    assert with_deleted.status_code == 200
+    shown = {item["id"]: item["deleted_at"] for item in with_deleted.json()["items"]}
+    assert set(shown) == {live, deleted}
+    assert shown[live] is None
+    assert shown[deleted] is not None
 
 
 async def test_duplicate_external_id_is_409_with_existing_id(analyst: httpx.AsyncClient):

@@ -161,11 +161,31 @@ async def test_bad_export_requests(fresh_database_url: str, path: str):
 
 async def test_export_needs_a_key_and_admin_for_deleted(fresh_database_url: str):
     async with live_app(fresh_database_url) as (_, keys, client):
+        live, deleted = [event["id"] for event in (await _seed(client, keys))[:2]]
+        removed = await client.delete(f"/v1/events/{deleted}", headers=bearer(keys, "analyst"))
+        assert removed.status_code == 204
         assert_problem(await client.get("/v1/exports/events.ndjson"), 401)
         response = await client.get(
             "/v1/exports/events.ndjson?include_deleted=true", headers=bearer(keys, "reader")
         )
         assert_problem(response, 403)
+
+        def exported(response: httpx.Response) -> dict[str, Any]:
+            assert response.status_code == 200, response.text
+            rows = [json.loads(line) for line in response.text.splitlines()]
+            return {row["id"]: row["deleted_at"] for row in rows}
+
+        for role in ("reader", "admin"):  # a plain export leaves it out for everyone
+            plain = await client.get("/v1/exports/events.ndjson", headers=bearer(keys, role))
+            assert live in exported(plain)
+            assert deleted not in exported(plain)
+        everything = exported(
+            await client.get(
+                "/v1/exports/events.ndjson?include_deleted=true", headers=bearer(keys, "admin")
+            )
+        )
+        assert everything[live] is None
+        assert everything[deleted] is not None
 
 
 def _copy_sessions(url: str) -> int:

@@ -1,5 +1,6 @@
 """Dashboards' numbers through HTTP: zero-filled series, ISO weeks, precision, exactness."""
 
+import json
 from typing import Any
 
 import httpx
@@ -111,9 +112,12 @@ async def test_group_by_and_filters_narrow(client_for: ClientFactory):
     assert "47th Mechanized Brigade (UA)" in {s["label"] for s in one_unit["series"]}
 
 
-async def _counts_agree(client: httpx.AsyncClient, **filters: Any) -> int:
+async def _counts_agree(client: httpx.AsyncClient, expected: int, **filters: Any) -> None:
+    """The list, every series and the summary all count `expected` events under filters."""
     listed = await client.get("/v1/events", params={"limit": 1000, **filters})
-    expected = len(listed.json()["items"])
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["next_cursor"] is None
+    assert len(listed.json()["items"]) == expected, (filters, listed.json()["items"])
     for interval in ("day", "week", "month"):
         body = await _series(client, interval=interval, **filters)
         total = sum(p["count"] for s in body["series"] for p in s["points"])
@@ -121,23 +125,25 @@ async def _counts_agree(client: httpx.AsyncClient, **filters: Any) -> int:
     summary = (await client.get("/v1/stats/summary", params=filters)).json()
     assert summary["total"] == expected
     assert sum(item["count"] for item in summary["by_region"]) == expected
-    return expected
 
 
+# What each filter counts after each write below: created; made[0] moved to Sumy on 14
+# March (day precision); made[0] verified; made[2] deleted; made[2] restored, made[3] merged
+# into made[4] and three March events imported.
 @pytest.mark.parametrize(
-    "filters",
+    ("filters", "counts"),
     [
-        {},
-        {"region": "RU-BEL"},
-        {"country": "UA", "status": "verified"},
-        {"date_from": "2025-03-10", "date_to": "2025-04-02"},
-        {"date_from": "2025-03-15"},
-        {"event_type": "battles", "date_to": "2025-03-31"},
-        {"tag": "x", "date_from": "2025-03-10"},
+        ({}, [5, 5, 5, 4, 7]),
+        ({"region": "RU-BEL"}, [5, 4, 4, 3, 6]),
+        ({"country": "UA", "status": "verified"}, [0, 0, 1, 1, 1]),
+        ({"date_from": "2025-03-10", "date_to": "2025-04-02"}, [4, 4, 4, 3, 6]),
+        ({"date_from": "2025-03-15"}, [4, 3, 3, 2, 5]),
+        ({"event_type": "battles", "date_to": "2025-03-31"}, [4, 4, 4, 3, 7]),
+        ({"tag": "x", "date_from": "2025-03-10"}, [4, 4, 4, 3, 6]),
     ],
 )
 async def test_stats_equal_a_direct_count_after_every_kind_of_write(
-    client_for: ClientFactory, filters: dict[str, Any]
+    client_for: ClientFactory, filters: dict[str, Any], counts: list[int]
 ):
     analyst, verifier, admin = client_for("analyst"), client_for("verifier"), client_for("admin")
     made = [
@@ -147,30 +153,41 @@ async def test_stats_equal_a_direct_count_after_every_kind_of_write(
             ("2025-04-01", "day"), ("2025-02-27", "day"),
         ]
     ]  # fmt: skip
-    await _counts_agree(analyst, **filters)
-    await analyst.patch(
+    await _counts_agree(analyst, counts[0], **filters)
+    patched = await analyst.patch(
         f"/v1/events/{made[0]['id']}",
-        json={"country": "UA", "region_code": "UA-59", "event_date": "2025-03-14"},
+        json={
+            "country": "UA",
+            "region_code": "UA-59",
+            "event_date": "2025-03-14",
+            "date_precision": "day",
+        },
         headers={"If-Match": '"1"'},
     )
-    await _counts_agree(analyst, **filters)
-    await verifier.post(
-        f"/v1/events/{made[1]['id']}/status", json={"status": "verified", "rationale": "seen"}
+    assert patched.status_code == 200, patched.text
+    await _counts_agree(analyst, counts[1], **filters)
+    verified = await verifier.post(
+        f"/v1/events/{made[0]['id']}/status", json={"status": "verified", "rationale": "seen"}
     )
-    await _counts_agree(analyst, **filters)
-    await analyst.delete(f"/v1/events/{made[2]['id']}")
-    await _counts_agree(analyst, **filters)
-    await admin.post(f"/v1/events/{made[2]['id']}/restore")
-    await analyst.post(f"/v1/events/{made[3]['id']}/merge", json={"into": made[4]["id"]})
-    await analyst.post(
+    assert verified.status_code == 200, verified.text
+    await _counts_agree(analyst, counts[2], **filters)
+    assert (await analyst.delete(f"/v1/events/{made[2]['id']}")).status_code == 204
+    await _counts_agree(analyst, counts[3], **filters)
+    restored = await admin.post(f"/v1/events/{made[2]['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    merged = await analyst.post(f"/v1/events/{made[3]['id']}/merge", json={"into": made[4]["id"]})
+    assert merged.status_code == 200, merged.text
+    imported = await analyst.post(
         "/v1/imports",
         content=b"".join(
-            (__import__("json").dumps(event_body(external_id=f"s{n}", tags=["x"])) + "\n").encode()
+            json.dumps(event_body(external_id=f"s{n}", tags=["x"])).encode() + b"\n"
             for n in range(3)
         ),
         headers={"content-type": "application/x-ndjson"},
     )
-    assert await _counts_agree(analyst, **filters) >= 0
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["created"] == 3
+    await _counts_agree(analyst, counts[4], **filters)
 
 
 async def test_etag_304_until_a_write(client_for: ClientFactory):

@@ -1,0 +1,15 @@
+-- The rollup follows event: each INSERT appends a signed delta per day, week and month
+-- bucket. Appending, not upserting: writers never wait on each other's counter rows, so a long
+-- import does not hold up a POST on the same day; queries sum the deltas, and
+-- itk_rollup_compact() folds them together from time to time.
+CREATE OR REPLACE FUNCTION itk_rollup_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN 
+    INSERT INTO event_rollup (grain, bucket, date_precision, country, region_code, event_type, status, events, fatalities)
+    SELECT g.grain, date_trunc(g.grain, d.event_date)::date,
+           -- Only day rows need the precision (to clip events at a range's edges).
+           CASE g.grain WHEN 'day' THEN d.date_precision ELSE '' END, d.country,
+           d.region_code, d.event_type, d.status,
+           sum(d.sign), sum(d.sign * coalesce(d.fatalities, 0))
+    FROM (SELECT event_date, date_precision, country, region_code, event_type, status, fatalities, 1 AS sign FROM new_rows WHERE deleted_at IS NULL) d CROSS JOIN (VALUES ('day'), ('week'), ('month')) AS g(grain)
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    HAVING sum(d.sign) <> 0 OR sum(d.sign * coalesce(d.fatalities, 0)) <> 0
+    ; RETURN NULL; END $$;

@@ -1,0 +1,4 @@
+-- Changed events (deletions included: they set deleted_at) go to the change feed.
+CREATE TRIGGER event_changes_update AFTER UPDATE ON event
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION itk_log_event_changes();
