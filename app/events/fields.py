@@ -39,6 +39,7 @@ FIELDS = (
     Field("lon", "double precision", True),
     Field("geo_precision", "text", True),
     Field("fatalities", "integer", True),
+    Field("civilian_fatalities", "integer", True),
     Field("summary", "text", True),
     Field("tags", "text[]", False, csv="array_to_string(event.tags, '; ')", import_default="'{}'"),
     Field("external_id", "text", False, import_key=True),

@@ -100,6 +100,7 @@ class Event(Base):
     geo_precision: Mapped[str] = mapped_column(Text, server_default="exact")
     status: Mapped[str] = mapped_column(Text, server_default="claimed")
     fatalities: Mapped[int | None] = mapped_column(Integer)
+    civilian_fatalities: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
     search: Mapped[Any] = mapped_column(

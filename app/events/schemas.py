@@ -108,6 +108,11 @@ def consistency_errors(values: dict[str, Any]) -> list[str]:
         and not region.startswith(country + "-")
     ):
         errors.append(f"region_code {region} is not in country {country}")
+    fatalities, civilians = values.get("fatalities"), values.get("civilian_fatalities")
+    if civilians is not None and fatalities is not None and civilians > fatalities:
+        errors.append(
+            f"civilian_fatalities ({civilians}) cannot be more than fatalities ({fatalities})"
+        )
     return errors
 
 
@@ -128,6 +133,8 @@ class EventCreate(BaseModel):
     units: list[UnitRef] = Field(default_factory=list, max_length=50)
     sources: list[SourceIn] = Field(min_length=1, max_length=50)
     fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
+    # Of the fatalities, how many were civilians (no more than all of them).
+    civilian_fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
     summary: LongText | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     external_id: ShortText | None = None
@@ -162,6 +169,8 @@ class EventPatch(BaseModel):
     geo_precision: GeoPrecision | None = None
     units: list[UnitRef] | None = Field(default=None, max_length=50)
     fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
+    # Of the fatalities, how many were civilians (no more than all of them).
+    civilian_fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
     summary: LongText | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
     external_id: ShortText | None = None
@@ -274,6 +283,8 @@ class EventFields(BaseModel):
     lon: float | None
     geo_precision: GeoPrecision
     fatalities: int | None
+    # Added after 0.1.0: events whose revisions predate it rebuild with none.
+    civilian_fatalities: int | None = None
     summary: str | None
     tags: list[str]
     external_id: str | None

@@ -41,7 +41,9 @@ async def test_civilian_fatalities_travel_every_path(fresh_database_url: str) ->
         event_id = created["id"]
         got = await _ok(await client.get(f"/v1/events/{event_id}", headers=reader))
         assert got["civilian_fatalities"] == 2
-        listed = await _ok(await client.get("/v1/events", params={"tag": "added-field"}, headers=reader))
+        listed = await _ok(
+            await client.get("/v1/events", params={"tag": "added-field"}, headers=reader)
+        )
         assert [item["civilian_fatalities"] for item in listed["items"]] == [2]
         geo = await _ok(
             await client.get(
@@ -58,7 +60,9 @@ async def test_civilian_fatalities_travel_every_path(fresh_database_url: str) ->
                 headers={**analyst, "If-Match": '"1"'},
             )
             assert_problem(refused, 422)
-        assert (await _ok(await client.get(f"/v1/events/{event_id}", headers=reader)))["version"] == 1
+        assert (await _ok(await client.get(f"/v1/events/{event_id}", headers=reader)))[
+            "version"
+        ] == 1
 
         # a verified event whose civilian count changes goes back to claimed (it is attested)
         judged = await client.post(
@@ -105,7 +109,9 @@ async def test_civilian_fatalities_travel_every_path(fresh_database_url: str) ->
         writer.writerow(row)
         imported = await _ok(
             await client.post(
-                "/v1/imports", content=out.getvalue().encode(), headers={**analyst, "content-type": "text/csv"}
+                "/v1/imports",
+                content=out.getvalue().encode(),
+                headers={**analyst, "content-type": "text/csv"},
             )
         )
         assert imported["created"] == 1
@@ -131,15 +137,14 @@ async def test_civilian_fatalities_travel_every_path(fresh_database_url: str) ->
             )
         )
         assert updated["updated"] == 1
-        by_id = await _ok(
-            await client.get("/v1/changes", params={"limit": 1000}, headers=reader)
-        )
+        by_id = await _ok(await client.get("/v1/changes", params={"limit": 1000}, headers=reader))
         feed_event = [
             item["event"]
             for item in by_id["items"]
             if item["event"] and item["event"]["external_id"] == "cf-1"
         ]
-        assert feed_event and feed_event[-1]["civilian_fatalities"] == 4
+        assert feed_event, by_id["items"]
+        assert feed_event[-1]["civilian_fatalities"] == 4
         cf_id = feed_event[-1]["id"]
         cf_history = await _ok(await client.get(f"/v1/events/{cf_id}/history", headers=reader))
         assert cf_history["items"][-1]["action"] == "import"
@@ -150,7 +155,5 @@ async def test_civilian_fatalities_travel_every_path(fresh_database_url: str) ->
             await client.post("/v1/events", json=event_body(fatalities=None), headers=analyst), 201
         )
         assert plain["civilian_fatalities"] is None
-        rebuilt = await _ok(
-            await client.get(f"/v1/events/{plain['id']}/history/1", headers=reader)
-        )
+        rebuilt = await _ok(await client.get(f"/v1/events/{plain['id']}/history/1", headers=reader))
         assert rebuilt["state"]["civilian_fatalities"] is None
