@@ -17,6 +17,10 @@ How a name becomes a key, in PostgreSQL (itk_unit_key):
    "штурмова", "штурмового" reads "assault"). A word of the vocabulary stands for one or more
    English words; an abbreviation for all of its words (ОМБр: "mechanized brigade"); the
    words variants leave out ("separate", "guards", "forces", "named after") stand for none.
+   Marines are naval infantry ("морська піхота", ОБрМП), distinct from a navy ("naval"), and
+   "air assault" and "воздушно-десантный" are airborne, distinct from an air force ("air",
+   "воздушн…", "повітрян…"). Country words read as the country in English ("Russian",
+   "России", "України": "russia", "ukraine"), so one country's air force is not another's.
    A word not in the vocabulary is spelled by the place-name key (itk_name_key), so "Ахмат"
    and "Akhmat" meet too.
 5. The words are de-duplicated and sorted: word order differs between the languages
@@ -52,8 +56,8 @@ WORDS = {
     "дшп": "airborne assault regiment", "dshp": "airborne assault regiment",
     "дшд": "airborne assault division", "dshd": "airborne assault division",
     "дшв": "airborne assault", "dshv": "airborne assault",
-    "обрмп": "marine infantry brigade", "obrmp": "marine infantry brigade",
-    "обмп": "marine infantry battalion", "obmp": "marine infantry battalion",
+    "обрмп": "naval infantry brigade", "obrmp": "naval infantry brigade",
+    "обмп": "naval infantry battalion", "obmp": "naval infantry battalion",
     "отбр": "tank brigade", "otbr": "tank brigade",
     "тбр": "tank brigade", "tbr": "tank brigade",
     "оабр": "artillery brigade", "oabr": "artillery brigade",
@@ -98,10 +102,10 @@ WORDS = {
     "sep": "", "separate": "", "independent": "",
     "gds": "", "gd": "", "guards": "", "guard": "",
     "named": "", "after": "", "the": "", "of": "", "and": "", "for": "",
-    "mech": "mechanized", "mot": "motorized", "abn": "airborne", "air": "airborne",
+    "mech": "mechanized", "mot": "motorized", "abn": "airborne",
     "inf": "infantry", "arty": "artillery", "art": "artillery",
-    "mar": "marine infantry", "mne": "marine infantry", "marine": "marine infantry",
-    "marines": "marine infantry", "naval": "marine infantry",
+    "mar": "naval infantry", "mne": "naval infantry", "marine": "naval infantry",
+    "marines": "naval infantry", "naval": "naval", "navy": "naval",
     "tk": "tank", "tank": "tank", "tanks": "tank",
     "spec": "special", "sf": "special", "spetsnaz": "special",
     "motor": "motor", "tdf": "territorial defence",
@@ -125,8 +129,9 @@ STEMS = {
     "отряд": "detachment", "групп": "group", "центр": "centre", "флот": "fleet",
     "штурм": "assault", "механизир": "mechanized", "моториз": "motorized",
     "мотострелк": "motor rifle", "стрелк": "rifle",
-    "десант": "airborne", "воздушн": "airborne", "парашют": "airborne",
-    "морск": "marine infantry", "пехот": "infantry",
+    "десант": "airborne", "воздушн": "air", "парашют": "airborne", "военн": "",
+    "росси": "russia", "российск": "russia", "украин": "ukraine", "белорус": "belarus",
+    "морск": "naval", "пехот": "infantry",
     "танк": "tank", "артиллер": "artillery", "ракетн": "missile", "зенитн": "antiaircraft",
     "территориальн": "territorial", "оборон": "defence",
     "специальн": "special", "спецназ": "special", "назначени": "",
@@ -142,7 +147,8 @@ STEMS = {
     "механізов": "mechanized", "мотопіх": "motorized infantry",
     "мотострілец": "motor rifle", "мотострільц": "motor rifle",
     "стрілец": "rifle", "стрільц": "rifle",
-    "повітрян": "airborne", "морськ": "marine infantry", "піхот": "infantry",
+    "повітрян": "air", "морськ": "naval", "піхот": "infantry",
+    "росі": "russia", "російськ": "russia", "україн": "ukraine", "білорус": "belarus",
     "артилер": "artillery", "зенітн": "antiaircraft", "територіальн": "territorial",
     "спеціальн": "special", "призначенн": "",
     "розвідув": "reconnaissance", "розвідк": "reconnaissance",
@@ -164,6 +170,7 @@ STEMS = {
     "mountain": "mountain", "jaeger": "jaeger", "jager": "jaeger", "ranger": "jaeger",
     "presidential": "presidential", "operational": "operational", "coastal": "coastal",
     "volunteer": "volunteer", "border": "border", "national": "national", "armed": "armed",
+    "russia": "russia", "ukrain": "ukraine", "belarus": "belarus", "belarusian": "belarus",
     # Russian and Ukrainian words in Latin letters.
     "otdeln": "", "okrem": "", "gvardei": "", "shturm": "assault", "mekhaniz": "mechanized",
     "motostrelk": "motor rifle", "desant": "airborne",
@@ -193,6 +200,10 @@ def _normalised(value: str) -> str:
         (f"(\\d)(st|nd|rd|th)(?![{LETTERS}])", "\\1"),
         (f"(\\d)\\s*[-‐–]\\s*[{LETTERS}]{{1,3}}(?![{LETTERS}])", "\\1"),
         (f"(\\d)(й|я|го)(?![{LETTERS}])", "\\1"),
+        # "Air Assault" is the airborne kind ("десантно-штурмова"); an air force is not.
+        ("(^|[^a-z])air[ -]+assault", "\\1airborne assault"),
+        # "воздушно-десантный" is airborne, as "десантный" alone; "воздушный" alone is air.
+        ("(воздушно|повітряно)[ -]*(десант)", "\\2"),
         ("(\\d)(\\D)", "\\1 \\2"),
         ("(\\D)(\\d)", "\\1 \\2"),
     ]:

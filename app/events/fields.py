@@ -24,6 +24,9 @@ class Field:
     import_default: str | None = None
     # Part of the import's match key (external source and id): written once, never updated.
     import_key: bool = False
+    # An update import that gives none keeps the event's value: a field files written before
+    # it existed (ACLED's, older exports) do not have, so their re-import does not erase it.
+    import_keeps: bool = False
 
 
 FIELDS = (
@@ -39,7 +42,7 @@ FIELDS = (
     Field("lon", "double precision", True),
     Field("geo_precision", "text", True),
     Field("fatalities", "integer", True),
-    Field("civilian_fatalities", "integer", True),
+    Field("civilian_fatalities", "integer", True, import_keeps=True),
     Field("summary", "text", True),
     Field("tags", "text[]", False, csv="array_to_string(event.tags, '; ')", import_default="'{}'"),
     Field("external_id", "text", False, import_key=True),
@@ -171,9 +174,13 @@ CREATE TEMP TABLE import_staging (
 """
 
 
-def _staged(field: Field, alias: str = "") -> str:
+def _staged(field: Field, alias: str = "", updating: bool = False) -> str:
     column = f"{alias}{field.name}"
-    return f"coalesce({column}, {field.import_default})" if field.import_default else column
+    if field.import_default:
+        return f"coalesce({column}, {field.import_default})"
+    if updating and field.import_keeps:
+        return f"coalesce({column}, e.{field.name})"
+    return column
 
 
 # The event's columns an import writes, and the staged values it writes to them.
@@ -181,8 +188,10 @@ STAGED_COLUMNS = ", ".join(NAMES)
 STAGED_VALUES = ", ".join(_staged(field) for field in FIELDS)
 # UPDATE … SET for an event from its staged row `s`, and whether anything differs from `e`.
 _UPDATED = [field for field in FIELDS if not field.import_key]
-STAGED_ASSIGNMENTS = ", ".join(f"{field.name} = {_staged(field, 's.')}" for field in _UPDATED)
+STAGED_ASSIGNMENTS = ", ".join(
+    f"{field.name} = {_staged(field, 's.', updating=True)}" for field in _UPDATED
+)
 STAGED_DIFFERS = (
     f"({', '.join(f'e.{field.name}' for field in _UPDATED)}) IS DISTINCT FROM "
-    f"({', '.join(_staged(field, 's.') for field in _UPDATED)})"
+    f"({', '.join(_staged(field, 's.', updating=True) for field in _UPDATED)})"
 )

@@ -54,6 +54,10 @@ class Event(Base):
         CheckConstraint("geo_precision IN ('exact', 'near', 'region')", name="geo_precision"),
         CheckConstraint("fatalities >= 0", name="fatalities"),
         CheckConstraint(
+            "civilian_fatalities >= 0 AND civilian_fatalities <= fatalities",
+            name="civilian_fatalities",
+        ),
+        CheckConstraint(
             "(lat IS NULL) = (lon IS NULL) AND lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180",
             name="coords",
         ),

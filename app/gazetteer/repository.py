@@ -66,7 +66,12 @@ def unit_ids_matching(values: Sequence[str]) -> Select[Any]:
         select(func.itk_unit_key(func.unnest(literal(list(values), ARRAY(Text))))).scalar_subquery()
     )
     return select(Unit.id).where(
-        or_(Unit.id.in_(_uuids(values)), _keys(Unit.names_key).overlap(wanted))
+        or_(
+            Unit.id.in_(_uuids(values)),
+            _keys(Unit.names_key).overlap(wanted),
+            # names without Latin or Cyrillic letters have no key: by the name itself
+            func.lower(Unit.name).in_([value.lower() for value in values]),
+        )
     )
 
 
@@ -352,7 +357,8 @@ WITH wanted AS MATERIALIZED (
 SELECT v FROM wanted
 WHERE NOT EXISTS (
     SELECT 1 FROM unit u
-    WHERE u.id::text = lower(v) OR key = ANY(string_to_array(u.names_key, ' | ')))
+    WHERE u.id::text = lower(v) OR lower(u.name) = lower(v)
+       OR key = ANY(string_to_array(u.names_key, ' | ')))
 """)
 
 

@@ -89,6 +89,15 @@ FOR UPDATE OF e
 """
 # An update never touches a deleted event or a merge's tombstone (sources added to one would
 # be hidden with it, and a tombstone's content is what its unmerge brings back).
+# A row without civilian_fatalities keeps the event's (fields.import_keeps): its fatalities
+# may not fall below them.
+KEPT_ERRORS = """
+SELECT s.line, 'fatalities ' || s.fatalities || ' is fewer than the '
+    || e.civilian_fatalities || ' civilian_fatalities of event ' || e.id
+    || ', which a row without civilian_fatalities keeps'
+FROM import_staging s JOIN event e ON e.id = s.existing_id
+WHERE s.civilian_fatalities IS NULL AND e.civilian_fatalities > s.fatalities
+"""
 DELETED_ERRORS = """
 SELECT s.line, 'external_id names event ' || e.id || CASE WHEN e.merged_into IS NULL
     THEN ', which is deleted' ELSE ', which was merged into ' || e.merged_into END
@@ -118,12 +127,15 @@ RESOLVE_UNITS = f"""
 UPDATE import_unit w SET unit_id = {gazetteer.unit_named_sql("w.name", "w.side", "w.key")}
 WHERE w.unit_id IS NULL
 """
+# One unit per key; a name whose key is empty (no Latin or Cyrillic letters) by its name.
 INSERT_UNITS = """
 INSERT INTO unit (name, side)
-SELECT DISTINCT ON (key, side) name, side FROM import_unit WHERE unit_id IS NULL
-ORDER BY key, side, name
+SELECT DISTINCT ON (CASE WHEN key = '' THEN lower(name) ELSE key END, side) name, side
+FROM import_unit WHERE unit_id IS NULL
+ORDER BY CASE WHEN key = '' THEN lower(name) ELSE key END, side, name
 ON CONFLICT DO NOTHING
 """
+UNRESOLVED_UNITS = "SELECT EXISTS (SELECT 1 FROM import_unit WHERE unit_id IS NULL)"
 INSERT_EVENTS = f"""
 INSERT INTO event (id, {STAGED_COLUMNS}, created_by, updated_by)
 SELECT id, {STAGED_VALUES}, %(actor)s, %(actor)s
@@ -260,6 +272,9 @@ async def check_staging(
     if reject_existing or update:
         cursor = await conn.execute(EXISTING_ERRORS if reject_existing else DELETED_ERRORS)
         problems += [(line, "external_id", message) for line, message in await cursor.fetchall()]
+    if update:
+        cursor = await conn.execute(KEPT_ERRORS)
+        problems += [(line, "fatalities", message) for line, message in await cursor.fetchall()]
     return sorted(problems)
 
 
@@ -287,12 +302,15 @@ async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> i
         await _step(conn, "capture old state", CAPTURE_OLD_STATE)
     await conn.execute(UNIT_NAMES)
     await _step(conn, "unit names", STAGE_UNIT_NAMES, {"update": update})
-    await conn.execute(
-        gazetteer.ALIAS_LOCK
-    )  # new units one transaction at a time, as events make them
     await _step(conn, "units", RESOLVE_UNITS)
-    await _step(conn, "new units", INSERT_UNITS)
-    await _step(conn, "new units resolved", RESOLVE_UNITS)
+    cursor = await conn.execute(UNRESOLVED_UNITS)
+    if (row := await cursor.fetchone()) and row[0]:
+        # New units are made one transaction at a time, as events make them: the lock is held
+        # to the import's commit, so only an import that makes units holds it.
+        await conn.execute(gazetteer.ALIAS_LOCK)
+        await _step(conn, "units resolved under the lock", RESOLVE_UNITS)
+        await _step(conn, "new units", INSERT_UNITS)
+        await _step(conn, "new units resolved", RESOLVE_UNITS)
     await _step(conn, "events", INSERT_EVENTS, params)
     if update:
         await _step(conn, "update fields", UPDATE_FIELDS)

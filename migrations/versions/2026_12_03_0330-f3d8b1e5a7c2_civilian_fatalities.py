@@ -1,7 +1,8 @@
 """civilian_fatalities: of an event's fatalities, how many were civilians
 
 The first field added through app/events/fields.py (docs/architecture.md): a column on the
-partitioned event table (its partitions follow) and nothing else in the schema.
+partitioned event table (its partitions follow) and its check, no more civilians than
+fatalities.
 
 Revision ID: f3d8b1e5a7c2
 Revises: e2c7a9d4f6b1
@@ -21,7 +22,14 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("event", sa.Column("civilian_fatalities", sa.Integer(), nullable=True))
+    # NULL passes: unknown civilians, or civilians known and the total not.
+    op.create_check_constraint(
+        op.f("ck_event_civilian_fatalities"),
+        "event",
+        "civilian_fatalities >= 0 AND civilian_fatalities <= fatalities",
+    )
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("ck_event_civilian_fatalities"), "event", type_="check")
     op.drop_column("event", "civilian_fatalities")

@@ -157,3 +157,47 @@ async def test_civilian_fatalities_travel_every_path(fresh_database_url: str) ->
         assert plain["civilian_fatalities"] is None
         rebuilt = await _ok(await client.get(f"/v1/events/{plain['id']}/history/1", headers=reader))
         assert rebuilt["state"]["civilian_fatalities"] is None
+
+
+async def test_an_update_import_without_the_field_keeps_it(client_for: Any) -> None:
+    """Files written before the field existed (ACLED's, older exports) do not erase it on
+    re-import, nor send a judged event back to claimed; and the fatalities they bring may not
+    fall below the civilians kept."""
+    analyst, verifier, reader = client_for("analyst"), client_for("verifier"), client_for("reader")
+    row = event_body(
+        external_source="keep-feed",
+        external_id="k-1",
+        fatalities=5,
+        civilian_fatalities=2,
+        tags=["keep-test"],
+    )
+    body = json.dumps(row).encode() + b"\n"
+    await _ok(await analyst.post("/v1/imports", content=body, headers=NDJSON))
+    [event] = (await _ok(await reader.get("/v1/events", params={"tag": "keep-test"})))["items"]
+    await _ok(
+        await verifier.post(
+            f"/v1/events/{event['id']}/status",
+            json={"status": "verified", "rationale": "two sources agree"},
+        )
+    )
+    del row["civilian_fatalities"]
+    body = json.dumps(row).encode() + b"\n"
+    again = await _ok(
+        await analyst.post(
+            "/v1/imports", content=body, params={"on_conflict": "update"}, headers=NDJSON
+        )
+    )
+    assert again["updated"] == 0
+    kept = await _ok(await reader.get(f"/v1/events/{event['id']}"))
+    assert (kept["civilian_fatalities"], kept["status"], kept["version"]) == (2, "verified", 2)
+
+    row["fatalities"] = 1
+    body = json.dumps(row).encode() + b"\n"
+    refused = await analyst.post(
+        "/v1/imports", content=body, params={"on_conflict": "update"}, headers=NDJSON
+    )
+    problem = assert_problem(refused, 422)
+    assert [item["line"] for item in problem["errors"]] == [1]
+    assert "civilian_fatalities" in problem["errors"][0]["errors"][0]["msg"]
+    unchanged = await _ok(await reader.get(f"/v1/events/{event['id']}"))
+    assert (unchanged["fatalities"], unchanged["version"]) == (5, 2)

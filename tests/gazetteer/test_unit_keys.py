@@ -286,3 +286,61 @@ async def test_concurrent_first_uses_of_a_new_unit_make_one_unit(
             )
             exact = [u for u in listed.json()["items"] if u["score"] == 1.0]
             assert [u["id"] for u in exact] == list(units)
+
+
+async def test_services_that_share_words_stay_apart(client_for: ClientFactory):
+    """A navy is not its marines, an air force not its air assault troops nor its airborne
+    forces, and one country's air force is not another's, though the words overlap."""
+    analyst, reader = client_for("analyst"), client_for("reader")
+    names = {
+        ("UA", "Ukrainian Navy"): ["Військово-морські сили України", "Ukrainian Naval Forces"],
+        ("UA", "Ukrainian Marines"): ["Морська піхота України", "Ukrainian Naval Infantry"],
+        ("UA", "Ukrainian Air Force"): ["Повітряні сили України"],
+        ("UA", "Ukrainian Air Assault Forces"): ["Десантно-штурмові війська України"],
+        ("RU", "Russian Air Force"): ["Военно-воздушные силы России"],
+        ("RU", "Russian Airborne Forces"): ["Воздушно-десантные войска России"],
+    }
+    ids = {}
+    for (side, name), _ in names.items():
+        made = await analyst.post("/v1/units", json={"name": name, "side": side})
+        assert made.status_code == 201, (name, made.text)
+        ids[name] = made.json()["id"]
+    for (side, name), variants in names.items():
+        for variant in variants:
+            posted = await analyst.post(
+                "/v1/events", json=event_body(units=[{"name": variant, "side": side}])
+            )
+            assert posted.status_code == 201, posted.text
+            assert [u["id"] for u in posted.json()["units"]] == [ids[name]], (variant, name)
+        listed = await reader.get("/v1/events", params={"unit": name})
+        assert listed.status_code == 200, listed.text
+        assert {u["id"] for item in listed.json()["items"] for u in item["units"]} == {ids[name]}
+
+
+async def test_imports_make_units_whose_names_have_no_latin_or_cyrillic_letters(
+    client_for: ClientFactory,
+):
+    """Such names have an empty unit key: each is its own unit, found by its name."""
+    analyst, reader = client_for("analyst"), client_for("reader")
+    names = ["لواء الفتح", "كتيبة النصر", "ლეგიონი"]
+    rows = [
+        event_body(
+            external_source="far-feed",
+            external_id=f"far-{n}",
+            units=[{"name": name, "side": "other"}, {"name": names[0], "side": "other"}],
+        )
+        for n, name in enumerate(names)
+    ]
+    imported = await analyst.post("/v1/imports", content=_ndjson(rows), headers=NDJSON)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["created"] == 3
+    seen: dict[str, set[str]] = {}
+    for name in names:
+        listed = await reader.get("/v1/events", params={"unit": name, "limit": 100})
+        assert listed.status_code == 200, listed.text
+        for item in listed.json()["items"]:
+            for unit in item["units"]:
+                seen.setdefault(unit["name"], set()).add(unit["id"])
+    assert set(seen) == set(names)
+    assert all(len(unit_ids) == 1 for unit_ids in seen.values())
+    assert len({unit_id for unit_ids in seen.values() for unit_id in unit_ids}) == 3
