@@ -12,7 +12,7 @@ from app.core.pagination import Page
 from app.events import access, recording, repository
 from app.events.models import Event, EventUnit
 from app.events.schemas import DuplicateCandidate, EventOut
-from app.events.service import _record, render_events
+from app.events.service import record, render_events
 
 DUPLICATE_MAX_KM = 10.0
 DUPLICATE_MAX_DAYS = 7
@@ -111,7 +111,7 @@ async def merge_event(
 
     merged.deleted_at = await repository.transaction_time(session)
     merged.merged_into = survivor.id
-    await _record(
+    await record(
         session,
         merged,
         analyst,
@@ -130,7 +130,7 @@ async def merge_event(
     }
     if (units := recording.units_state(survivor)) != survivor_units:
         diff["units"] = {"from": survivor_units, "to": units}
-    return await _record(session, survivor, analyst, "merge", diff)
+    return await record(session, survivor, analyst, "merge", diff)
 
 
 def _link(unit: dict[str, Any], position: int) -> EventUnit:
@@ -187,7 +187,7 @@ async def unmerge_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKe
     }
     if (units := recording.units_state(survivor)) != survivor_units:
         survivor_diff["units"] = {"from": survivor_units, "to": units}
-    await _record(session, survivor, admin, "unmerge", survivor_diff)
+    await record(session, survivor, admin, "unmerge", survivor_diff)
     tombstone_diff: dict[str, Any] = {
         "merged_into": {"from": str(survivor.id), "to": None},
         "deleted_at": {"from": recording.as_json(tombstone.deleted_at), "to": None},
@@ -197,4 +197,4 @@ async def unmerge_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKe
         tombstone_diff["units"] = {"from": [], "to": units}
     tombstone.deleted_at = None
     tombstone.merged_into = None
-    return await _record(session, tombstone, admin, "unmerged", tombstone_diff)
+    return await record(session, tombstone, admin, "unmerged", tombstone_diff)

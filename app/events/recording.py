@@ -1,8 +1,9 @@
 """The one way a change to an event is recorded, whichever path makes it (create, PATCH,
 status, sources, delete, restore, merge, unmerge here; imports and unit renames in SQL): the
 version moves, a revision numbered next holds the diff, and a judged event whose content
-changed goes back to `claimed` (trust.unjudged). PostgreSQL's itk_record_changes does the
-numbering and the bump for all of them (migrations/sql/)."""
+changed goes back to `claimed` (trust.unjudged). PostgreSQL's itk_record_changes numbers and
+appends the revisions for all of them (migrations/sql/); here the bump goes into the ORM's
+UPDATE of the change itself, imports and unit renames have the function bump."""
 
 import uuid
 from types import SimpleNamespace

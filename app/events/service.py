@@ -227,7 +227,7 @@ async def create_event_once(
     return 201, body, headers, False
 
 
-async def _record(
+async def record(
     session: AsyncSession,
     event: Event,
     actor: ApiKey,
@@ -314,7 +314,7 @@ async def patch_event(
     diff = recording.diff_of(before, recording.event_state(event))
     if not diff:
         return await render(session, event)
-    return await _record(session, event, actor, "update", diff)
+    return await record(session, event, actor, "update", diff)
 
 
 async def change_status(
@@ -352,7 +352,7 @@ async def change_status(
         "attested_version": event.version,
     }
     event.status = change.status
-    return await _record(session, event, verifier, "status", diff, change.rationale)
+    return await record(session, event, verifier, "status", diff, change.rationale)
 
 
 async def add_source(
@@ -364,7 +364,7 @@ async def add_source(
     event.sources.append(report)
     await session.flush()
     diff = {"sources": {"added": recording.source_state(report)}}
-    return await _record(session, event, analyst, "source_added", diff)
+    return await record(session, event, analyst, "source_added", diff)
 
 
 async def delete_event(
@@ -377,7 +377,7 @@ async def delete_event(
     access.check_version(event, if_match, required=False)
     event.deleted_at = await repository.transaction_time(session)
     diff = {"deleted_at": {"from": None, "to": recording.as_json(event.deleted_at)}}
-    await _record(session, event, actor, "delete", diff)
+    await record(session, event, actor, "delete", diff)
 
 
 async def restore_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKey) -> EventOut:
@@ -392,7 +392,7 @@ async def restore_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKe
         )
     diff = {"deleted_at": {"from": recording.as_json(event.deleted_at), "to": None}}
     event.deleted_at = None
-    return await _record(session, event, admin, "restore", diff)
+    return await record(session, event, admin, "restore", diff)
 
 
 async def _revisions_out(session: AsyncSession, revisions: list[Any]) -> list[RevisionOut]:

@@ -298,9 +298,8 @@ async def _audit_unit(
 async def _check_unit_aliases(
     session: AsyncSession, aliases: Sequence[str], unit_id: uuid.UUID | None
 ) -> None:
-    """409 naming the unit if one of these aliases already names another."""
-    if aliases:
-        await repository.lock_aliases(session)
+    """409 naming the unit if one of these aliases already names another (the caller holds
+    the alias lock, so no other transaction gives one of them out meanwhile)."""
     for alias in aliases:
         other = await repository.unit_naming(session, alias, unit_id)
         if other is not None:
@@ -312,8 +311,8 @@ async def _check_unit_aliases(
 
 
 async def _check_unit_name(session: AsyncSession, name: str, unit_id: uuid.UUID | None) -> None:
-    """409 naming the unit if `name` is already another unit's alias."""
-    await repository.lock_aliases(session)
+    """409 naming the unit if `name` is already another unit's alias (under the caller's
+    alias lock)."""
     other = await repository.unit_aliased_as(session, name, unit_id)
     if other is not None:
         raise Conflict(
