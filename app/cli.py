@@ -449,9 +449,23 @@ def _export_local(fmt: str, params: dict[str, list[str]], output: Path) -> int:
     settings = get_settings()
 
     async def run(url: str) -> int:
+        from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
         from app.auth.models import ApiKey
+        from app.core.db import sqlalchemy_url
+        from app.core.errors import AppError
+        from app.events import check_filters
 
         local = ApiKey(name="incidents-cli", role="admin")  # the local database: no key needed
+        engine = create_async_engine(sqlalchemy_url(url))
+        try:
+            # Names to codes and ids, as the API does before an export (and its 422s).
+            async with AsyncSession(engine) as session:
+                await check_filters(session, query, local)
+        except AppError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--filter") from exc
+        finally:
+            await engine.dispose()
         export = plan_export(
             query,
             query.sort,
@@ -460,6 +474,7 @@ def _export_local(fmt: str, params: dict[str, list[str]], output: Path) -> int:
             local,
             libpq_url(url),
             session_options(settings, statement_timeout_ms=0),
+            fields=query.fields,
         )
         written = 0
         with _progress() as progress, output.open("wb") as file:

@@ -33,17 +33,30 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path):
     (result_file,) = (tmp_path / "results").glob("*-10000.json")
     report = json.loads(result_file.read_text())
     assert report["meta"]["events"] == 10_000
-    results = report["results"]
-    assert set(results) == set(GOALS)
-    for scenario in ("E1", "E2", "I1"):
+    # the peer: Datasette served the same events, the same page and the whole CSV
+    peer = report["peer"]
+    assert peer["page"]["n"] == 20
+    assert peer["csv"]["rows_per_s"] > 0
+    (server,) = report["servers"].values()
+    results = server["results"]
+    assert set(GOALS) <= set(results)
+    for scenario in ("E1", "I1"):
         assert results[scenario]["api_rows_per_s"] > 0
         assert results[scenario]["baseline_rows_per_s"] > 0
     assert results["I1"]["rows"] == 10_000
     assert results["E1"]["rows"] == 10_000
-    for scenario in ("Q1", "Q2", "Q3"):
+    for encoding in ("gzip", "zstd"):
+        assert results["E1"][encoding]["ratio_to_plain"] > 2  # JSON compresses
+    assert results["E2"]["ratio"] > 0
+    assert results["D1"]["peer"]["n"] == 20
+    for scenario in ("Q1", "Q2", "Q3", "D1", "D2", "D3", "D4", "D5", "D6", "D7"):
         assert results[scenario]["api"]["n"] == 20
+    # every dashboard filter found events on this data set
+    for scenario in ("D1", "D2", "D3", "D4", "D5", "D6", "D7"):
+        assert results[scenario]["rows"] > 0, scenario
     assert results["Q3"]["places"] >= 300
     assert results["W1"]["api_rps"] > 0
+    assert results["W1"]["api"]["n"] == 20 * 3
     assert all(isinstance(results[s]["pass"], bool) for s in GOALS)
     assert (tmp_path / "results" / result_file.name.replace(".json", ".md")).exists()
 

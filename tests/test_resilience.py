@@ -181,6 +181,10 @@ async def _seed(client: httpx.AsyncClient, count: int) -> None:
     assert response.status_code == 200, response.text
 
 
+# Uncompressed: these tests count the lines of the raw stream as it arrives.
+IDENTITY = {"Accept-Encoding": "identity"}
+
+
 @pytest.mark.slow
 async def test_sigterm_lets_an_export_and_writes_in_flight_finish(
     fresh_database_url: str, tmp_path: Path
@@ -196,7 +200,7 @@ async def test_sigterm_lets_an_export_and_writes_in_flight_finish(
         await _seed(client, seeded)
         traffic = Traffic(server.base_url, server.admin_key)
         lines: list[bytes] = []
-        async with client.stream("GET", "/v1/exports/events.ndjson") as export:
+        async with client.stream("GET", "/v1/exports/events.ndjson", headers=IDENTITY) as export:
             assert export.status_code == 200
             chunks = export.aiter_raw()
             first = await anext(chunks)
@@ -257,7 +261,7 @@ async def test_sigterm_cuts_an_export_that_outlives_the_grace_period(
         timeout=120,
     ) as client:
         await _seed(client, 3000)
-        async with client.stream("GET", "/v1/exports/events.ndjson") as export:
+        async with client.stream("GET", "/v1/exports/events.ndjson", headers=IDENTITY) as export:
             chunks = export.aiter_raw()
             await anext(chunks)
             server.process.send_signal(signal.SIGTERM)

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.auth.dependencies import Reader
 from app.changes import service
@@ -10,7 +10,7 @@ from app.core.replica import LSN_PATTERN, MIN_LSN_DESCRIPTION, ReadSessionDep
 router = APIRouter(prefix="/v1/changes", tags=["changes"])
 
 
-@router.get("")
+@router.get("", response_model=ChangePage)
 async def list_changes(
     session: ReadSessionDep,
     reader: Reader,
@@ -26,7 +26,9 @@ async def list_changes(
     min_lsn: Annotated[
         str | None, Query(pattern=LSN_PATTERN, description=MIN_LSN_DESCRIPTION)
     ] = None,
-) -> ChangePage:
+) -> Response:
     """Every event change in commit-safe order: upserts carry the event as it is now,
     deletes are tombstones. Start without `since`, then always pass the last next_cursor."""
-    return await service.changes_since(session, since, limit)
+    return Response(
+        await service.changes_since(session, since, limit), media_type="application/json"
+    )

@@ -4,8 +4,9 @@ the CLI may use. The rest of app.events is its own; see docs/architecture.md."""
 from app.events import repository as _repository
 from app.events.fields import (
     CSV_COLUMNS,
+    DOCUMENT,
     EVENT_JSON,
-    GEOJSON_FEATURE,
+    JSON_COLUMNS,
     READ_ONLY_CSV_COLUMNS,
     STAGED_ASSIGNMENTS,
     STAGED_COLUMNS,
@@ -14,15 +15,24 @@ from app.events.fields import (
     STAGING_COLUMNS,
     STAGING_TABLE,
     SUBSTANTIVE_FIELDS,
+    geojson_feature,
+    json_selecting,
 )
-from app.events.filters import SORT_COLUMNS, EventFilters, EventListParams, Sort, filter_conditions
+from app.events.filters import (
+    SORT_COLUMNS,
+    EventFilters,
+    EventListParams,
+    Sort,
+    filter_conditions,
+    resolved_names,
+)
 from app.events.models import Event, EventChange, EventRollup, EventUnit, of_its_event
 from app.events.schemas import EventCreate, EventOut, StatusChange, period_start
 from app.events.service import (
     change_status,
     check_filters,
     ensure_may_see_deleted,
-    live_events,
+    live_documents,
 )
 from app.events.taxonomy import (
     ACLED_EVENT_TYPES,
@@ -47,8 +57,9 @@ __all__ = [
     "ACLED_TIME_PRECISION",
     "CSV_COLUMNS",
     "DISORDER_TYPES",
+    "DOCUMENT",
     "EVENT_JSON",
-    "GEOJSON_FEATURE",
+    "JSON_COLUMNS",
     "READ_ONLY_CSV_COLUMNS",
     "SORT_COLUMNS",
     "STAGED_ASSIGNMENTS",
@@ -72,7 +83,10 @@ __all__ = [
     "check_filters",
     "ensure_may_see_deleted",
     "filter_conditions",
-    "live_events",
+    "geojson_feature",
+    "json_selecting",
+    "live_documents",
     "of_its_event",
     "period_start",
+    "resolved_names",
 ]

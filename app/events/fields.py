@@ -123,15 +123,47 @@ def _json_object(columns: dict[str, str]) -> str:
 
 
 # One event as the API shows it (EventOut), built in SQL: lists, exports, the change feed.
-EVENT_JSON = _json_object(
-    _columns({"id": "event.id", "status": "event.status"}, _JSON_BESIDE, _BOOKKEEPING, False)
+JSON_COLUMNS = _columns(
+    {"id": "event.id", "status": "event.status"}, _JSON_BESIDE, _BOOKKEEPING, False
 )
-GEOJSON_FEATURE = f"""json_build_object(
-    'type', 'Feature', 'id', event.id,
-    'geometry', CASE WHEN event.lat IS NULL THEN NULL ELSE json_build_object(
-        'type', 'Point', 'coordinates', json_build_array(event.lon, event.lat)) END,
-    'properties', {EVENT_JSON}
-)"""
+EVENT_JSON = _json_object(JSON_COLUMNS)
+
+
+def json_selecting(names: list[str]) -> str:
+    """Some of the event's JSON members (export `fields=`), rendered from the columns."""
+    return f"({_json_object({name: JSON_COLUMNS[name] for name in names})})::text"
+
+
+# The function that stores it, rendered into migrations/sql/functions/ (`python -m
+# migrations.sql render`; a new version and a migration when a field is added). Every write
+# calls it in its own transaction, after the event, its sources and units are written: the
+# one change path (itk_record_changes) and the two ways an event is created (the service,
+# imports). Lists, exports, GeoJSON and the change feed read `event.doc`.
+EVENT_DOCS = f"""CREATE OR REPLACE FUNCTION itk_event_docs(ids uuid[], dates date[])
+RETURNS TABLE (id uuid, version integer, updated_at timestamptz)
+LANGUAGE sql VOLATILE
+AS $$
+UPDATE event SET doc = ({EVENT_JSON})::text
+FROM unnest(ids, dates) AS written(id, event_date)
+WHERE event.id = written.id AND event.event_date = written.event_date
+RETURNING event.id, event.version, event.updated_at
+$$"""
+# What reads it: a row written around the service (raw SQL) has none, and is rendered live.
+DOCUMENT = f"coalesce(event.doc, ({EVENT_JSON})::text)"
+
+
+def geojson_feature(properties: str = DOCUMENT) -> str:
+    """A Feature around the stored document, or other properties (text: no JSON parsed or
+    rendered per row)."""
+    geometry = (
+        'CASE WHEN event.lat IS NULL THEN \'null\' ELSE \'{"type":"Point","coordinates":\''
+        " || json_build_array(event.lon, event.lat) || '}' END"
+    )
+    return (
+        f"""'{{"type":"Feature","id":"' || event.id || '","geometry":' || {geometry}"""
+        f""" || ',"properties":' || {properties} || '}}'"""
+    )
+
 
 # Our CSV columns: flat, one row per event; lists joined with "; ".
 CSV_COLUMNS = _columns(

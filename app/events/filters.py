@@ -4,17 +4,21 @@ Each list parameter may be repeated or comma-separated (OR within a parameter, A
 """
 
 import datetime as dt
+import uuid
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
 )
 from sqlalchemy import ColumnElement, exists, func, literal_column, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.pagination import CursorField
@@ -27,7 +31,7 @@ from app.core.query_params import (
 )
 from app.core.replica import MinLsn
 from app.core.text import NO_NUL, IsoDate, in_utc, iso_text
-from app.events.models import Event, EventUnit, SourceReport, of_its_event
+from app.events.models import MAX_PERIOD_DAYS, Event, EventUnit, SourceReport, of_its_event
 from app.events.taxonomy import EventType, Status, SubEventType
 from app.gazetteer import repository as gazetteer
 
@@ -57,10 +61,23 @@ class Near(BaseModel):
     lon: float
 
 
+@dataclass(frozen=True)
+class ResolvedNames:
+    """What the region, unit and place values name, looked up before the event query, so
+    that it compares plain codes and ids (and its composite indexes serve) rather than
+    carrying a subquery over the gazetteer the planner cannot see through."""
+
+    region_codes: list[str]
+    unit_ids: list[uuid.UUID]
+    place_ids: list[uuid.UUID]
+
+
 class EventFilters(BaseModel):
     """Query parameters that narrow a set of events."""
 
     model_config = ConfigDict(extra="forbid")
+    # Set by resolve_names (check_filters calls it before every list, export or statistic).
+    _names: ResolvedNames | None = PrivateAttr(default=None)
 
     country: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]] = Field(
         default_factory=list, max_length=MAX_VALUES
@@ -166,20 +183,50 @@ class EventListParams(EventFilters):
 # ---------------------------------------------------------------- to SQL
 
 
+async def resolve_names(session: AsyncSession, filters: EventFilters) -> None:
+    """Look up the codes and ids the region, unit and place values name (a query each, none
+    for region codes the per-process region copy knows)."""
+    codes: list[str] = []
+    if filters.region:
+        known = [
+            value.upper()
+            for value in filters.region
+            if await gazetteer.region_country_and_name(session, value.upper()) is not None
+        ]
+        codes = known
+        if len(known) < len(filters.region):
+            found = await session.scalars(gazetteer.region_codes_matching(filters.region))
+            codes = sorted(set(known) | set(found))
+    unit_ids: list[uuid.UUID] = []
+    if filters.unit:
+        unit_ids = list(await session.scalars(gazetteer.unit_ids_matching(filters.unit)))
+    place_ids: list[uuid.UUID] = []
+    if filters.place:
+        place_ids = list(await session.scalars(gazetteer.place_ids_matching(filters.place)))
+    filters._names = ResolvedNames(codes, unit_ids, place_ids)
+
+
+def resolved_names(filters: EventFilters) -> ResolvedNames:
+    if filters._names is None:
+        raise RuntimeError("filters used before resolve_names (check_filters) ran")
+    return filters._names
+
+
 def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
-    """SQL conditions for a set of list filters (deleted events excluded unless asked)."""
+    """SQL conditions for a set of list filters (deleted events excluded unless asked);
+    region, unit and place values must have been resolved (resolve_names)."""
     conditions: list[ColumnElement[bool]] = []
     if not filters.include_deleted:
         conditions.append(Event.deleted_at.is_(None))
     if filters.country:
         conditions.append(Event.country.in_([code.upper() for code in filters.country]))
     if filters.region:
-        conditions.append(Event.region_code.in_(gazetteer.region_codes_matching(filters.region)))
+        conditions.append(Event.region_code.in_(resolved_names(filters).region_codes))
     if filters.place:
         # Linked to a matching gazetteer place, or reported under a similar location name.
         conditions.append(
             or_(
-                Event.place_id.in_(gazetteer.place_ids_matching(filters.place)),
+                Event.place_id.in_(resolved_names(filters).place_ids),
                 *[gazetteer.name_key(name).op("<<%")(Event.location_key) for name in filters.place],
             )
         )
@@ -188,8 +235,7 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         linked = aliased(EventUnit)
         conditions.append(
             exists().where(
-                of_its_event(linked),
-                linked.unit_id.in_(gazetteer.unit_ids_matching(filters.unit)),
+                of_its_event(linked), linked.unit_id.in_(resolved_names(filters).unit_ids)
             )
         )
     if filters.status:
@@ -208,8 +254,13 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
             )
         )
     # Overlap: an event dated "March 2025" (month precision) is in any range touching March.
+    # The bound on event_date itself (implied: no period is longer than MAX_PERIOD_DAYS)
+    # is what the planner estimates, prunes partitions and scans the date indexes by.
     if filters.date_from:
         conditions.append(Event.event_date_end >= filters.date_from)
+        conditions.append(
+            Event.event_date >= filters.date_from - dt.timedelta(days=MAX_PERIOD_DAYS)
+        )
     if filters.date_to:
         conditions.append(Event.event_date <= filters.date_to)
     if filters.updated_since:

@@ -31,6 +31,8 @@ from app.gazetteer.models import Place, Region, Unit
 PARTITIONED_WITH_EVENT = {"postgresql_partition_by": "RANGE (event_date)"}
 
 # The last day a date-precise event may have happened: what date filters overlap with.
+# No period is longer than MAX_PERIOD_DAYS after its first day (a 31-day month).
+MAX_PERIOD_DAYS = 30
 EVENT_DATE_END_SQL = (
     "CASE date_precision WHEN 'week' THEN event_date + 6 "
     "WHEN 'month' THEN (event_date + interval '1 month' - interval '1 day')::date "
@@ -116,6 +118,9 @@ class Event(Base):
     updated_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     deleted_at: Mapped[dt.datetime | None]
+    # The event as the API shows it (EventOut's JSON), rendered by PostgreSQL whenever it is
+    # written (itk_event_docs, app/events/fields.py): what lists, exports and the feed send.
+    doc: Mapped[str | None] = mapped_column(Text, deferred=True)
     merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("event_key.id"))
 
     region: Mapped[Region | None] = relationship(lazy="raise")

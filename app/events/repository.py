@@ -9,7 +9,6 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    Select,
     Table,
     and_,
     delete,
@@ -27,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.types import Text
 
-from app.events.fields import EVENT_JSON
+from app.events.fields import DOCUMENT
 from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions
 from app.events.models import (
     Event,
@@ -59,12 +58,12 @@ async def list_events(
     """One page of events matching filters, ordered by sort then id, after a keyset position:
     (the event's JSON as the API shows it, its sort value, its id) per row.
 
-    PostgreSQL renders the JSON (the same EVENT_JSON exports use), so a page costs one
-    query and no ORM objects."""
+    The JSON is the stored document (rendered on write), so a page costs one query and
+    no ORM objects or rendering."""
     descending = sort.startswith("-")
     column = SORT_COLUMNS[sort.lstrip("-")]
-    event_json: Any = literal_column(f"({EVENT_JSON})::text")
-    query: Select[Any] = select(event_json, column, Event.id).where(*filter_conditions(filters))
+    document = literal_column(DOCUMENT, Text)
+    query: Any = select(document, column, Event.id).where(*filter_conditions(filters))
     if after is not None:
         position = tuple_(column, Event.id)
         bound = tuple_(literal(after[0], column.type), literal(after[1], Event.id.type))
@@ -91,6 +90,18 @@ async def lock_events(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> 
     await session.execute(
         select(Event.id).where(Event.id.in_(event_ids)).order_by(Event.id).with_for_update()
     )
+
+
+async def live_documents(
+    session: AsyncSession, event_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The stored documents of the live ones of these events, by id."""
+    result = await session.execute(
+        select(Event.id, literal_column(DOCUMENT, Text)).where(
+            Event.id.in_(event_ids), Event.deleted_at.is_(None)
+        )
+    )
+    return {row[0]: row[1] for row in result}
 
 
 async def get_events(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> list[Event]:
@@ -300,6 +311,21 @@ async def add_first_revision(
             "rationale": None,
             "diff": state,
         },
+    )
+
+
+RENDER_DOCUMENTS = text("""
+SELECT count(*) FROM itk_event_docs(CAST(:ids AS uuid[]), CAST(:dates AS date[]))
+""")
+
+
+async def render_documents(
+    session: AsyncSession, events: Sequence[tuple[uuid.UUID, dt.date]]
+) -> None:
+    """Render and store the documents of new events (changed ones: itk_record_changes)."""
+    await session.execute(
+        RENDER_DOCUMENTS,
+        {"ids": [event[0] for event in events], "dates": [event[1] for event in events]},
     )
 
 

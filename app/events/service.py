@@ -28,7 +28,7 @@ from app.core.pagination import (
 )
 from app.events import access, recording, repository, trust
 from app.events.fields import STATE_FIELDS, SUBSTANTIVE_FIELDS
-from app.events.filters import EventFilters, EventListParams
+from app.events.filters import EventFilters, EventListParams, resolve_names
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
@@ -63,12 +63,11 @@ async def render_events(session: AsyncSession, events: list[Event]) -> dict[uuid
     return {event.id: EventOut.from_event(event, names=names) for event in events}
 
 
-async def live_events(
+async def live_documents(
     session: AsyncSession, event_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, EventOut]:
-    """The live (not deleted) ones of these events as the API shows them, by id."""
-    found = await repository.get_events(session, event_ids)
-    return await render_events(session, [event for event in found if event.deleted_at is None])
+) -> dict[uuid.UUID, str]:
+    """The stored JSON documents of the live (not deleted) ones of these events, by id."""
+    return await repository.live_documents(session, event_ids)
 
 
 async def render(
@@ -256,6 +255,7 @@ async def check_filters(session: AsyncSession, filters: EventFilters, reader: Ap
     )
     if errors:
         raise UnprocessableContent("; ".join(error["msg"] for error in errors) + ".", errors)
+    await resolve_names(session, filters)
 
 
 async def _visible_row(session: AsyncSession, event_id: uuid.UUID, reader: ApiKey) -> None:

@@ -15,12 +15,13 @@ from app.events import (
     ACLED_TIME_PRECISION,
     CSV_COLUMNS,
     DISORDER_TYPES,
-    EVENT_JSON,
-    GEOJSON_FEATURE,
+    DOCUMENT,
     SORT_COLUMNS,
     Event,
     EventFilters,
     filter_conditions,
+    geojson_feature,
+    json_selecting,
 )
 
 
@@ -85,10 +86,19 @@ def _sql(query: Select[Any]) -> str:
     return str(compiled)
 
 
-def json_rows_sql(filters: EventFilters, sort: str, *, geojson: bool, separated: bool) -> str:
-    """One JSON text per event (a Feature for GeoJSON); `separated` puts a comma before
-    every row but the first, for streaming inside a JSON array."""
-    expression = GEOJSON_FEATURE if geojson else EVENT_JSON
+def json_rows_sql(
+    filters: EventFilters,
+    sort: str,
+    *,
+    geojson: bool,
+    separated: bool,
+    fields: list[str] | None = None,
+) -> str:
+    """One JSON text per event (a Feature for GeoJSON): the stored document, or only some
+    of its members (`fields`); `separated` puts a comma before every row but the first, for
+    streaming inside a JSON array."""
+    properties = json_selecting(fields) if fields else DOCUMENT
+    expression = geojson_feature(properties) if geojson else properties
     row: Any = literal_column(f"({expression})::text")
     if separated:
         # Numbered in the output order (the same sort serves both), so only row 1 has none.
@@ -97,8 +107,12 @@ def json_rows_sql(filters: EventFilters, sort: str, *, geojson: bool, separated:
     return _sql(_ordered(select(row).select_from(Event), filters, sort))
 
 
-def csv_sql(filters: EventFilters, sort: str, *, acled: bool) -> str:
+def csv_sql(
+    filters: EventFilters, sort: str, *, acled: bool, fields: list[str] | None = None
+) -> str:
     columns = _acled_columns() if acled else CSV_COLUMNS
+    if fields:
+        columns = {name: columns[name] for name in fields}
     labelled: list[Any] = [literal_column(sql).label(name) for name, sql in columns.items()]
     query: Select[Any] = select(*labelled)
     return _sql(_ordered(query.select_from(Event), filters, sort))

@@ -9,8 +9,9 @@ from typing import Literal
 from app.auth.models import ApiKey
 from app.core.errors import UnprocessableContent
 from app.core.metrics import EXPORT_ROWS
-from app.events import EventFilters, ensure_may_see_deleted
+from app.events import CSV_COLUMNS, JSON_COLUMNS, EventFilters, ensure_may_see_deleted
 from app.exports import repository
+from app.exports.encoding import compressed
 
 Format = Literal["ndjson", "json", "geojson", "csv"]
 MEDIA_TYPES = {
@@ -28,6 +29,41 @@ class Export:
     filename: str
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What each row holds: the format, ACLED's CSV columns or ours, and which fields."""
+
+    fmt: Format
+    acled: bool
+    fields: list[str] | None
+
+
+def _fields(fmt: Format, acled: bool, fields: str | None) -> list[str] | None:
+    """The `fields=` names, checked against what the format has (422 naming the valid ones)."""
+    if fields is None:
+        return None
+    if acled:
+        raise UnprocessableContent(
+            "fields= selects from our own layout; profile=acled has its fixed columns.",
+            [{"loc": ["query", "fields"], "msg": "not with profile=acled"}],
+        )
+    names = [name.strip() for name in fields.split(",") if name.strip()]
+    known = CSV_COLUMNS if fmt == "csv" else JSON_COLUMNS
+    unknown = [name for name in names if name not in known]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if not names or unknown or repeated:
+        problem = (
+            "no field named" if not names
+            else f"unknown fields {', '.join(map(repr, unknown[:10]))}" if unknown
+            else f"fields named twice: {', '.join(repeated)}"
+        )  # fmt: skip
+        raise UnprocessableContent(
+            f"fields=: {problem}. The {fmt} fields are: {', '.join(known)}.",
+            [{"loc": ["query", "fields"], "msg": problem}],
+        )
+    return names
+
+
 def plan_export(
     filters: EventFilters,
     sort: str,
@@ -36,6 +72,8 @@ def plan_export(
     reader: ApiKey,
     conninfo: str,
     options: str,
+    fields: str | None = None,
+    encoding: str | None = None,
 ) -> Export:
     """Check the request and prepare the stream; nothing runs until the body is iterated."""
     ensure_may_see_deleted(filters.include_deleted, reader)
@@ -44,23 +82,25 @@ def plan_export(
             "profile=acled is a CSV layout: use events.csv.",
             [{"loc": ["query", "profile"], "msg": "only for csv"}],
         )
+    layout = Layout(fmt, profile is not None, _fields(fmt, profile is not None, fields))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     suffix = "-acled" if profile else ""
+    body = _stream(filters, sort, layout, conninfo, options)
     return Export(
-        body=_stream(filters, sort, fmt, profile is not None, conninfo, options),
+        body=compressed(body, encoding) if encoding else body,
         media_type=MEDIA_TYPES[fmt],
         filename=f"events-{stamp}{suffix}.{fmt}",
     )
 
 
 async def _stream(
-    filters: EventFilters, sort: str, fmt: Format, acled: bool, conninfo: str, options: str
+    filters: EventFilters, sort: str, layout: Layout, conninfo: str, options: str
 ) -> AsyncIterator[bytes]:
-    rows = EXPORT_ROWS.labels(fmt)
+    rows = EXPORT_ROWS.labels(layout.fmt)
     # aclosing, here and below: closing the export closes the COPY at once, in this task,
     # rather than leaving each inner generator to the garbage collector (which at shutdown
     # could still be closing one while the event loop closed them all).
-    async with aclosing(_render(filters, sort, fmt, acled, conninfo, options)) as chunks:
+    async with aclosing(_render(filters, sort, layout, conninfo, options)) as chunks:
         async for chunk in chunks:
             # One line per row, but for CSV fields holding newlines: close enough to watch.
             rows.inc(chunk.count(b"\n"))
@@ -68,14 +108,16 @@ async def _stream(
 
 
 async def _render(
-    filters: EventFilters, sort: str, fmt: Format, acled: bool, conninfo: str, options: str
+    filters: EventFilters, sort: str, layout: Layout, conninfo: str, options: str
 ) -> AsyncGenerator[bytes]:
-    geojson, wrapped = fmt == "geojson", fmt in ("json", "geojson")
-    if fmt == "csv":
-        query = repository.csv_sql(filters, sort, acled=acled)
+    geojson, wrapped = layout.fmt == "geojson", layout.fmt in ("json", "geojson")
+    if layout.fmt == "csv":
+        query = repository.csv_sql(filters, sort, acled=layout.acled, fields=layout.fields)
         copy_options = repository.CSV_WITH_HEADER
     else:
-        query = repository.json_rows_sql(filters, sort, geojson=geojson, separated=wrapped)
+        query = repository.json_rows_sql(
+            filters, sort, geojson=geojson, separated=wrapped, fields=layout.fields
+        )
         copy_options = repository.PASS_THROUGH
     if wrapped:
         # The opening bytes go out before the query runs: clients see the response start.

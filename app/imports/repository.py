@@ -199,9 +199,19 @@ SELECT s.id, s.event_date, 1, 'import', %(actor)s,
            || jsonb_build_object('status', 'claimed')
 FROM import_staging s WHERE s.existing_id IS NULL
 """
+# Rendered from the row (not the stored document): the state the diff starts from is the
+# row's own, whatever wrote it.
 CAPTURE_OLD_STATE = f"""
 UPDATE import_staging s SET old_state = ({EVENT_JSON})::jsonb
 FROM event WHERE event.id = s.existing_id
+"""
+# The created events' stored documents, once their sources and units are in (the changed
+# ones' are rendered by itk_record_changes).
+DOCUMENTS_OF_CREATED = """
+SELECT count(*) FROM (
+    SELECT array_agg(id) AS ids, array_agg(event_date) AS dates
+    FROM import_staging WHERE existing_id IS NULL) AS created,
+    itk_event_docs(created.ids, created.dates)
 """
 UPDATE_FIELDS = f"""
 UPDATE event e SET {STAGED_ASSIGNMENTS}
@@ -319,6 +329,7 @@ async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> i
         await _step(conn, "sources of updated", INSERT_NEW_SOURCES_OF_EXISTING, params)
     await _step(conn, "unit links", INSERT_UNIT_LINKS, {"update": update})
     await _step(conn, "revisions", REVISIONS_FOR_CREATED, params)
+    await _step(conn, "documents", DOCUMENTS_OF_CREATED)
     if not update:
         return 0
     await _step(conn, "diffs", DIFFS)

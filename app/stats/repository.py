@@ -34,6 +34,7 @@ from app.events import (
     EventUnit,
     filter_conditions,
     of_its_event,
+    resolved_names,
 )
 from app.gazetteer import repository as gazetteer
 
@@ -85,9 +86,7 @@ def _rollup_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     if filters.country:
         conditions.append(EventRollup.country.in_([code.upper() for code in filters.country]))
     if filters.region:
-        conditions.append(
-            EventRollup.region_code.in_(gazetteer.region_codes_matching(filters.region))
-        )
+        conditions.append(EventRollup.region_code.in_(resolved_names(filters).region_codes))
     if filters.status:
         conditions.append(EventRollup.status.in_(filters.status))
     if filters.event_type:

@@ -240,3 +240,95 @@ def test_large_export_streams_and_a_disconnect_frees_the_connection(fresh_databa
         ) as response:
             lines = sum(chunk.count(b"\n") for chunk in response.iter_bytes())
         assert lines == 100_000
+
+
+async def _raw(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: Any
+) -> tuple[httpx.Response, bytes]:
+    """The response and its body as sent (not decoded)."""
+    async with client.stream("GET", path, params=params, headers=headers) as response:
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    return response, body
+
+
+async def test_exports_are_compressed_when_asked(fresh_database_url: str):
+    import gzip
+
+    import zstandard
+
+    async with live_app(fresh_database_url) as (_, keys, client):
+        await _seed(client, keys)
+        for fmt in ("ndjson", "json", "geojson", "csv"):
+            path = f"/v1/exports/events.{fmt}"
+            plain_headers = {**bearer(keys, "reader"), "Accept-Encoding": "identity"}
+            plain, body = await _raw(client, path, plain_headers)
+            assert "content-encoding" not in plain.headers
+            assert plain.headers["vary"] == "Accept-Encoding"
+            assert body.count(b"\n") >= 3
+            for asked, sent, decode in (
+                ("gzip", "gzip", gzip.decompress),
+                ("gzip, deflate, br, zstd", "zstd", zstandard.ZstdDecompressor().decompressobj),
+                ("zstd;q=0.5, gzip", "gzip", gzip.decompress),
+                ("zstd;q=0, gzip;q=0", None, None),
+                ("br", None, None),
+            ):
+                response, raw = await _raw(
+                    client, path, {**bearer(keys, "reader"), "Accept-Encoding": asked}
+                )
+                assert response.status_code == 200
+                assert response.headers.get("content-encoding") == sent, asked
+                if decode is gzip.decompress:
+                    assert gzip.decompress(raw) == body
+                elif decode is not None:
+                    assert decode().decompress(raw) == body
+                else:
+                    assert raw == body
+                if sent:
+                    assert len(raw) < len(body)
+
+
+async def test_export_fields_select_and_order_the_fields(fresh_database_url: str):
+    async with live_app(fresh_database_url) as (_, keys, client):
+        await _seed(client, keys)
+        reader = bearer(keys, "reader")
+        full = {e["id"]: e for e in await _list(client, keys)}
+        wanted = ["event_date", "id", "region", "units"]
+        ndjson = await client.get(
+            "/v1/exports/events.ndjson", params={"fields": ",".join(wanted)}, headers=reader
+        )
+        rows = [json.loads(line) for line in ndjson.text.splitlines()]
+        assert len(rows) == len(full)
+        for row in rows:
+            assert list(row) == wanted
+            assert row == {name: full[row["id"]][name] for name in wanted}
+        as_json = await client.get(
+            "/v1/exports/events.json", params={"fields": "id, fatalities"}, headers=reader
+        )
+        assert [list(row) for row in as_json.json()] == [["id", "fatalities"]] * len(full)
+        geo = await client.get(
+            "/v1/exports/events.geojson", params={"fields": "id,lat"}, headers=reader
+        )
+        for feature in geo.json()["features"]:
+            assert feature["properties"] == {"id": feature["id"], "lat": full[feature["id"]]["lat"]}
+        as_csv = await client.get(
+            "/v1/exports/events.csv", params={"fields": "region_name,id,units"}, headers=reader
+        )
+        records = list(csv.reader(io.StringIO(as_csv.text)))
+        assert records[0] == ["region_name", "id", "units"]
+        assert sorted(record[1] for record in records[1:]) == sorted(full)
+        for bad, fmt in (
+            ("id,nope", "ndjson"),
+            ("region_name", "ndjson"),  # a CSV column, not a JSON member
+            ("region", "csv"),  # the other way round
+            ("id,id", "csv"),
+            (" , ", "ndjson"),
+            ("x" * 1001, "ndjson"),
+        ):
+            refused = await client.get(
+                f"/v1/exports/events.{fmt}", params={"fields": bad}, headers=reader
+            )
+            assert_problem(refused, 422)
+        acled = await client.get(
+            "/v1/exports/events.csv", params={"fields": "id", "profile": "acled"}, headers=reader
+        )
+        assert_problem(acled, 422)

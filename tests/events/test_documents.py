@@ -1,0 +1,149 @@
+"""Each event's API JSON is rendered on write and stored (event.doc): after every kind of write
+the stored document equals a fresh rendering, the API's own view of the event, and what the
+list, the exports and the change feed send; the feed holds one row per change."""
+
+import json
+from typing import Any
+
+import httpx
+import psycopg
+
+from app.core.db import libpq_url
+from app.events import EVENT_JSON
+from tests.factories import event_body
+from tests.live import bearer, live_app
+
+NDJSON = {"content-type": "application/x-ndjson"}
+STALE = f"SELECT id::text FROM event WHERE doc IS DISTINCT FROM ({EVENT_JSON})::text"
+DOCS = "SELECT id::text, doc FROM event"
+
+
+class Roles:
+    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        self.client, self.headers = client, headers
+
+    def __getattr__(self, method: str) -> Any:
+        call = getattr(self.client, method)
+        return lambda *args, **kwargs: call(
+            *args, **{**kwargs, "headers": {**self.headers, **kwargs.get("headers", {})}}
+        )
+
+
+async def _check(connection: psycopg.AsyncConnection[Any], admin: Any, after: str) -> None:
+    stale = [row[0] for row in await (await connection.execute(STALE)).fetchall()]
+    assert stale == [], f"after {after}: stale documents {stale}"
+    for event_id, doc in await (await connection.execute(DOCS)).fetchall():
+        shown = await admin.get(f"/v1/events/{event_id}", params={"include_deleted": True})
+        assert shown.status_code == 200, shown.text
+        assert json.loads(doc) == shown.json(), f"after {after}: {event_id}"
+
+
+async def _etag(client: Any, event_id: str) -> str:
+    return (await client.get(f"/v1/events/{event_id}")).headers["etag"]
+
+
+async def _ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+async def test_the_stored_document_is_exact_after_every_kind_of_write(
+    fresh_database_url: str,
+) -> None:
+    async with (
+        live_app(fresh_database_url) as (_, keys, client),
+        await psycopg.AsyncConnection.connect(
+            libpq_url(fresh_database_url), autocommit=True
+        ) as connection,
+    ):
+        analyst, verifier, admin = (
+            Roles(client, bearer(keys, role)) for role in ("analyst", "verifier", "admin")
+        )
+        await _writes_and_reads(connection, analyst, verifier, admin)
+
+
+async def _writes_and_reads(
+    connection: psycopg.AsyncConnection[Any], analyst: Any, verifier: Any, admin: Any
+) -> None:
+    body = event_body(units=[{"name": "Akhmat", "side": "RU", "role": "defender"}])
+    a = (await _ok(await analyst.post("/v1/events", json=body), 201))["id"]
+    b = (await _ok(await analyst.post("/v1/events", json=event_body(summary="b")), 201))["id"]
+    await _check(connection, admin, "create")
+
+    patch = {"event_date": "2024-11-30", "summary": "Limited gains.", "tags": ["contested"],
+             "units": [{"name": "Akhmat", "side": "RU", "role": "attacker"}]}  # fmt: skip
+    headers = {"If-Match": await _etag(analyst, a)}
+    await _ok(await analyst.patch(f"/v1/events/{a}", json=patch, headers=headers))
+    await _check(connection, admin, "patch (to another year's partition)")
+    source = {"source_name": "DeepState", "stance": "denies", "reliability": "B"}
+    await _ok(await analyst.post(f"/v1/events/{a}/sources", json=source), 201)
+    await _check(connection, admin, "a source added")
+    status = {"status": "verified", "rationale": "Geolocated footage."}
+    await _ok(await verifier.post(f"/v1/events/{a}/status", json=status))
+    await _check(connection, admin, "status")
+    await _ok(await analyst.delete(f"/v1/events/{b}"), 204)
+    await _check(connection, admin, "delete")
+    await _ok(await admin.post(f"/v1/events/{b}/restore"))
+    await _check(connection, admin, "restore")
+
+    c_body = event_body(
+        summary="c", event_date="2023-05-05", units=[{"name": "Sever", "side": "RU"}]
+    )
+    c = (await _ok(await analyst.post("/v1/events", json=c_body), 201))["id"]
+    await _ok(await verifier.post(f"/v1/events/{c}/merge", json={"into": a}))
+    await _check(connection, admin, "merge")
+    await _ok(await admin.post(f"/v1/events/{c}/unmerge"))
+    await _check(connection, admin, "unmerge")
+
+    rows = [
+        event_body(external_id=f"feed-{n}", external_source="docs-feed",
+                   units=[{"name": "Kraken", "side": "UA", "role": "attacker"}])
+        for n in range(2)
+    ]  # fmt: skip
+    ndjson = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    assert (await _ok(await analyst.post("/v1/imports", content=ndjson, headers=NDJSON)))[
+        "created"
+    ] == 2
+    await _check(connection, admin, "import (create)")
+    rows[0]["summary"] = "Revised by the feed."
+    rows[0]["event_date"] = "2024-02-29"
+    rows[0]["sources"].append({"source_name": "Rybar", "stance": "denies"})
+    ndjson = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    updated = await analyst.post(
+        "/v1/imports", params={"on_conflict": "update"}, content=ndjson, headers=NDJSON
+    )
+    assert (await _ok(updated))["updated"] == 1
+    await _check(connection, admin, "import (update)")
+
+    kraken = (await analyst.get("/v1/units", params={"q": "Kraken"})).json()["items"][0]
+    await _ok(await analyst.patch(f"/v1/units/{kraken['id']}", json={"name": "Kraken Regiment"}))
+    await _check(connection, admin, "unit rename")
+    await _ok(await analyst.patch("/v1/regions/RU-BEL", json={"add_aliases": ["Belgorodchina"]}))
+    await _check(connection, admin, "region aliases")
+
+    # What is sent is the stored document: the list, the NDJSON export, the GeoJSON export.
+    docs = {row[0]: json.loads(row[1]) for row in await (await connection.execute(DOCS)).fetchall()}
+    listed = await admin.get("/v1/events", params={"include_deleted": True, "limit": 100})
+    assert {item["id"]: item for item in listed.json()["items"]} == docs
+    exported = await admin.get("/v1/exports/events.ndjson", params={"include_deleted": True})
+    lines = [json.loads(line) for line in exported.text.splitlines()]
+    assert {item["id"]: item for item in lines} == docs
+    geo = (await admin.get("/v1/exports/events.geojson", params={"include_deleted": True})).json()
+    for feature in geo["features"]:
+        event = docs[feature["id"]]
+        assert feature["properties"] == event
+        assert feature["geometry"] == {"type": "Point", "coordinates": [event["lon"], event["lat"]]}
+
+    # The change feed: one row per change (the creation and each version after it), and each
+    # upsert carries the stored document.
+    feed = (await admin.get("/v1/changes", params={"limit": 1000})).json()["items"]
+    per_event: dict[str, int] = {}
+    for item in feed:
+        per_event[item["event_id"]] = per_event.get(item["event_id"], 0) + 1
+        if item["event"] is not None:
+            assert item["event"]["id"] == item["event_id"]
+    assert per_event == {event_id: doc["version"] for event_id, doc in docs.items()}
+    latest = {item["event_id"]: item for item in feed}
+    for event_id, item in latest.items():
+        if item["op"] == "upsert":
+            assert item["event"] == docs[event_id]
