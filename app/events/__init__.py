@@ -4,7 +4,9 @@ the CLI may use. The rest of app.events is its own; see docs/architecture.md."""
 from app.events import repository as _repository
 from app.events.fields import (
     CSV_COLUMNS,
+    CSV_HEADER,
     DOCUMENT,
+    DOCUMENT_CSV,
     EVENT_JSON,
     JSON_COLUMNS,
     READ_ONLY_CSV_COLUMNS,
@@ -56,8 +58,10 @@ __all__ = [
     "ACLED_SUB_EVENT_TYPES",
     "ACLED_TIME_PRECISION",
     "CSV_COLUMNS",
+    "CSV_HEADER",
     "DISORDER_TYPES",
     "DOCUMENT",
+    "DOCUMENT_CSV",
     "EVENT_JSON",
     "JSON_COLUMNS",
     "READ_ONLY_CSV_COLUMNS",

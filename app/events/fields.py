@@ -134,21 +134,8 @@ def json_selecting(names: list[str]) -> str:
     return f"({_json_object({name: JSON_COLUMNS[name] for name in names})})::text"
 
 
-# The function that stores it, rendered into migrations/sql/functions/ (`python -m
-# migrations.sql render`; a new version and a migration when a field is added). Every write
-# calls it in its own transaction, after the event, its sources and units are written: the
-# one change path (itk_record_changes) and the two ways an event is created (the service,
-# imports). Lists, exports, GeoJSON and the change feed read `event.doc`.
-EVENT_DOCS = f"""CREATE OR REPLACE FUNCTION itk_event_docs(ids uuid[], dates date[])
-RETURNS TABLE (id uuid, version integer, updated_at timestamptz)
-LANGUAGE sql VOLATILE
-AS $$
-UPDATE event SET doc = ({EVENT_JSON})::text
-FROM unnest(ids, dates) AS written(id, event_date)
-WHERE event.id = written.id AND event.event_date = written.event_date
-RETURNING event.id, event.version, event.updated_at
-$$"""
-# What reads it: a row written around the service (raw SQL) has none, and is rendered live.
+# What reads the event's stored JSON document (itk_event_docs below): a row written around the
+# service (raw SQL) has none, and is rendered live.
 DOCUMENT = f"coalesce(event.doc, ({EVENT_JSON})::text)"
 
 
@@ -186,6 +173,29 @@ CSV_COLUMNS = _columns(
     {name: _BOOKKEEPING[name] for name in ("created_at", "updated_at", "version", "deleted_at")},
     True,
 )
+# One event's CSV line (no terminator) as COPY … (FORMAT csv) would write CSV_COLUMNS:
+# stored with the JSON document, so a CSV export is a pass-through too.
+CSV_LINE = " || ',' || ".join(f"itk_csv_field(({sql})::text)" for sql in CSV_COLUMNS.values())
+CSV_HEADER = ",".join(CSV_COLUMNS)
+
+# The function that stores both, rendered into migrations/sql/functions/ (`python -m
+# migrations.sql render`; a new version and a migration when a field is added). Every write
+# calls it in its own transaction, after the event, its sources and units are written: the
+# one change path (itk_record_changes) and the two ways an event is created (the service,
+# imports). Lists, exports, GeoJSON and the change feed read `event.doc`, CSV exports
+# `event.doc_csv`.
+EVENT_DOCS = f"""CREATE OR REPLACE FUNCTION itk_event_docs(ids uuid[], dates date[])
+RETURNS TABLE (id uuid, version integer, updated_at timestamptz)
+LANGUAGE sql VOLATILE
+AS $$
+UPDATE event SET doc = ({EVENT_JSON})::text, doc_csv = {CSV_LINE}
+FROM unnest(ids, dates) AS written(id, event_date)
+WHERE event.id = written.id AND event.event_date = written.event_date
+RETURNING event.id, event.version, event.updated_at
+$$"""
+# What a CSV export reads (rendered live for a row written around the service).
+DOCUMENT_CSV = f"coalesce(event.doc_csv, {CSV_LINE})"
+
 # The CSV columns an import does not read back (the service sets them).
 READ_ONLY_CSV_COLUMNS = frozenset(CSV_COLUMNS) - set(NAMES) - {"units", "sources"}
 

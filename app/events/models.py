@@ -121,6 +121,8 @@ class Event(Base):
     # The event as the API shows it (EventOut's JSON), rendered by PostgreSQL whenever it is
     # written (itk_event_docs, app/events/fields.py): what lists, exports and the feed send.
     doc: Mapped[str | None] = mapped_column(Text, deferred=True)
+    # Its CSV line, the same way (CSV exports).
+    doc_csv: Mapped[str | None] = mapped_column(Text, deferred=True)
     merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("event_key.id"))
 
     region: Mapped[Region | None] = relationship(lazy="raise")

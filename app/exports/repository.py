@@ -1,5 +1,6 @@
 """SQL for exports: rows are rendered by PostgreSQL (JSON, CSV) and streamed with COPY."""
 
+import time
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from app.events import (
     CSV_COLUMNS,
     DISORDER_TYPES,
     DOCUMENT,
+    DOCUMENT_CSV,
     SORT_COLUMNS,
     Event,
     EventFilters,
@@ -118,20 +120,85 @@ def csv_sql(
     return _sql(_ordered(query.select_from(Event), filters, sort))
 
 
+def stored_csv_sql(filters: EventFilters, sort: str) -> str:
+    """Each event's stored CSV line (one text column): copied out with BINARY_LINES."""
+    line: Any = literal_column(DOCUMENT_CSV)
+    return _sql(_ordered(select(line).select_from(Event), filters, sort))
+
+
 # JSON never contains these bytes unescaped, so CSV mode passes it through untouched
 # (text mode would double every backslash).
 PASS_THROUGH = "(FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"  # noqa: S105
 CSV_WITH_HEADER = "(FORMAT csv, HEADER true)"
+# One text column in COPY's binary framing: any byte passes (a stored CSV line may hold
+# control characters a pass-through CSV mode would quote); unwrapped by _lines.
+BINARY_LINES = "(FORMAT binary)"
+# Rows come from COPY one message each: sent on in pieces of about this size (or sooner when
+# rows come slowly), so the stream costs one write per piece rather than one per row.
+PIECE_BYTES = 256 * 1024
+PIECE_WAIT_S = 0.2
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _lines(buffer: bytearray, state: list[bool]) -> tuple[list[bytes], int]:
+    """The complete one-column tuples at the start of a binary COPY stream's buffer, each
+    with a newline, and how many bytes they took (state[0]: the header was read)."""
+    lines: list[bytes] = []
+    pos = 0
+    if not state[0]:
+        if len(buffer) < 19:
+            return lines, 0
+        if bytes(buffer[:11]) != _SIGNATURE:
+            raise ValueError("not a binary COPY stream")
+        pos = 19 + int.from_bytes(buffer[15:19], "big")
+        state[0] = True
+    end = len(buffer)
+    while end - pos >= 2:
+        fields = int.from_bytes(buffer[pos : pos + 2], "big", signed=True)
+        if fields == -1:  # the trailer
+            pos += 2
+            break
+        if end - pos < 6:
+            break
+        size = int.from_bytes(buffer[pos + 2 : pos + 6], "big", signed=True)
+        if size < 0:  # NULL: an empty line
+            lines.append(b"\n")
+            pos += 6
+            continue
+        if end - pos - 6 < size:
+            break
+        lines.append(bytes(buffer[pos + 6 : pos + 6 + size]) + b"\n")
+        pos += 6 + size
+    return lines, pos
 
 
 async def copy_out(
     conninfo: str, options: str, query: str, copy_options: str
 ) -> AsyncGenerator[bytes]:
-    """Stream `COPY (query) TO STDOUT` from its own connection, closed however we stop."""
+    """Stream `COPY (query) TO STDOUT` from its own connection, closed however we stop, in
+    pieces of about PIECE_BYTES (BINARY_LINES: the text of each row, a line each)."""
+    binary = copy_options == BINARY_LINES
+    buffer, state = bytearray(), [False]
+    piece: list[bytes] = []
+    size = 0
+    last = time.monotonic()
     async with (
         await psycopg.AsyncConnection.connect(conninfo, options=options) as conn,
         conn.cursor() as cursor,
         cursor.copy(f"COPY ({query}) TO STDOUT {copy_options}") as copy,
     ):
         async for chunk in copy:
-            yield bytes(chunk)
+            if binary:
+                buffer += chunk
+                lines, used = _lines(buffer, state)
+                del buffer[:used]
+                piece += lines
+                size += len(chunk)
+            else:
+                piece.append(bytes(chunk))
+                size += len(chunk)
+            if size >= PIECE_BYTES or (piece and time.monotonic() - last >= PIECE_WAIT_S):
+                yield b"".join(piece)
+                piece, size, last = [], 0, time.monotonic()
+    if piece:
+        yield b"".join(piece)

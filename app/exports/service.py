@@ -9,7 +9,7 @@ from typing import Literal
 from app.auth.models import ApiKey
 from app.core.errors import UnprocessableContent
 from app.core.metrics import EXPORT_ROWS
-from app.events import CSV_COLUMNS, JSON_COLUMNS, EventFilters, ensure_may_see_deleted
+from app.events import CSV_COLUMNS, CSV_HEADER, JSON_COLUMNS, EventFilters, ensure_may_see_deleted
 from app.exports import repository
 from app.exports.encoding import compressed
 
@@ -111,7 +111,12 @@ async def _render(
     filters: EventFilters, sort: str, layout: Layout, conninfo: str, options: str
 ) -> AsyncGenerator[bytes]:
     geojson, wrapped = layout.fmt == "geojson", layout.fmt in ("json", "geojson")
-    if layout.fmt == "csv":
+    if layout.fmt == "csv" and not layout.acled and not layout.fields:
+        # Our own layout is stored with each event: its lines, under the header.
+        yield CSV_HEADER.encode() + b"\n"
+        query = repository.stored_csv_sql(filters, sort)
+        copy_options = repository.BINARY_LINES
+    elif layout.fmt == "csv":
         query = repository.csv_sql(filters, sort, acled=layout.acled, fields=layout.fields)
         copy_options = repository.CSV_WITH_HEADER
     else:

@@ -1,4 +1,5 @@
-"""Stored documents: each event's API JSON rendered on write (event.doc), and the change feed
+"""Stored documents: each event's API JSON and CSV line rendered on write (event.doc,
+event.doc_csv), and the change feed
 logs an event once per change (when its document changes)
 
 Every write renders the document in its own transaction: itk_record_changes (v2) ends with
@@ -29,6 +30,8 @@ QUIET = ("event_changes_update", "event_rollup_update", "event_key_update",
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '10s'")
     op.add_column("event", sa.Column("doc", sa.Text(), nullable=True))
+    op.add_column("event", sa.Column("doc_csv", sa.Text(), nullable=True))
+    run_sql("functions/itk_csv_field")
     run_sql("functions/itk_event_docs")
     run_sql("functions/itk_record_changes.v2")
     run_sql("functions/itk_log_event_updates")
@@ -48,4 +51,6 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION itk_log_event_updates()")
     run_sql("functions/itk_record_changes")
     op.execute("DROP FUNCTION itk_event_docs(uuid[], date[])")
+    op.execute("DROP FUNCTION itk_csv_field(text)")
+    op.drop_column("event", "doc_csv")
     op.drop_column("event", "doc")

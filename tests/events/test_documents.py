@@ -2,6 +2,8 @@
 the stored document equals a fresh rendering, the API's own view of the event, and what the
 list, the exports and the change feed send; the feed holds one row per change."""
 
+import csv
+import io
 import json
 from typing import Any
 
@@ -9,12 +11,14 @@ import httpx
 import psycopg
 
 from app.core.db import libpq_url
-from app.events import EVENT_JSON
+from app.events import CSV_COLUMNS, EVENT_JSON
+from app.events.fields import CSV_LINE
 from tests.factories import event_body
 from tests.live import bearer, live_app
 
 NDJSON = {"content-type": "application/x-ndjson"}
-STALE = f"SELECT id::text FROM event WHERE doc IS DISTINCT FROM ({EVENT_JSON})::text"
+STALE = f"""SELECT id::text FROM event
+WHERE doc IS DISTINCT FROM ({EVENT_JSON})::text OR doc_csv IS DISTINCT FROM {CSV_LINE}"""
 DOCS = "SELECT id::text, doc FROM event"
 
 
@@ -134,6 +138,15 @@ async def _writes_and_reads(
         assert feature["properties"] == event
         assert feature["geometry"] == {"type": "Point", "coordinates": [event["lon"], event["lat"]]}
 
+    # The stored CSV lines are what COPY renders from the columns (fields= renders live).
+    stored = await admin.get("/v1/exports/events.csv", params={"include_deleted": True})
+    live = await admin.get(
+        "/v1/exports/events.csv", params={"include_deleted": True, "fields": ",".join(CSV_COLUMNS)}
+    )
+    assert stored.status_code == live.status_code == 200
+    assert stored.content == live.content
+    assert stored.content.count(b"\n") == len(docs) + 1
+
     # The change feed: one row per change (the creation and each version after it), and each
     # upsert carries the stored document.
     feed = (await admin.get("/v1/changes", params={"limit": 1000})).json()["items"]
@@ -147,3 +160,32 @@ async def _writes_and_reads(
     for event_id, item in latest.items():
         if item["op"] == "upsert":
             assert item["event"] == docs[event_id]
+
+
+async def test_stored_csv_lines_quote_as_copy_does(fresh_database_url: str) -> None:
+    """Values CSV must quote (commas, quotes, CR, LF, empty strings) and bytes a pass-through
+    COPY would trip on (control characters) come out of the stored lines exactly as COPY
+    writes them from the columns."""
+    awkward = [
+        'commas, "quotes" and\nnewlines\r\nand CR\rend',
+        "control \x01 \x02 \x7f bytes, tab\t, backslash \\ and \\.",
+        "  leading and trailing spaces  ",
+        "\\.",
+        "Кириллица, 🛰",
+    ]
+    async with live_app(fresh_database_url) as (_, keys, client):
+        analyst, reader = bearer(keys, "analyst"), bearer(keys, "reader")
+        for n, text_ in enumerate(awkward):
+            body = event_body(summary=text_, location_name=text_, tags=[text_, "t;x"])
+            if n == 0:
+                body["sources"][0]["source_name"] = 'He said "no", twice'
+            await _ok(await client.post("/v1/events", json=body, headers=analyst), 201)
+        empty = event_body(summary="", location_name="x")
+        await _ok(await client.post("/v1/events", json=empty, headers=analyst), 201)
+        stored = await client.get("/v1/exports/events.csv", headers=reader)
+        live = await client.get(
+            "/v1/exports/events.csv", params={"fields": ",".join(CSV_COLUMNS)}, headers=reader
+        )
+        assert stored.content == live.content
+        rows = list(csv.DictReader(io.StringIO(stored.text, newline="")))
+        assert sorted(row["summary"] for row in rows) == sorted([*awkward, ""])
