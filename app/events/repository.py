@@ -48,18 +48,11 @@ EVENT_LOAD_OPTIONS = (
 )
 
 
-async def list_events(
-    session: AsyncSession,
-    filters: EventFilters,
-    sort: str,
-    limit: int,
-    after: tuple[Any, uuid.UUID] | None,
-) -> list[tuple[str, Any, uuid.UUID]]:
-    """One page of events matching filters, ordered by sort then id, after a keyset position:
-    (the event's JSON as the API shows it, its sort value, its id) per row.
-
-    The JSON is the stored document (rendered on write), so a page costs one query and
-    no ORM objects or rendering."""
+def list_query(
+    filters: EventFilters, sort: str, limit: int, after: tuple[Any, uuid.UUID] | None
+) -> Any:
+    """The statement of one list page: (the event's stored document, its sort value, its
+    id) per row, ordered by sort then id, after a keyset position."""
     descending = sort.startswith("-")
     column = SORT_COLUMNS[sort.lstrip("-")]
     document = literal_column(DOCUMENT, Text)
@@ -69,7 +62,21 @@ async def list_events(
         bound = tuple_(literal(after[0], column.type), literal(after[1], Event.id.type))
         query = query.where(position < bound if descending else position > bound)
     order = (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
-    result = await session.execute(query.order_by(*order).limit(limit))
+    return query.order_by(*order).limit(limit)
+
+
+async def list_events(
+    session: AsyncSession,
+    filters: EventFilters,
+    sort: str,
+    limit: int,
+    after: tuple[Any, uuid.UUID] | None,
+) -> list[tuple[str, Any, uuid.UUID]]:
+    """One page of events matching filters (list_query).
+
+    The JSON is the stored document (rendered on write), so a page costs one query and
+    no ORM objects or rendering."""
+    result = await session.execute(list_query(filters, sort, limit, after))
     return [(row[0], row[1], row[2]) for row in result]
 
 
