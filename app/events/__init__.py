@@ -13,12 +13,14 @@ from app.events.fields import (
     STAGED_ASSIGNMENTS,
     STAGED_COLUMNS,
     STAGED_DIFFERS,
+    STAGED_NAMED,
     STAGED_VALUES,
     STAGING_COLUMNS,
     STAGING_TABLE,
     SUBSTANTIVE_FIELDS,
     geojson_feature,
     json_selecting,
+    rendered_with_children,
 )
 from app.events.filters import (
     SORT_COLUMNS,
@@ -69,6 +71,7 @@ __all__ = [
     "STAGED_ASSIGNMENTS",
     "STAGED_COLUMNS",
     "STAGED_DIFFERS",
+    "STAGED_NAMED",
     "STAGED_VALUES",
     "STAGING_COLUMNS",
     "STAGING_TABLE",
@@ -92,5 +95,6 @@ __all__ = [
     "live_documents",
     "of_its_event",
     "period_start",
+    "rendered_with_children",
     "resolved_names",
 ]

@@ -13,10 +13,11 @@ from app.events import (
     STAGED_ASSIGNMENTS,
     STAGED_COLUMNS,
     STAGED_DIFFERS,
-    STAGED_VALUES,
+    STAGED_NAMED,
     STAGING_COLUMNS,
     STAGING_TABLE,
     SUBSTANTIVE_FIELDS,
+    rendered_with_children,
 )
 from app.gazetteer import repository as gazetteer
 
@@ -136,10 +137,27 @@ ORDER BY CASE WHEN key = '' THEN lower(name) ELSE key END, side, name
 ON CONFLICT DO NOTHING
 """
 UNRESOLVED_UNITS = "SELECT EXISTS (SELECT 1 FROM import_unit WHERE unit_id IS NULL)"
-INSERT_EVENTS = f"""
-INSERT INTO event (id, {STAGED_COLUMNS}, created_by, updated_by)
-SELECT id, {STAGED_VALUES}, %(actor)s, %(actor)s
-FROM import_staging WHERE existing_id IS NULL ORDER BY line
+# New events are written once, with their documents: their keys first (itk_event_key_insert
+# v2 lets an event find its key made), then their sources and unit links (which refer to the
+# key), then the events, rendered from their staged values and those children.
+INSERT_KEYS = """
+INSERT INTO event_key (id, external_source, external_id)
+SELECT id, external_source, external_id FROM import_staging WHERE existing_id IS NULL
+"""
+CREATED = "SELECT id, event_date FROM import_staging WHERE existing_id IS NULL"
+_NEW_EVENTS = f"""
+SELECT line, id, {STAGED_NAMED}, 'claimed'::text AS status,
+       now() AS created_at, %(actor)s::uuid AS created_by,
+       now() AS updated_at, %(actor)s::uuid AS updated_by,
+       1 AS version, NULL::timestamptz AS deleted_at
+FROM import_staging WHERE existing_id IS NULL"""
+_WITH, _JSON, _CSV, _FROM = rendered_with_children(_NEW_EVENTS, CREATED)
+INSERT_EVENTS = f"""{_WITH}
+INSERT INTO event (id, {STAGED_COLUMNS}, created_by, updated_by, doc, doc_csv)
+SELECT event.id, {", ".join(f"event.{name}" for name in STAGED_COLUMNS.split(", "))},
+       %(actor)s, %(actor)s, {_JSON}, {_CSV}
+FROM {_FROM}
+ORDER BY event.line
 """
 SOURCE_COLUMNS = """id uuid, source_name text, url text, published_at timestamptz, stance text,
     excerpt text, reliability text, credibility text, language text"""
@@ -205,14 +223,7 @@ CAPTURE_OLD_STATE = f"""
 UPDATE import_staging s SET old_state = ({EVENT_JSON})::jsonb
 FROM event WHERE event.id = s.existing_id
 """
-# The created events' stored documents, once their sources and units are in (the changed
-# ones' are rendered by itk_record_changes).
-DOCUMENTS_OF_CREATED = """
-SELECT count(*) FROM (
-    SELECT array_agg(id) AS ids, array_agg(event_date) AS dates
-    FROM import_staging WHERE existing_id IS NULL) AS created,
-    itk_event_docs(created.ids, created.dates)
-"""
+
 UPDATE_FIELDS = f"""
 UPDATE event e SET {STAGED_ASSIGNMENTS}
 FROM import_staging s
@@ -321,15 +332,15 @@ async def apply(conn: AsyncConnection[Any], actor: uuid.UUID, update: bool) -> i
         await _step(conn, "units resolved under the lock", RESOLVE_UNITS)
         await _step(conn, "new units", INSERT_UNITS)
         await _step(conn, "new units resolved", RESOLVE_UNITS)
-    await _step(conn, "events", INSERT_EVENTS, params)
+    await _step(conn, "keys", INSERT_KEYS)
     if update:
         await _step(conn, "update fields", UPDATE_FIELDS)
     await _step(conn, "sources", INSERT_SOURCES, params)
     if update:
         await _step(conn, "sources of updated", INSERT_NEW_SOURCES_OF_EXISTING, params)
     await _step(conn, "unit links", INSERT_UNIT_LINKS, {"update": update})
+    await _step(conn, "events", INSERT_EVENTS, params)
     await _step(conn, "revisions", REVISIONS_FOR_CREATED, params)
-    await _step(conn, "documents", DOCUMENTS_OF_CREATED)
     if not update:
         return 0
     await _step(conn, "diffs", DIFFS)

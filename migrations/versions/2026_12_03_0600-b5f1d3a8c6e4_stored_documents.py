@@ -3,7 +3,9 @@ event.doc_csv), and the change feed
 logs an event once per change (when its document changes)
 
 Every write renders the document in its own transaction: itk_record_changes (v2) ends with
-itk_event_docs, which creation paths call too. Existing events are rendered here, with the
+itk_event_docs, which the service's create path calls too; an import writes its new events'
+keys, sources and unit links first and the events with their documents last
+(itk_event_key_insert v2 keeps a key that exists). Existing events are rendered here, with the
 change-feed and rollup triggers off for that one UPDATE (it changes no event's content).
 
 Revision ID: b5f1d3a8c6e4
@@ -35,6 +37,7 @@ def upgrade() -> None:
     run_sql("functions/itk_event_docs")
     run_sql("functions/itk_record_changes.v2")
     run_sql("functions/itk_log_event_updates")
+    run_sql("functions/itk_event_key_insert.v2")
     for trigger in QUIET:
         op.execute(f"ALTER TABLE event DISABLE TRIGGER {trigger}")
     op.execute("SELECT count(*) FROM (SELECT array_agg(id) AS ids, array_agg(event_date) AS dates"
@@ -50,6 +53,7 @@ def downgrade() -> None:
     run_sql("triggers/event_changes_update")
     op.execute("DROP FUNCTION itk_log_event_updates()")
     run_sql("functions/itk_record_changes")
+    run_sql("functions/itk_event_key_insert")
     op.execute("DROP FUNCTION itk_event_docs(uuid[], date[])")
     op.execute("DROP FUNCTION itk_csv_field(text)")
     op.drop_column("event", "doc_csv")

@@ -21,11 +21,8 @@ UPDATE event SET doc = (json_build_object(
     'lon', event.lon,
     'geo_precision', event.geo_precision,
     'units', coalesce((
-        SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'side', u.side,
-                                          'role', eu.role) ORDER BY eu.position)
-        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id
-        WHERE eu.event_id = event.id AND eu.event_date = event.event_date),
-        '[]'::json),
+        SELECT json_agg(json_build_object('id', u.id, 'name', u.name, 'side', u.side, 'role', eu.role) ORDER BY eu.position)
+        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id WHERE eu.event_id = event.id AND eu.event_date = event.event_date), '[]'::json),
     'sources', coalesce((
         SELECT json_agg(json_build_object(
             'id', s.id, 'source_name', s.source_name, 'url', s.url,
@@ -33,10 +30,8 @@ UPDATE event SET doc = (json_build_object(
             'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
             'language', s.language, 'added_by', s.added_by,
             'added_by_name', (SELECT k.name FROM api_key k WHERE k.id = s.added_by),
-            'added_at', itk_rfc3339(s.added_at)
-        ) ORDER BY s.seq)
-        FROM source_report s
-        WHERE s.event_id = event.id AND s.event_date = event.event_date), '[]'::json),
+            'added_at', itk_rfc3339(s.added_at)) ORDER BY s.seq)
+        FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date), '[]'::json),
     'fatalities', event.fatalities,
     'civilian_fatalities', event.civilian_fatalities,
     'summary', event.summary,
