@@ -212,22 +212,18 @@ def rendered_with_children(events: str, written: str) -> tuple[str, str, str, st
     }
     csv_columns = CSV_COLUMNS | {"units": "units.csv", "sources": "sources.csv"}
     csv_line = " || ',' || ".join(f"itk_csv_field(({sql})::text)" for sql in csv_columns.values())
-    with_clause = f"""
-WITH units AS (
-    SELECT eu.event_id, eu.event_date,
-           json_agg({_UNIT_JSON} ORDER BY eu.position) AS json,
-           string_agg({_UNIT_CSV}, '; ' ORDER BY eu.position) AS csv
-    {_OF_EVENT_UNITS}
-    WHERE (eu.event_id, eu.event_date) IN ({written})
-    GROUP BY eu.event_id, eu.event_date
-), sources AS (
-    SELECT s.event_id, s.event_date,
-           json_agg({_SOURCE_JSON} ORDER BY s.seq) AS json,
-           string_agg({_SOURCE_CSV}, '; ' ORDER BY s.seq) AS csv
-    {_OF_EVENT_SOURCES}
-    WHERE (s.event_id, s.event_date) IN ({written})
-    GROUP BY s.event_id, s.event_date
-)"""
+
+    def aggregated(alias: str, json: str, csv: str, source: str, order: str) -> str:
+        return f"""{alias}.event_id, {alias}.event_date,
+           json_agg({json} ORDER BY {order}) AS json,
+           string_agg({csv}, '; ' ORDER BY {order}) AS csv
+    {source}
+    WHERE ({alias}.event_id, {alias}.event_date) IN ({written})
+    GROUP BY {alias}.event_id, {alias}.event_date"""
+
+    units = aggregated("eu", _UNIT_JSON, _UNIT_CSV, _OF_EVENT_UNITS, "eu.position")
+    sources = aggregated("s", _SOURCE_JSON, _SOURCE_CSV, _OF_EVENT_SOURCES, "s.seq")
+    with_clause = f"WITH units AS (SELECT {units}), sources AS (SELECT {sources})"
     from_clause = f"""({events}) AS event
     LEFT JOIN units ON units.event_id = event.id AND units.event_date = event.event_date
     LEFT JOIN sources ON sources.event_id = event.id AND sources.event_date = event.event_date"""
