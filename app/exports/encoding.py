@@ -2,15 +2,13 @@
 (a JSON or CSV export shrinks five- to tenfold), anything else gets it as it is."""
 
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Protocol
 
 import zstandard
 
 ENCODINGS = ("zstd", "gzip")  # preferred first, at equal quality
-# Rows arrive from COPY one at a time; compressing them in pieces this big costs one call
-# per piece rather than one per row, and a piece is out as soon as it is compressed.
-PIECE_BYTES = 64 * 1024
 GZIP_LEVEL = 5
 ZSTD_LEVEL = 3
 
@@ -49,16 +47,12 @@ def _compressor(encoding: str) -> _Compressor:
     return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
 
 
-async def compressed(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[bytes]:
-    """The stream, compressed in pieces of about PIECE_BYTES."""
+async def compressed(chunks: AsyncGenerator[bytes], encoding: str) -> AsyncIterator[bytes]:
+    """The stream, compressed as it comes. Closing this closes `chunks` at once (and with it
+    the export's COPY), as closing the uncompressed stream does."""
     compressor = _compressor(encoding)
-    pending: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        if size >= PIECE_BYTES:
-            if out := compressor.compress(b"".join(pending)):
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            if out := compressor.compress(chunk):
                 yield out
-            pending, size = [], 0
-    yield compressor.compress(b"".join(pending)) + compressor.flush()
+    yield compressor.flush()

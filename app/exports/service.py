@@ -95,7 +95,7 @@ def plan_export(
 
 async def _stream(
     filters: EventFilters, sort: str, layout: Layout, conninfo: str, options: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     rows = EXPORT_ROWS.labels(layout.fmt)
     # aclosing, here and below: closing the export closes the COPY at once, in this task,
     # rather than leaving each inner generator to the garbage collector (which at shutdown
