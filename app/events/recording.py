@@ -54,9 +54,9 @@ def diff_of(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 async def record_creation(
     session: AsyncSession, event: Event | repository.NewEvent, actor: uuid.UUID
 ) -> None:
-    """A new event's first revision (the whole event as created) and its stored document."""
+    """A new event's first revision: the whole event as created (its documents were
+    rendered with its row, repository.insert_event)."""
     await repository.add_first_revision(session, event, actor, event_state(event))
-    await repository.render_documents(session, [(event.id, event.event_date)])
 
 
 async def record_change(

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.types import Text
 
-from app.events.fields import DOCUMENT
+from app.events.fields import DOCUMENT, FIELDS, rendered_with_children
 from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions
 from app.events.models import (
     Event,
@@ -271,11 +271,38 @@ EVENT_RETURNED = [c for c in EVENT_TABLE.c if c.name not in {"search", "location
 SOURCE_RETURNED = [c for c in SOURCE_TABLE.c if c.name != "search"]
 # Built once (values come as parameters): building statements per request cost as much as
 # running them.
-INSERT_EVENT = insert(EVENT_TABLE).returning(*EVENT_RETURNED)
-# One multi-row INSERT; sources are ordered by seq everywhere, and seq follows the VALUES.
 INSERT_SOURCES = insert(SOURCE_TABLE).returning(*SOURCE_RETURNED)
 INSERT_UNIT_LINKS = insert(cast(Table, EventUnit.__table__))
 INSERT_REVISION = insert(cast(Table, Revision.__table__))
+INSERT_KEY = text(
+    "INSERT INTO event_key (id, external_source, external_id)"
+    " VALUES (CAST(:id AS uuid), :external_source, :external_id)"
+)
+# The event itself last, with its documents rendered from its values and its children (as an
+# import writes its new events), so its row is written once (itk_event_key_insert v2 keeps
+# the key made first).
+_NEW_EVENT = ", ".join(
+    [
+        "CAST(:id AS uuid) AS id",
+        *(f"CAST(:{field.name} AS {field.sql_type}) AS {field.name}" for field in FIELDS),
+        "'claimed'::text AS status",
+        "now() AS created_at, CAST(:created_by AS uuid) AS created_by",
+        "now() AS updated_at, CAST(:updated_by AS uuid) AS updated_by",
+        "1 AS version, NULL::timestamptz AS deleted_at",
+    ]
+)
+_WITH, _JSON, _CSV, _FROM = rendered_with_children(
+    f"SELECT {_NEW_EVENT}", "SELECT CAST(:id AS uuid), CAST(:event_date AS date)"
+)
+_WRITTEN = ["id", *(field.name for field in FIELDS), "created_by", "updated_by"]
+INSERT_EVENT = text(
+    f"""{_WITH}
+INSERT INTO event ({", ".join(_WRITTEN)}, doc, doc_csv)
+SELECT {", ".join(f"event.{name}" for name in _WRITTEN)}, {_JSON}, {_CSV}
+FROM {_FROM}
+RETURNING {", ".join(column.name for column in EVENT_RETURNED)}
+"""  # noqa: S608 (constants only)
+)
 
 
 async def insert_event(
@@ -284,10 +311,18 @@ async def insert_event(
     sources: list[dict[str, Any]],
     unit_links: list[EventUnit],
 ) -> NewEvent:
-    """Insert an event, its sources and its unit links (three statements at most), with
-    statements built once."""
-    event = (await session.execute(INSERT_EVENT, values)).mappings().one()
-    child = {"event_id": event["id"], "event_date": event["event_date"]}
+    """Insert an event's key, its sources and unit links, then the event with its stored
+    documents (four statements at most, built once)."""
+    values = {"id": uuid.uuid4()} | values
+    await session.execute(
+        INSERT_KEY,
+        {
+            "id": values["id"],
+            "external_source": values.get("external_source"),
+            "external_id": values.get("external_id"),
+        },
+    )
+    child = {"event_id": values["id"], "event_date": values["event_date"]}
     stored = []
     if sources:
         result = await session.execute(INSERT_SOURCES, [source | child for source in sources])
@@ -299,6 +334,7 @@ async def insert_event(
             for link in unit_links
         ]
         await session.execute(INSERT_UNIT_LINKS, rows)
+    event = (await session.execute(INSERT_EVENT, values)).mappings().one()
     return NewEvent(**event, sources=stored, unit_links=unit_links)
 
 
@@ -318,21 +354,6 @@ async def add_first_revision(
             "rationale": None,
             "diff": state,
         },
-    )
-
-
-RENDER_DOCUMENTS = text("""
-SELECT count(*) FROM itk_event_docs(CAST(:ids AS uuid[]), CAST(:dates AS date[]))
-""")
-
-
-async def render_documents(
-    session: AsyncSession, events: Sequence[tuple[uuid.UUID, dt.date]]
-) -> None:
-    """Render and store the documents of new events (changed ones: itk_record_changes)."""
-    await session.execute(
-        RENDER_DOCUMENTS,
-        {"ids": [event[0] for event in events], "dates": [event[1] for event in events]},
     )
 
 
