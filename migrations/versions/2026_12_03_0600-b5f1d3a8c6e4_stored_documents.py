@@ -1,11 +1,10 @@
 """Stored documents: each event's API JSON and CSV line rendered on write (event.doc,
-event.doc_csv), and the change feed
-logs an event once per change (when its document changes)
+event.doc_csv), and the change feed logs an event once per change (when its document changes)
 
-Every write renders the document in its own transaction: itk_record_changes (v2) ends with
-itk_event_docs, which the service's create path calls too; an import writes its new events'
-keys, sources and unit links first and the events with their documents last
-(itk_event_key_insert v2 keeps a key that exists). Existing events are rendered here, with the
+Every write renders the documents in its own transaction: itk_record_changes (v2) ends with
+itk_event_docs; the service's create path and imports write a new event's key, sources and
+unit links first and the event with its documents last (itk_event_key_insert v2 keeps a key
+that exists). Existing events are rendered here, with the
 change-feed and rollup triggers off for that one UPDATE (it changes no event's content).
 
 Revision ID: b5f1d3a8c6e4
