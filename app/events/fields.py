@@ -175,17 +175,23 @@ CSV_COLUMNS = _columns(
     {name: _BOOKKEEPING[name] for name in ("created_at", "updated_at", "version", "deleted_at")},
     True,
 )
+
+
+def _csv_line(columns: dict[str, str]) -> str:
+    return " || ',' || ".join(f"itk_csv_field(({sql})::text)" for sql in columns.values())
+
+
 # One event's CSV line (no terminator) as COPY … (FORMAT csv) would write CSV_COLUMNS:
 # stored with the JSON document, so a CSV export is a pass-through too.
-CSV_LINE = " || ',' || ".join(f"itk_csv_field(({sql})::text)" for sql in CSV_COLUMNS.values())
+CSV_LINE = _csv_line(CSV_COLUMNS)
 CSV_HEADER = ",".join(CSV_COLUMNS)
 
 # The function that stores both, rendered into migrations/sql/functions/ (`python -m
-# migrations.sql render`; a new version and a migration when a field is added). Every write
-# calls it in its own transaction, after the event, its sources and units are written: the
-# one change path (itk_record_changes) and the two ways an event is created (the service,
-# imports). Lists, exports, GeoJSON and the change feed read `event.doc`, CSV exports
-# `event.doc_csv`.
+# migrations.sql render`; a new version and a migration when a field is added). The one
+# change path (itk_record_changes) ends with it, in the change's own transaction, after the
+# event, its sources and units are written; a new event is written with its documents
+# (insert_new_events). Lists, exports, GeoJSON and the change feed read `event.doc`, CSV
+# exports `event.doc_csv`.
 EVENT_DOCS = f"""CREATE OR REPLACE FUNCTION itk_event_docs(ids uuid[], dates date[])
 RETURNS TABLE (id uuid, version integer, updated_at timestamptz)
 LANGUAGE sql VOLATILE
@@ -199,19 +205,47 @@ $$"""
 DOCUMENT_CSV = f"coalesce(event.doc_csv, {CSV_LINE})"
 
 
-def rendered_with_children(events: str, written: str) -> tuple[str, str, str, str]:
-    """The documents of many events at once (an import's), from a query `events` of their
-    columns as the table holds them: its units and sources are aggregated in one pass each
-    and joined, rather than looked up per event in every partition. (WITH clause, JSON, CSV
-    line, FROM clause) for a SELECT over `events` aliased `event`; `written` is a query of
-    the events' (id, event_date). The same documents as itk_event_docs
+def new_event_columns(actor: str) -> str:
+    """What a new event's row holds beside its fields, as a select list (its documents show
+    them): the defaults the table would set, and `actor` (SQL) as creator and last editor."""
+    return (
+        f"'claimed'::text AS status, now() AS created_at, {actor} AS created_by,"
+        f" now() AS updated_at, {actor} AS updated_by, 1 AS version,"
+        " NULL::timestamptz AS deleted_at"
+    )
+
+
+# The columns of a new event the writer gives (the rest are the table's defaults).
+_NEW_EVENT_WRITTEN = ["id", *NAMES, "created_by", "updated_by"]
+
+
+def insert_new_events(events: str, written: str) -> str:
+    """INSERT new events with their documents, rendered in the same statement: the event is
+    written once, last, after its key (itk_event_key_insert keeps a key made first), sources
+    and unit links. `events` is a query of their id, fields and new_event_columns; `written`
+    a query of their (id, event_date). Append ORDER BY or RETURNING (over `event`) to taste."""
+    with_clause, json, csv, from_clause = _rendered_with_children(events, written)
+    columns = ", ".join(_NEW_EVENT_WRITTEN)
+    values = ", ".join(f"event.{name}" for name in _NEW_EVENT_WRITTEN)
+    return f"""{with_clause}
+INSERT INTO event ({columns}, doc, doc_csv)
+SELECT {values}, {json}, {csv}
+FROM {from_clause}
+"""
+
+
+def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, str]:
+    """The documents of events from a query `events` of their columns as the table holds
+    them: their units and sources are aggregated in one pass each and joined, rather than
+    looked up per event in every partition (an import writes a million). (WITH clause, JSON,
+    CSV line, FROM clause) for a SELECT over `events` aliased `event`; `written` is a query
+    of the events' (id, event_date). The same documents as itk_event_docs
     (tests/events/test_documents.py)."""
     json_columns = JSON_COLUMNS | {
         "units": "coalesce(units.json, '[]'::json)",
         "sources": "coalesce(sources.json, '[]'::json)",
     }
     csv_columns = CSV_COLUMNS | {"units": "units.csv", "sources": "sources.csv"}
-    csv_line = " || ',' || ".join(f"itk_csv_field(({sql})::text)" for sql in csv_columns.values())
 
     def aggregated(alias: str, json: str, csv: str, source: str, order: str) -> str:
         return f"""{alias}.event_id, {alias}.event_date,
@@ -227,7 +261,7 @@ def rendered_with_children(events: str, written: str) -> tuple[str, str, str, st
     from_clause = f"""({events}) AS event
     LEFT JOIN units ON units.event_id = event.id AND units.event_date = event.event_date
     LEFT JOIN sources ON sources.event_id = event.id AND sources.event_date = event.event_date"""
-    return with_clause, f"({_json_object(json_columns)})::text", csv_line, from_clause
+    return with_clause, f"({_json_object(json_columns)})::text", _csv_line(csv_columns), from_clause
 
 
 # The CSV columns an import does not read back (the service sets them).
@@ -259,9 +293,7 @@ def _staged(field: Field, alias: str = "", updating: bool = False) -> str:
     return column
 
 
-# The event's columns an import writes, and the staged values it writes to them.
-STAGED_COLUMNS = ", ".join(NAMES)
-STAGED_VALUES = ", ".join(_staged(field) for field in FIELDS)
+# The staged values an import writes to a new event's fields, named as the fields.
 STAGED_NAMED = ", ".join(f"{_staged(field)} AS {field.name}" for field in FIELDS)
 # UPDATE … SET for an event from its staged row `s`, and whether anything differs from `e`.
 _UPDATED = [field for field in FIELDS if not field.import_key]

@@ -26,7 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.types import Text
 
-from app.events.fields import DOCUMENT, FIELDS, rendered_with_children
+from app.events.fields import (
+    DOCUMENT,
+    FIELDS,
+    geojson_feature,
+    insert_new_events,
+    new_event_columns,
+)
 from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions
 from app.events.models import (
     Event,
@@ -49,13 +55,18 @@ EVENT_LOAD_OPTIONS = (
 
 
 def list_query(
-    filters: EventFilters, sort: str, limit: int, after: tuple[Any, uuid.UUID] | None
+    filters: EventFilters,
+    sort: str,
+    limit: int,
+    after: tuple[Any, uuid.UUID] | None,
+    geojson: bool = False,
 ) -> Any:
-    """The statement of one list page: (the event's stored document, its sort value, its
-    id) per row, ordered by sort then id, after a keyset position."""
+    """The statement of one list page: (the event's stored document, or a GeoJSON Feature
+    around it, its sort value, its id) per row, ordered by sort then id, after a keyset
+    position."""
     descending = sort.startswith("-")
     column = SORT_COLUMNS[sort.lstrip("-")]
-    document = literal_column(DOCUMENT, Text)
+    document = literal_column(geojson_feature() if geojson else DOCUMENT, Text)
     query: Any = select(document, column, Event.id).where(*filter_conditions(filters))
     if after is not None:
         position = tuple_(column, Event.id)
@@ -71,12 +82,13 @@ async def list_events(
     sort: str,
     limit: int,
     after: tuple[Any, uuid.UUID] | None,
+    geojson: bool = False,
 ) -> list[tuple[str, Any, uuid.UUID]]:
     """One page of events matching filters (list_query).
 
     The JSON is the stored document (rendered on write), so a page costs one query and
     no ORM objects or rendering."""
-    result = await session.execute(list_query(filters, sort, limit, after))
+    result = await session.execute(list_query(filters, sort, limit, after, geojson))
     return [(row[0], row[1], row[2]) for row in result]
 
 
@@ -279,29 +291,17 @@ INSERT_KEY = text(
     " VALUES (CAST(:id AS uuid), :external_source, :external_id)"
 )
 # The event itself last, with its documents rendered from its values and its children (as an
-# import writes its new events), so its row is written once (itk_event_key_insert v2 keeps
-# the key made first).
+# import writes its new events), so its row is written once.
 _NEW_EVENT = ", ".join(
     [
         "CAST(:id AS uuid) AS id",
         *(f"CAST(:{field.name} AS {field.sql_type}) AS {field.name}" for field in FIELDS),
-        "'claimed'::text AS status",
-        "now() AS created_at, CAST(:created_by AS uuid) AS created_by",
-        "now() AS updated_at, CAST(:updated_by AS uuid) AS updated_by",
-        "1 AS version, NULL::timestamptz AS deleted_at",
+        new_event_columns("CAST(:created_by AS uuid)"),
     ]
 )
-_WITH, _JSON, _CSV, _FROM = rendered_with_children(
-    f"SELECT {_NEW_EVENT}", "SELECT CAST(:id AS uuid), CAST(:event_date AS date)"
-)
-_WRITTEN = ["id", *(field.name for field in FIELDS), "created_by", "updated_by"]
 INSERT_EVENT = text(
-    f"""{_WITH}
-INSERT INTO event ({", ".join(_WRITTEN)}, doc, doc_csv)
-SELECT {", ".join(f"event.{name}" for name in _WRITTEN)}, {_JSON}, {_CSV}
-FROM {_FROM}
-RETURNING {", ".join(column.name for column in EVENT_RETURNED)}
-"""  # noqa: S608 (constants only)
+    insert_new_events(f"SELECT {_NEW_EVENT}", "SELECT CAST(:id AS uuid), CAST(:event_date AS date)")
+    + f"RETURNING {', '.join(column.name for column in EVENT_RETURNED)}"
 )
 
 

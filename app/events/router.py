@@ -2,7 +2,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from app.auth.dependencies import Admin, Analyst, Reader, Verifier
@@ -88,7 +87,7 @@ async def list_events(
     `format=geojson` gives the page as a GeoJSON FeatureCollection."""
     page = await service.list_events(session, params, reader)
     if params.format == "geojson":
-        return JSONResponse(service.feature_collection(page), media_type="application/geo+json")
+        return Response(page.feature_collection(), media_type="application/geo+json")
     return Response(page.json(), media_type="application/json")
 
 

@@ -454,7 +454,8 @@ async def list_sources(
 
 @dataclass(frozen=True)
 class EventPage:
-    """A page of events already rendered as JSON by PostgreSQL."""
+    """A page of events already rendered by PostgreSQL: their stored documents, or GeoJSON
+    Features around them (format=geojson)."""
 
     items: list[str]
     next_cursor: str | None
@@ -462,6 +463,19 @@ class EventPage:
     def json(self) -> bytes:
         cursor = orjson.dumps(self.next_cursor)
         return b'{"items":[' + ",".join(self.items).encode() + b'],"next_cursor":' + cursor + b"}"
+
+    def feature_collection(self) -> bytes:
+        """The page as GeoJSON: one Point Feature per event (geometry null when the event has
+        no coordinates), the event as properties, and next_cursor."""
+        cursor = orjson.dumps(self.next_cursor)
+        features = ",".join(self.items).encode()
+        return (
+            b'{"type":"FeatureCollection","features":['
+            + features
+            + b'],"next_cursor":'
+            + cursor
+            + b"}"
+        )
 
 
 def _parse_sort_value(sort: str, raw: Any) -> Any:
@@ -488,25 +502,10 @@ async def list_events(session: AsyncSession, params: EventListParams, reader: Ap
                 [{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
             ) from exc
     rows, next_cursor = await keyset_page(
-        lambda n: repository.list_events(session, params, params.sort, n, after),
+        lambda n: repository.list_events(
+            session, params, params.sort, n, after, geojson=params.format == "geojson"
+        ),
         params.limit,
         lambda row: (params.sort, row[1].isoformat(), str(row[2])),
     )
     return EventPage(items=[row[0] for row in rows], next_cursor=next_cursor)
-
-
-def feature_collection(page: EventPage) -> dict[str, Any]:
-    """A page of events as GeoJSON: one Point Feature per event (geometry null when the
-    event has no coordinates), the event's fields as properties."""
-    features = []
-    for item in page.items:
-        event = orjson.loads(item)
-        geometry = (
-            None
-            if event["lat"] is None or event["lon"] is None
-            else {"type": "Point", "coordinates": [event["lon"], event["lat"]]}
-        )
-        features.append(
-            {"type": "Feature", "id": event["id"], "geometry": geometry, "properties": event}
-        )
-    return {"type": "FeatureCollection", "features": features, "next_cursor": page.next_cursor}

@@ -11,13 +11,13 @@ from psycopg.copy import AsyncCopy
 from app.events import (
     EVENT_JSON,
     STAGED_ASSIGNMENTS,
-    STAGED_COLUMNS,
     STAGED_DIFFERS,
     STAGED_NAMED,
     STAGING_COLUMNS,
     STAGING_TABLE,
     SUBSTANTIVE_FIELDS,
-    rendered_with_children,
+    insert_new_events,
+    new_event_columns,
 )
 from app.gazetteer import repository as gazetteer
 
@@ -145,20 +145,14 @@ INSERT INTO event_key (id, external_source, external_id)
 SELECT id, external_source, external_id FROM import_staging WHERE existing_id IS NULL
 """
 CREATED = "SELECT id, event_date FROM import_staging WHERE existing_id IS NULL"
-_NEW_EVENTS = f"""
-SELECT line, id, {STAGED_NAMED}, 'claimed'::text AS status,
-       now() AS created_at, %(actor)s::uuid AS created_by,
-       now() AS updated_at, %(actor)s::uuid AS updated_by,
-       1 AS version, NULL::timestamptz AS deleted_at
-FROM import_staging WHERE existing_id IS NULL"""
-_WITH, _JSON, _CSV, _FROM = rendered_with_children(_NEW_EVENTS, CREATED)
-INSERT_EVENTS = f"""{_WITH}
-INSERT INTO event (id, {STAGED_COLUMNS}, created_by, updated_by, doc, doc_csv)
-SELECT event.id, {", ".join(f"event.{name}" for name in STAGED_COLUMNS.split(", "))},
-       %(actor)s, %(actor)s, {_JSON}, {_CSV}
-FROM {_FROM}
-ORDER BY event.line
-"""
+INSERT_EVENTS = (
+    insert_new_events(
+        f"""SELECT line, id, {STAGED_NAMED}, {new_event_columns("%(actor)s::uuid")}
+    FROM import_staging WHERE existing_id IS NULL""",
+        CREATED,
+    )
+    + "ORDER BY event.line"
+)
 SOURCE_COLUMNS = """id uuid, source_name text, url text, published_at timestamptz, stance text,
     excerpt text, reliability text, credibility text, language text"""
 _SOURCES_FROM = f"""
