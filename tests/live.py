@@ -1,5 +1,6 @@
 """Helpers for tests that commit for real: an app on a database of the test's own."""
 
+import asyncio
 import os
 import re
 import signal
@@ -7,9 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +37,32 @@ async def live_app(
             yield database, keys, client
     finally:
         await database.dispose()
+
+
+async def read_feed(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    until: Callable[[list[dict[str, Any]]], bool],
+    since: str | None = None,
+) -> list[dict[str, Any]]:
+    """The change feed's items after `since`, polled as a script would until `until(items)`.
+
+    The feed returns only changes below the oldest open transaction anywhere on the server
+    (another test worker's, the app's own background work), so a change just committed may
+    come a little later; the deadline only guards against hanging."""
+    items: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 300
+    while True:
+        params: dict[str, Any] = {"limit": 1000, **({"since": since} if since else {})}
+        response = await client.get("/v1/changes", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        since = page["next_cursor"]
+        if until(items) or time.monotonic() > deadline:
+            return items
+        if not page["items"]:
+            await asyncio.sleep(0.1)
 
 
 def bearer(keys: Keys, role: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import psycopg
 from app.core.db import libpq_url
 from tests.conftest import assert_problem
 from tests.factories import event_body
-from tests.live import bearer, live_app
+from tests.live import bearer, live_app, read_feed
 
 INSERT = """
 INSERT INTO event (event_date, event_type, sub_event_type, country, created_by, updated_by,
@@ -32,20 +32,6 @@ async def _poll(
     return response.json()
 
 
-async def _poll_until(
-    client: httpx.AsyncClient, headers: dict[str, str], since: str, wanted: set[str]
-) -> dict[str, Any]:
-    items: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 300  # a guard against hanging
-    while True:
-        page = await _poll(client, headers, since)
-        items += page["items"]
-        since = page["next_cursor"]
-        if wanted <= {item["event_id"] for item in items} or time.monotonic() > deadline:
-            return {"items": items, "next_cursor": since}
-        await asyncio.sleep(0.1)
-
-
 async def test_a_late_commit_is_not_skipped(fresh_database_url: str):
     async with live_app(fresh_database_url) as (_, keys, client):
         headers = bearer(keys, "reader")
@@ -62,12 +48,17 @@ async def test_a_late_commit_is_not_skipped(fresh_database_url: str):
             t1.commit()
         # Other transactions anywhere on the server (other test workers) also hold the
         # watermark back, so poll as a script would, until both changes have come.
-        second = await _poll_until(client, headers, first["next_cursor"], {late, early})
-        seen = [item["event_id"] for item in first["items"] + second["items"]]
+        second = await read_feed(
+            client,
+            headers,
+            lambda items: {late, early} <= {item["event_id"] for item in items},
+            since=first["next_cursor"],
+        )
+        seen = [item["event_id"] for item in first["items"] + second]
         assert late in seen, "T1's change was skipped"
         assert early in seen
         assert len(seen) == len(set(seen))
-        by_id = {item["event_id"]: item for item in second["items"]}
+        by_id = {item["event_id"]: item for item in second}
         assert by_id[late]["op"] == "upsert"
         assert by_id[late]["event"]["location_name"] == "T1"
 
