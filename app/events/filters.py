@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.core.geography import circle_bounds, within_distance
 from app.core.pagination import CursorField
 from app.core.query_params import (
     MAX_VALUES,
@@ -231,16 +232,25 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
             )
         )
     if filters.unit:
-        # Aliased, so it stays a subquery of its own when the outer query joins event_unit too.
-        # The units' events as a set (a semi-join the planner sizes from the links'
-        # statistics), not a lookup per event read in date order.
+        # Aliased, so it stays apart when the outer query joins event_unit too.
         linked = aliased(EventUnit)
         unit_ids = resolved_names(filters).unit_ids
-        conditions.append(
-            tuple_(Event.id, Event.event_date).in_(
-                select(linked.event_id, linked.event_date).where(linked.unit_id.in_(unit_ids))
+        if len(unit_ids) == 1:
+            # One unit: a join (an event lists a unit once), which the newest events of the
+            # unit are read by in date order from (unit_id, event_date, event_id), one event
+            # looked up per row of the page.
+            conditions += [
+                linked.unit_id == unit_ids[0],
+                linked.event_id == Event.id,
+                linked.event_date == Event.event_date,
+            ]
+        else:
+            # Several (or none): their events as a set, a semi-join sized from statistics.
+            conditions.append(
+                tuple_(Event.id, Event.event_date).in_(
+                    select(linked.event_id, linked.event_date).where(linked.unit_id.in_(unit_ids))
+                )
             )
-        )
     if filters.status:
         conditions.append(Event.status.in_(filters.status))
     if filters.event_type:
@@ -268,20 +278,21 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(Event.event_date <= filters.date_to)
     if filters.updated_since:
         conditions.append(Event.updated_at >= filters.updated_since)
+    # Places as latitude and longitude ranges, which PostgreSQL estimates from the columns'
+    # statistics (a wide box: read in date order and filtered; a small one: the (lat, lon,
+    # event_date) index); geometric operators would be estimated at a fixed 0.1 %.
     box = filters.bbox_box
     if box is not None:
-        conditions.append(
-            func.point(Event.lon, Event.lat).op("<@")(
-                func.box(func.point(box.min_lon, box.min_lat), func.point(box.max_lon, box.max_lat))
-            )
-        )
+        conditions.append(Event.lat.between(box.min_lat, box.max_lat))
+        conditions.append(Event.lon.between(box.min_lon, box.max_lon))
     near = filters.near_point
     if near is not None:
         radius_m = filters.radius * 1000
-        centre = func.ll_to_earth(near.lat, near.lon)
-        point = func.ll_to_earth(Event.lat, Event.lon)
-        conditions.append(func.earth_box(centre, radius_m).op("@>")(point))
-        conditions.append(func.earth_distance(centre, point) <= radius_m)
+        south, north, lon_ranges = circle_bounds(near.lat, near.lon, radius_m)
+        conditions.append(Event.lat.between(south, north))
+        if lon_ranges:
+            conditions.append(or_(*(Event.lon.between(west, east) for west, east in lon_ranges)))
+        conditions.append(within_distance(Event.lat, Event.lon, near.lat, near.lon, radius_m))
     if filters.q:
         query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
         # Matching events and events with a matching source, as one set from the two full-text

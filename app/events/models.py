@@ -73,7 +73,9 @@ class Event(Base):
         Index("ix_event_tags", "tags", postgresql_using="gin"),
         Index("ix_event_search", "search", postgresql_using="gin"),
         Index("ix_event_earth", text("ll_to_earth(lat, lon)"), postgresql_using="gist"),
-        Index("ix_event_point", text("point(lon, lat)"), postgresql_using="gist"),
+        # Boxes and circles as latitude and longitude ranges (events.filters), dates checked
+        # in the index.
+        Index(None, "lat", "lon", "event_date"),
         Index(
             "ix_event_location_key_trgm",
             "location_key",
@@ -195,7 +197,8 @@ class EventUnit(Base):
     """A unit reported involved in an event, with its role there."""
 
     __tablename__ = "event_unit"
-    __table_args__ = (Index(None, "unit_id"), PARTITIONED_WITH_EVENT)
+    # A unit's events newest first, read from the index alone (events.filters).
+    __table_args__ = (Index(None, "unit_id", "event_date", "event_id"), PARTITIONED_WITH_EVENT)
 
     event_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("event_key.id", ondelete="CASCADE"), primary_key=True

@@ -1,7 +1,7 @@
 """The main list filters are answered from indexes, in the partitions of their dates only:
 read from PostgreSQL's own EXPLAIN of the statement the list runs, with sequential scans
 priced out (`enable_seqscan = off`), so a filter no index can serve still shows one. The
-service's connections run without JIT."""
+service's connections run without JIT and without parallel workers."""
 
 import json
 from typing import Any
@@ -53,6 +53,9 @@ async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url:
         async with database.sessionmaker() as session:
             # The service's own connections: no JIT (PostgreSQL 15 as shipped has it on).
             assert (await session.execute(text("SHOW jit"))).scalar() == "off"
+            assert (
+                await session.execute(text("SHOW max_parallel_workers_per_gather"))
+            ).scalar() == "0"
             await session.execute(text("ANALYZE"))
             await session.execute(text("SET enable_seqscan = off"))
             for wanted, partitions in FILTERS:

@@ -395,3 +395,57 @@ async def test_duplicate_external_id_is_409_with_existing_id(analyst: httpx.Asyn
     assert problem["existing_id"] == first["id"]
     # The same external id from another source is another event.
     await create(analyst, external_id="ACLED-123", external_source="liveuamap")
+
+
+async def test_near_across_the_antimeridian_at_a_pole_and_at_the_radius(
+    analyst: httpx.AsyncClient, reader: httpx.AsyncClient
+):
+    tag = f"geo-{uuid.uuid4().hex[:8]}"
+
+    async def at(lat: float, lon: float) -> str:
+        return str((await create(analyst, lat=lat, lon=lon, tags=[tag]))["id"])
+
+    east, west = await at(65.0, 179.97), await at(65.0, -179.97)  # 2.8 km apart
+    pole_a, pole_b = await at(89.95, 10.0), await at(89.95, -170.0)  # 11.1 km apart
+    km = 1 / 111.3195  # degrees of latitude per km on earthdistance's sphere
+    inside, outside = await at(50.6 + 14.9 * km, 36.6), await at(50.6 - 15.1 * km, 36.6)
+
+    async def near(point: str, radius_km: float) -> set[str]:
+        return await ids(reader, tag=tag, near=point, radius_km=radius_km)
+
+    assert await near("65.0,179.99", 5) == {east, west}
+    assert await near("65.0,-179.99", 1.2) == {west}
+    assert await near("89.95,10.0", 12) == {pole_a, pole_b}
+    assert await near("89.99,100.0", 30) == {pole_a, pole_b}
+    assert await near("50.6,36.6", 15) == {inside}
+    assert await near("50.6,36.6", 15.2) == {inside, outside}
+    assert await ids(reader, tag=tag, bbox="179.9,64.9,180,65.1") == {east}
+    assert await ids(reader, tag=tag, bbox="-180,89,180,90") == {pole_a, pole_b}
+
+
+async def test_units_filter_lists_each_event_once(
+    analyst: httpx.AsyncClient, reader: httpx.AsyncClient
+):
+    suffix = uuid.uuid4().hex[:8]
+    first, second = f"Alpha Brigade {suffix}", f"Bravo Regiment {suffix}"
+    both = await create(
+        analyst, units=[{"name": first, "side": "UA"}, {"name": second, "side": "UA"}]
+    )
+    one = await create(analyst, units=[{"name": first, "side": "UA"}])
+    assert await ids(reader, unit=first) == {both["id"], one["id"]}
+    assert await ids(reader, unit=second) == {both["id"]}
+    for value in ([first, second], [second, first]):
+        listed = await reader.get("/v1/events", params={"unit": value, "limit": 1000})
+        assert listed.status_code == 200, listed.text
+        page = listed.json()
+        assert sorted(item["id"] for item in page["items"]) == sorted([both["id"], one["id"]])
+    for value in (first, [first, second]):
+        summary = (await reader.get("/v1/stats/summary", params={"unit": value})).json()
+        assert summary["total"] == 2
+    # One page at a time, newest first (same date: by id, descending), each event once.
+    first_page = (await reader.get("/v1/events", params={"unit": first, "limit": 1})).json()
+    rest = await reader.get(
+        "/v1/events", params={"unit": first, "limit": 1, "cursor": first_page["next_cursor"]}
+    )
+    paged = [first_page["items"][0]["id"], *(item["id"] for item in rest.json()["items"])]
+    assert paged == sorted([one["id"], both["id"]], reverse=True)
