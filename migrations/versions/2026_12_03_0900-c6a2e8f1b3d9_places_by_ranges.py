@@ -1,7 +1,7 @@
 """Boxes and circles are filtered as latitude and longitude ranges, which PostgreSQL estimates
 from its column statistics: a btree on (lat, lon, event_date) replaces the GiST on
-point(lon, lat), whose operators it estimated at a fixed 0.1 %; a unit's events are read
-newest first from (unit_id, event_date, event_id), which replaces (unit_id)
+point(lon, lat), whose operators it estimated at a fixed 0.1 %; a unit's events are found by
+(unit_id, event_date), which replaces (unit_id)
 
 Revision ID: c6a2e8f1b3d9
 Revises: b5f1d3a8c6e4
@@ -23,11 +23,7 @@ def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '10s'")
     op.create_index("ix_event_lat_lon_event_date", "event", ["lat", "lon", "event_date"])
     op.drop_index("ix_event_point", table_name="event")
-    op.create_index(
-        "ix_event_unit_unit_id_event_date_event_id",
-        "event_unit",
-        ["unit_id", "event_date", "event_id"],
-    )
+    op.create_index("ix_event_unit_unit_id_event_date", "event_unit", ["unit_id", "event_date"])
     op.drop_index("ix_event_unit_unit_id", table_name="event_unit")
 
 
@@ -38,4 +34,4 @@ def downgrade() -> None:
     )
     op.drop_index("ix_event_lat_lon_event_date", table_name="event")
     op.create_index("ix_event_unit_unit_id", "event_unit", ["unit_id"])
-    op.drop_index("ix_event_unit_unit_id_event_date_event_id", table_name="event_unit")
+    op.drop_index("ix_event_unit_unit_id_event_date", table_name="event_unit")
