@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, Role
 from app.auth.service import ensure_service_key
-from app.events import StatusChange, change_status
+from app.events import TERRITORIAL_SUB_EVENT_TYPES, StatusChange, change_status
 from app.imports.service import ImportResult, import_events
 
 DEMO_SOURCE = "incidents-demo"
@@ -161,9 +161,27 @@ def demo_events(places: list[dict[str, Any]], count: int, seed: int) -> list[dic
                 "tags": rng.sample(TAGS, rng.randint(0, 2)),
                 "external_id": f"demo-{n}",
                 "external_source": DEMO_SOURCE,
+                **_control(sub_event_type, attacker, units),
             }
         )
     return bodies
+
+
+def _control(sub_event_type: str, attacker: str, units: list[dict[str, Any]]) -> dict[str, Any]:
+    """The control claim of a territorial event: the attacker took the place, or its holder
+    regained it; the units of the side credited."""
+    if sub_event_type not in TERRITORIAL_SUB_EVENT_TYPES:
+        return {}
+    defender = "RU" if attacker == "UA" else "UA"
+    side, from_side = (
+        (defender, attacker)
+        if sub_event_type == "government_regains_territory"
+        else (attacker, defender)
+    )
+    credited = [unit["name"] for unit in units if unit["side"] == side]
+    return {
+        "control": {"outcome": "taken", "side": side, "from_side": from_side, "units": credited}
+    }
 
 
 async def _ndjson(bodies: list[dict[str, Any]]) -> AsyncIterator[bytes]:

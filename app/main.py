@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app import __version__
 from app.auth.router import router as keys_router
 from app.changes.router import router as changes_router
+from app.control.router import router as control_router
 from app.core.concurrency import Slots
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -118,5 +119,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(changes_router)
     app.include_router(imports_router)
     app.include_router(stats_router)
+    app.include_router(control_router)
     mount_dashboard(app)
     return app

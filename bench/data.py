@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from app.events.taxonomy import TERRITORIAL_SUB_EVENT_TYPES
+
 REGIONS = [
     # code, country, centre lat, centre lon, spread in degrees, weight
     ("RU-BEL", "RU", 50.6, 36.6, 0.6, 14),
@@ -115,7 +117,18 @@ def events(count: int, seed: int = 2025) -> Iterator[dict[str, Any]]:
             ),
             "external_id": f"bench-{n}",
             "external_source": "bench",
+            **_control(sub_event_type, country),
         }
+
+
+def _control(sub_event_type: str, country: str) -> dict[str, Any]:
+    """A territorial event's control claim (its location; no gazetteer place in this set)."""
+    if sub_event_type not in TERRITORIAL_SUB_EVENT_TYPES:
+        return {}
+    other = "RU" if country == "UA" else "UA"
+    if sub_event_type == "non_state_actor_overtakes_territory":
+        return {"control": {"outcome": "taken", "side": other, "from_side": country}}
+    return {"control": {"outcome": "taken", "side": country, "from_side": other}}
 
 
 def write_ndjson(path: Path, count: int, seed: int = 2025) -> int:

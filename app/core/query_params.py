@@ -94,6 +94,17 @@ def check_near(value: str | None) -> str | None:
     return value
 
 
+def check_bbox(value: str | None) -> str | None:
+    """A `bbox=min_lon,min_lat,max_lon,max_lat` query value, range-checked."""
+    if value is not None:
+        min_lon, min_lat, max_lon, max_lat = parse_numbers(value, 4, "bbox")
+        if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+            raise ValueError(
+                "bbox must be min_lon,min_lat,max_lon,max_lat within [-180,180] and [-90,90]"
+            )
+    return value
+
+
 def parse_numbers(raw: str, count: int, what: str) -> list[float]:
     parts = raw.split(",")
     try:

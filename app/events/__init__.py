@@ -29,7 +29,15 @@ from app.events.filters import (
     filter_conditions,
     resolved_names,
 )
-from app.events.models import Event, EventChange, EventRollup, EventUnit, of_its_event
+from app.events.models import (
+    ControlClaimRecord,
+    Event,
+    EventChange,
+    EventRollup,
+    EventUnit,
+    SourceReport,
+    of_its_event,
+)
 from app.events.schemas import EventCreate, EventOut, StatusChange, period_start
 from app.events.service import (
     change_status,
@@ -43,6 +51,7 @@ from app.events.taxonomy import (
     ACLED_SUB_EVENT_TYPES,
     ACLED_TIME_PRECISION,
     DISORDER_TYPES,
+    TERRITORIAL_SUB_EVENT_TYPES,
 )
 from app.gazetteer import service as _gazetteer
 
@@ -73,6 +82,8 @@ __all__ = [
     "STAGING_COLUMNS",
     "STAGING_TABLE",
     "SUBSTANTIVE_FIELDS",
+    "TERRITORIAL_SUB_EVENT_TYPES",
+    "ControlClaimRecord",
     "Event",
     "EventChange",
     "EventCreate",
@@ -82,6 +93,7 @@ __all__ = [
     "EventRollup",
     "EventUnit",
     "Sort",
+    "SourceReport",
     "StatusChange",
     "change_status",
     "check_filters",

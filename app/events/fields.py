@@ -45,6 +45,8 @@ FIELDS = (
     Field("civilian_fatalities", "integer", True, import_keeps=True),
     Field("summary", "text", True),
     Field("tags", "text[]", False, csv="array_to_string(event.tags, '; ')", import_default="'{}'"),
+    # Who holds the place(s) after the event, as it claims (schemas.ControlClaim): JSON in CSV.
+    Field("control", "jsonb", True, import_keeps=True),
     Field("external_id", "text", False, import_key=True),
     Field("external_source", "text", False, import_key=True),
 )

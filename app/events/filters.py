@@ -26,6 +26,7 @@ from app.core.pagination import CursorField
 from app.core.query_params import (
     MAX_VALUES,
     FilterText,
+    check_bbox,
     check_near,
     parse_numbers,
     split_values,
@@ -127,17 +128,7 @@ class EventFilters(BaseModel):
     def _split_lists(cls, value: object) -> object:
         return split_values(value)
 
-    @field_validator("bbox")
-    @classmethod
-    def _check_bbox(cls, value: str | None) -> str | None:
-        if value is not None:
-            min_lon, min_lat, max_lon, max_lat = parse_numbers(value, 4, "bbox")
-            if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-                raise ValueError(
-                    "bbox must be min_lon,min_lat,max_lon,max_lat within [-180,180] and [-90,90]"
-                )
-        return value
-
+    _check_bbox = field_validator("bbox")(check_bbox)
     _check_near = field_validator("near")(check_near)
 
     @model_validator(mode="after")

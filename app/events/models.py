@@ -111,6 +111,8 @@ class Event(Base):
     civilian_fatalities: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
+    # The control claim (schemas.ControlClaim) as JSON; control_claim holds it per place.
+    control: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     search: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(EVENT_SEARCH_SQL, persisted=True), deferred=True
     )
@@ -316,6 +318,30 @@ class EventRollup(Base):
     status: Mapped[str] = mapped_column(Text)
     events: Mapped[int] = mapped_column(BigInteger)
     fatalities: Mapped[int] = mapped_column(BigInteger)
+
+
+class ControlClaimRecord(Base):
+    """One place an event's control claim names (its own place when it names none), kept by
+    statement-level triggers on event (itk_control_claims) in the writing transaction, for
+    events not deleted: what the control ledger is derived from."""
+
+    __tablename__ = "control_claim"
+    __table_args__ = (
+        Index(None, "place_id", "event_date"),
+        CheckConstraint("outcome IN ('taken', 'held')", name="outcome"),
+    )
+
+    place_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("place.id"), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("event_key.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_date: Mapped[dt.date] = mapped_column(Date)
+    event_date_end: Mapped[dt.date] = mapped_column(Date)
+    date_precision: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    side: Mapped[str] = mapped_column(Text)
+    from_side: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
 
 
 def of_its_event(child: Any) -> ColumnElement[bool]:

@@ -241,6 +241,14 @@ async def get_place(session: AsyncSession, place_id: uuid.UUID) -> Place | None:
     return await session.get(Place, place_id)
 
 
+async def missing_places(session: AsyncSession, place_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of place_ids no place has, in the order given."""
+    if not place_ids:
+        return []
+    found = set(await session.scalars(select(Place.id).where(Place.id.in_(place_ids))))
+    return [place_id for place_id in place_ids if place_id not in found]
+
+
 async def upsert_units(session: AsyncSession, refs: Sequence[tuple[str, str]]) -> list[Unit]:
     """The units refs (name, side) name, in input order: by name in any case, or by a name or
     alias that reads as the same unit key ("225 ОШП" is "225th Separate Assault Regiment");
@@ -290,6 +298,7 @@ INSERT_KEY = text(
     "INSERT INTO event_key (id, external_source, external_id)"
     " VALUES (CAST(:id AS uuid), :external_source, :external_id)"
 )
+JSON_FIELDS = [field.name for field in FIELDS if field.sql_type == "jsonb"]
 # The event itself last, with its documents rendered from its values and its children (as an
 # import writes its new events), so its row is written once.
 _NEW_EVENT = ", ".join(
@@ -313,7 +322,16 @@ async def insert_event(
 ) -> NewEvent:
     """Insert an event's key, its sources and unit links, then the event with its stored
     documents (four statements at most, built once)."""
-    values = {"id": uuid.uuid4()} | values
+    values = (
+        {"id": uuid.uuid4()}
+        | values
+        | {
+            # JSON fields go as text, cast by the statement (psycopg adapts no dict by itself).
+            name: orjson.dumps(values[name]).decode()
+            for name in JSON_FIELDS
+            if values.get(name) is not None
+        }
+    )
     await session.execute(
         INSERT_KEY,
         {

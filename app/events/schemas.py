@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -29,6 +30,8 @@ from app.core.text import (
 )
 from app.events.taxonomy import (
     SUB_EVENT_TYPES,
+    TERRITORIAL_SUB_EVENT_TYPES,
+    ControlOutcome,
     Credibility,
     DatePrecision,
     EventType,
@@ -88,6 +91,52 @@ class UnitRef(BaseModel):
     role: ShortText | None = None
 
 
+class ControlClaim(BaseModel):
+    """What an event claims of who holds territory: `side` took the places (`taken`, from
+    `from_side` when known) or kept them against `from_side` (`held`: an attack repelled is a
+    claim too). `places` are gazetteer ids; none means the event's own place. `units` are the
+    event's own units credited with it, by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: ControlOutcome
+    side: ShortText
+    from_side: ShortText | None = None
+    places: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    units: list[Name] = Field(default_factory=list, max_length=50)
+
+    @field_validator("side", "from_side")
+    @classmethod
+    def _country_codes_upper(cls, value: str | None) -> str | None:
+        # "ua" and "UA" are one side in the ledger; other labels stay as written.
+        return value.upper() if value is not None and len(value) == 2 and value.isalpha() else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ControlClaim":
+        if self.from_side is not None and self.from_side.casefold() == self.side.casefold():
+            raise ValueError("from_side must differ from side")
+        if len(set(self.places)) != len(self.places):
+            raise ValueError("places repeat a place")
+        return self
+
+
+def control_errors(control: Any, sub_event_type: str | None, unit_names: list[str]) -> list[str]:
+    """What is wrong with an event's control claim beside its sub-event type and units."""
+    if control is None:
+        if sub_event_type in TERRITORIAL_SUB_EVENT_TYPES:
+            return [
+                f"a {sub_event_type} event claims a change of control: give control "
+                '{"outcome": "taken", "side": …, "from_side": …, "places": [place ids]}'
+            ]
+        return []
+    credited = control["units"] if isinstance(control, dict) else control.units
+    own = {name.casefold() for name in unit_names}
+    strangers = [name for name in credited if name.casefold() not in own]
+    if strangers:
+        return [f"control.units names units the event does not list: {', '.join(strangers)}"]
+    return []
+
+
 def consistency_errors(values: dict[str, Any]) -> list[str]:
     """What is wrong with a set of event fields taken together."""
     errors = []
@@ -137,12 +186,18 @@ class EventCreate(BaseModel):
     civilian_fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
     summary: LongText | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+    # Who holds the place(s) after the event, as it claims (required of territorial types).
+    control: ControlClaim | None = None
     external_id: ShortText | None = None
     external_source: ShortText | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "EventCreate":
-        if errors := consistency_errors(self.__dict__):
+        errors = consistency_errors(self.__dict__)
+        errors += control_errors(
+            self.control, self.sub_event_type, [unit.name for unit in self.units]
+        )
+        if errors:
             raise ValueError("; ".join(errors))
         return self
 
@@ -173,6 +228,7 @@ class EventPatch(BaseModel):
     civilian_fatalities: Annotated[int, NotBool, Field(ge=0, le=1_000_000)] | None = None
     summary: LongText | None = None
     tags: list[Tag] | None = Field(default=None, max_length=50)
+    control: ControlClaim | None = None
     external_id: ShortText | None = None
     external_source: ShortText | None = None
 
@@ -287,6 +343,8 @@ class EventFields(BaseModel):
     civilian_fatalities: int | None = None
     summary: str | None
     tags: list[str]
+    # Added with the control ledger: events whose revisions predate it rebuild with none.
+    control: ControlClaim | None = None
     external_id: str | None
     external_source: str | None
 

@@ -32,6 +32,7 @@ from app.events.filters import EventFilters, EventListParams, resolve_names
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
+    ControlClaim,
     EventCreate,
     EventOut,
     EventPatch,
@@ -42,6 +43,7 @@ from app.events.schemas import (
     StatusChange,
     UnitRef,
     consistency_errors,
+    control_errors,
     period_start,
 )
 from app.gazetteer import repository as gazetteer
@@ -129,6 +131,26 @@ async def _locate(
     return region, place
 
 
+async def _check_control(
+    session: AsyncSession, fields: dict[str, Any], unit_names: list[str]
+) -> None:
+    """Check the event's control claim (schemas.control_errors, its places in the gazetteer)
+    and store it as JSON: `fields["control"]` becomes a plain dict or None."""
+    control = fields.get("control")
+    claim = None if control is None else ControlClaim.model_validate(control)
+    if errors := control_errors(claim, fields["sub_event_type"], unit_names):
+        raise access.invalid("control", "; ".join(errors))
+    if claim is None:
+        return
+    if missing := await repository.missing_places(session, claim.places):
+        raise access.invalid(
+            "control",
+            f"control.places: no place {', '.join(map(str, missing))}"
+            " (GET /v1/places?q=… finds one; POST /v1/places adds a village).",
+        )
+    fields["control"] = claim.model_dump(mode="json")
+
+
 async def _not_a_region_code(session: AsyncSession, value: str) -> str:
     """Why `value` is no region code, with the codes its spelling may have meant."""
     matches = await gazetteer.search_regions(session, value, [], 3, None)
@@ -169,6 +191,7 @@ async def create_event(session: AsyncSession, payload: EventCreate, actor: ApiKe
     fields = payload.model_dump(exclude={"sources", "units"})
     given = {name for name, value in fields.items() if value is not None}
     region, place = await _locate(session, fields, given)
+    await _check_control(session, fields, [unit.name for unit in payload.units])
     fields["event_date"] = period_start(payload.event_date, payload.date_precision)
     if place is not None:
         fields["place_id"] = place.id
@@ -302,6 +325,12 @@ async def patch_event(
     before = recording.event_state(event)
     fields = {name: getattr(event, name) for name in STATE_FIELDS} | changes
     region, place = await _locate(session, fields, given)
+    units = (
+        [unit.name for unit in patch.units]
+        if patch.units is not None
+        else [link.unit.name for link in event.unit_links]
+    )
+    await _check_control(session, fields, units)
     fields["event_date"] = period_start(fields["event_date"], fields["date_precision"])
     for name in STATE_FIELDS:
         if name != "status":

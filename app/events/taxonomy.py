@@ -131,3 +131,12 @@ DISORDER_TYPES = {
 ACLED_TIME_PRECISION = {"day": 1, "week": 2, "month": 3}
 ACLED_GEO_PRECISION = {"exact": 1, "near": 2, "region": 3}
 assert set(ACLED_SUB_EVENT_TYPES) == {s for subs in SUB_EVENT_TYPES.values() for s in subs}
+
+# Sub-event types that change who holds territory: an event of these carries a control claim
+# (schemas.ControlClaim); any other event may.
+TERRITORIAL_SUB_EVENT_TYPES = (
+    "government_regains_territory",
+    "non_state_actor_overtakes_territory",
+    "non_violent_transfer_of_territory",
+)
+ControlOutcome = Literal["taken", "held"]

@@ -22,6 +22,7 @@ from app.events import (
     CSV_COLUMNS,
     READ_ONLY_CSV_COLUMNS,
     STAGING_COLUMNS,
+    TERRITORIAL_SUB_EVENT_TYPES,
     EventCreate,
     period_start,
 )
@@ -54,6 +55,11 @@ def staging_row(line: int, event: EventCreate, region_name: str | None = None) -
         "country": event.country or (event.region_code[:2] if event.region_code else None),
         "region_name": region_name,
         "units": orjson.dumps([unit.model_dump() for unit in event.units]).decode(),
+        "control": (
+            None
+            if event.control is None
+            else orjson.dumps(event.control.model_dump(mode="json")).decode()
+        ),
         # Ids chosen here, so the import's revision names each source as the table does.
         "sources": orjson.dumps(
             [{"id": str(uuid.uuid4()), **s.model_dump(mode="json")} for s in event.sources]
@@ -221,8 +227,13 @@ def our_csv_event(record: dict[str, str]) -> dict[str, Any]:
     body = {
         key: value
         for key, value in values.items()
-        if key not in READ_ONLY_CSV_COLUMNS and key not in {"units", "sources", "tags"}
+        if key not in READ_ONLY_CSV_COLUMNS and key not in {"units", "sources", "tags", "control"}
     }
+    if control := values.get("control"):
+        try:
+            body["control"] = orjson.loads(control)
+        except orjson.JSONDecodeError:
+            raise RowError([{"loc": ["control"], "msg": "control is not a JSON object"}]) from None
     body["tags"] = _split(values.get("tags") or "")
     body["units"] = []
     for part in _split(values.get("units") or ""):
@@ -280,6 +291,14 @@ def acled_event(record: dict[str, str]) -> tuple[dict[str, Any], str | None]:
         ],
         "sources": [{"source_name": name} for name in _split(values.get("source") or "")],
     }
+    actor1, actor2 = values.get("actor1"), values.get("actor2")
+    if body["sub_event_type"] in TERRITORIAL_SUB_EVENT_TYPES and actor1:
+        # ACLED's actor 1 is the one that acts: it takes the event's location from actor 2.
+        body["control"] = {
+            "outcome": "taken",
+            "side": actor1,
+            "from_side": actor2 if actor2 and actor2.casefold() != actor1.casefold() else None,
+        }
     return body, values.get("admin1")
 
 

@@ -44,6 +44,15 @@ CHECKS = [
              AND NOT EXISTS (SELECT 1 FROM place p WHERE p.id = s.place_id)""",
     ),
     (
+        "control",
+        """SELECT s.line, 'control.places: no place ' || claimed.place_id
+           FROM import_staging s
+           CROSS JOIN LATERAL jsonb_array_elements_text(s.control -> 'places')
+               AS claimed(place_id)
+           WHERE s.control IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM place p WHERE p.id = claimed.place_id::uuid)""",
+    ),
+    (
         None,
         """UPDATE import_staging s SET
                country = coalesce(s.country, p.country),

@@ -51,6 +51,8 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("GET", "/v1/places/{place_id}", {}, "reader", 404),
     ("POST", "/v1/places", {"json": lambda role: {"name": f"Popovka {role}", "country": "RU",
      "lat": 50.9, "lon": 35.6}}, "analyst", 201),
+    ("GET", "/v1/places/{place_id}/control", {}, "reader", 404),
+    ("GET", "/v1/control", {"params": {"date": "2025-03-01"}}, "reader", 200),
     ("GET", "/v1/units", {}, "reader", 200),
     ("GET", "/v1/units/{unit_id}", {}, "reader", 404),
     ("POST", "/v1/units", {"json": lambda role: {"name": f"Unit of {role}", "side": "UA"}},

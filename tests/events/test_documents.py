@@ -91,8 +91,10 @@ async def _writes_and_reads(
     await _check(connection, admin, "restore")
 
     c_body = event_body(
-        summary="c", event_date="2023-05-05", units=[{"name": "Sever", "side": "RU"}]
-    )
+        summary="c", event_date="2023-05-05", units=[{"name": "Sever", "side": "RU"}],
+        sub_event_type="government_regains_territory",
+        control={"outcome": "taken", "side": "ru", "from_side": "UA", "units": ["Sever"]},
+    )  # fmt: skip
     c = (await _ok(await analyst.post("/v1/events", json=c_body), 201))["id"]
     await _ok(await verifier.post(f"/v1/events/{c}/merge", json={"into": a}))
     await _check(connection, admin, "merge")

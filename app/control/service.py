@@ -1,0 +1,132 @@
+"""The control ledger: a place's timeline, and who holds what on a day (docs/control.md)."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.control import ledger, repository
+from app.control.schemas import (
+    MAX_CLAIMS,
+    MAX_PLACES,
+    STATUSES,
+    ClaimOut,
+    ClaimSource,
+    ControlMap,
+    MapParams,
+    PeriodOut,
+    PlaceControl,
+    PlaceRef,
+)
+from app.core.errors import NotFound, UnprocessableContent
+from app.core.query_params import parse_numbers
+
+
+def _place_ref(place: Any) -> PlaceRef:
+    return PlaceRef(
+        id=place.id,
+        name=place.name,
+        country=place.country,
+        region_code=place.region_code,
+        lat=place.lat,
+        lon=place.lon,
+    )
+
+
+async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) -> PlaceControl:
+    """The place's timeline of control from the claims that count on this basis."""
+    place = await repository.get_place(session, place_id)
+    if place is None:
+        raise NotFound(f"No place {place_id}.")
+    rows = await repository.place_claims(session, place_id, STATUSES[basis], MAX_CLAIMS + 1)
+    if len(rows) > MAX_CLAIMS:
+        raise UnprocessableContent(
+            f"Place {place_id} has more than {MAX_CLAIMS} control claims; the timeline reads "
+            "at most that many (ask for basis=verified)."
+        )
+    sources = await repository.claim_sources(
+        session,
+        [(row.ControlClaimRecord.event_id, row.ControlClaimRecord.event_date) for row in rows],
+    )
+    shown: dict[uuid.UUID, ClaimOut] = {}
+    claims = []
+    for row in rows:
+        record = row.ControlClaimRecord
+        shown[record.event_id] = ClaimOut(
+            event_id=record.event_id,
+            event_date=record.event_date,
+            date_precision=record.date_precision,
+            status=record.status,
+            outcome=record.outcome,
+            side=record.side,
+            from_side=record.from_side,
+            summary=row.summary,
+            sources=[
+                ClaimSource(
+                    source_name=source.source_name,
+                    stance=source.stance,
+                    reliability=source.reliability,
+                    credibility=source.credibility,
+                )
+                for source in sources.get(record.event_id, [])
+            ],
+        )
+        claims.append(
+            ledger.Claim(record.event_id, record.event_date, record.event_date_end, record.side)
+        )
+    periods = [
+        PeriodOut(
+            state=period.state,
+            sides=period.sides,
+            start=period.start,
+            start_uncertain_until=period.start_uncertain_until,
+            end=period.end,
+            claims=[shown[claim.event_id] for claim in period.claims],
+        )
+        for period in ledger.periods(claims)
+    ]
+    return PlaceControl(place=_place_ref(place), basis=basis, periods=periods)
+
+
+async def control_map(session: AsyncSession, params: MapParams) -> ControlMap:
+    """Who holds each place with a claim on or before the day, as GeoJSON."""
+    bbox = None
+    if params.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = parse_numbers(params.bbox, 4, "bbox")
+        bbox = (min_lon, min_lat, max_lon, max_lat)
+    rows = await repository.holders_on(
+        session,
+        params.date,
+        STATUSES[params.basis],
+        bbox,
+        params.country,
+        params.region,
+        MAX_PLACES + 1,
+    )
+    if len(rows) > MAX_PLACES:
+        raise UnprocessableContent(
+            f"More than {MAX_PLACES} places have claims by {params.date}: narrow with bbox, "
+            "country or region."
+        )
+    features = []
+    for row in rows:
+        place = _place_ref(row.Place)
+        sides = sorted(row.sides)
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(place.id),
+                "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
+                "properties": {
+                    "place_id": str(place.id),
+                    "name": place.name,
+                    "country": place.country,
+                    "region_code": place.region_code,
+                    "state": "held" if len(sides) == 1 else "contested",
+                    "sides": sides,
+                    "latest_claim": row.latest.isoformat(),
+                    "events": sorted(str(event_id) for event_id in row.events),
+                },
+            }
+        )
+    return ControlMap(date=params.date, basis=params.basis, features=features)

@@ -1,0 +1,335 @@
+"""Control claims on events and the ledger derived from them, through HTTP: the seed's town
+seized and retaken, a village where one side claims a repelled attack and the other an
+advance, imprecise dates, and every write that moves the ledger (patch, status, delete,
+restore, merge, import)."""
+
+import csv
+import io
+import json
+from typing import Any
+
+import httpx
+
+from tests.conftest import ClientFactory, assert_problem
+from tests.factories import event_body
+from tests.live import bearer, live_app
+
+NDJSON = {"content-type": "application/x-ndjson"}
+SEIZED = "non_state_actor_overtakes_territory"
+RETAKEN = "government_regains_territory"
+
+
+async def _place(client: httpx.AsyncClient, name: str, lat: float, lon: float) -> str:
+    body = {"name": name, "country": "RU", "region_code": "RU-KRS", "lat": lat, "lon": lon}
+    response = await client.post("/v1/places", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _event(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+    response = await client.post("/v1/events", json=event_body(**changes))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _claim(place: str | None, side: str, from_side: str | None, outcome: str = "taken") -> dict:
+    claim: dict[str, Any] = {"outcome": outcome, "side": side, "from_side": from_side}
+    if place is not None:
+        claim["places"] = [place]
+    return claim
+
+
+async def _timeline(client: httpx.AsyncClient, place: str, **params: str) -> list[tuple]:
+    response = await client.get(f"/v1/places/{place}/control", params=params)
+    assert response.status_code == 200, response.text
+    return [
+        (p["state"], p["sides"], p["start"], p["end"], [c["event_id"] for c in p["claims"]])
+        for p in response.json()["periods"]
+    ]
+
+
+async def _holders(client: httpx.AsyncClient, **params: str) -> dict[str, tuple]:
+    response = await client.get("/v1/control", params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    return {
+        f["properties"]["name"]: (f["properties"]["state"], f["properties"]["sides"])
+        for f in body["features"]
+    }
+
+
+async def test_a_town_seized_and_retaken(client_for: ClientFactory) -> None:
+    analyst, reader = client_for("analyst"), client_for("reader")
+    sudzha = await _place(analyst, "Sudzha", 51.19, 35.27)
+    seized = await _event(
+        analyst, event_date="2024-08-06", date_precision="day", sub_event_type=SEIZED,
+        country="RU", region_code="RU-KRS", place_id=sudzha, location_name="Sudzha",
+        units=[{"name": "80th Separate Air Assault Brigade", "side": "UA"}],
+        control={**_claim(None, "UA", "RU"), "units": ["80th Separate Air Assault Brigade"]},
+    )  # fmt: skip
+    retaken = await _event(
+        analyst, event_date="2025-03-12", date_precision="day", sub_event_type=RETAKEN,
+        country="RU", region_code="RU-KRS", place_id=sudzha, location_name="Sudzha",
+        control=_claim(sudzha, "RU", "UA"),
+    )  # fmt: skip
+    assert seized["control"] == {
+        "outcome": "taken", "side": "UA", "from_side": "RU", "places": [],
+        "units": ["80th Separate Air Assault Brigade"],
+    }  # fmt: skip
+    assert await _timeline(reader, sudzha) == [
+        ("held", ["UA"], "2024-08-06", "2025-03-11", [seized["id"]]),
+        ("held", ["RU"], "2025-03-12", None, [retaken["id"]]),
+    ]
+    detail = (await reader.get(f"/v1/places/{sudzha}/control")).json()
+    assert detail["place"]["name"] == "Sudzha"
+    first = detail["periods"][0]["claims"][0]
+    assert (first["status"], first["outcome"], first["from_side"]) == ("claimed", "taken", "RU")
+    assert first["sources"][0]["source_name"] == "Ministry of Defence of Russia"
+    assert await _holders(reader, date="2024-08-05") == {}
+    assert await _holders(reader, date="2024-10-01") == {"Sudzha": ("held", ["UA"])}
+    assert await _holders(reader, date="2025-04-01") == {"Sudzha": ("held", ["RU"])}
+    assert await _holders(reader, date="2025-04-01", country="UA") == {}
+    assert await _holders(reader, date="2025-04-01", region="Kursk Oblast") == {
+        "Sudzha": ("held", ["RU"])
+    }
+    assert await _holders(reader, date="2025-04-01", bbox="35,51,36,52") == {
+        "Sudzha": ("held", ["RU"])
+    }
+    assert await _holders(reader, date="2025-04-01", bbox="30,45,31,46") == {}
+
+    # Only verified claims count on that basis; refuting a claim takes it out of both.
+    assert await _timeline(reader, sudzha, basis="verified") == []
+    verifier = client_for("verifier")
+    status = {"status": "verified", "rationale": "Geolocated footage."}
+    assert (
+        await verifier.post(f"/v1/events/{seized['id']}/status", json=status)
+    ).status_code == 200
+    assert await _timeline(reader, sudzha, basis="verified") == [
+        ("held", ["UA"], "2024-08-06", None, [seized["id"]])
+    ]
+    refute = {"status": "refuted", "rationale": "The footage predates the claimed date."}
+    assert (
+        await verifier.post(f"/v1/events/{retaken['id']}/status", json=refute)
+    ).status_code == 200
+    assert [p[1] for p in await _timeline(reader, sudzha)] == [["UA"]]
+
+    # The history records the claim like any field.
+    history = (await reader.get(f"/v1/events/{seized['id']}/history")).json()["items"]
+    assert history[0]["diff"]["control"]["side"] == "UA"
+
+
+async def test_a_repelled_attack_against_an_advance_is_contested(
+    client_for: ClientFactory,
+) -> None:
+    analyst, reader = client_for("analyst"), client_for("reader")
+    village = await _place(analyst, "Tetkino", 51.27, 34.28)
+    official = {"source_name": "Ministry of Defence of Russia", "stance": "supports",
+                "reliability": "E", "credibility": "5"}  # fmt: skip
+    independent = {"source_name": "Institute for the Study of War", "stance": "supports",
+                   "reliability": "B", "credibility": "3"}  # fmt: skip
+    earlier = await _event(
+        analyst, event_date="2025-01-10", date_precision="day", place_id=village,
+        control=_claim(None, "RU", None, "held"),
+    )  # fmt: skip
+    repelled = await _event(
+        analyst, event_date="2025-03-15", date_precision="day", place_id=village,
+        sources=[official], summary="Attack repelled with heavy enemy losses.",
+        control=_claim(None, "RU", "UA", "held"),
+    )  # fmt: skip
+    advance = await _event(
+        analyst, event_date="2025-03-15", date_precision="day", place_id=village,
+        sources=[independent], summary="Limited gains on the village's edge.",
+        control=_claim(None, "UA", "RU"),
+    )  # fmt: skip
+    timeline = await _timeline(reader, village)
+    assert [(state, sides, start, end) for state, sides, start, end, _ in timeline] == [
+        ("held", ["RU"], "2025-01-10", "2025-03-14"),
+        ("contested", ["RU", "UA"], "2025-03-15", None),
+    ]
+    assert sorted(timeline[1][4]) == sorted([repelled["id"], advance["id"]])
+    assert timeline[0][4] == [earlier["id"]]
+    grades = {
+        claim["side"]: claim["sources"][0]["reliability"] + claim["sources"][0]["credibility"]
+        for claim in (await reader.get(f"/v1/places/{village}/control")).json()["periods"][1][
+            "claims"
+        ]
+    }
+    assert grades == {"RU": "E5", "UA": "B3"}
+    assert await _holders(reader, date="2025-03-20") == {"Tetkino": ("contested", ["RU", "UA"])}
+
+    # Deleting the advance ends the contest; restoring it brings it back.
+    assert (await analyst.delete(f"/v1/events/{advance['id']}")).status_code == 204
+    assert await _holders(reader, date="2025-03-20") == {"Tetkino": ("held", ["RU"])}
+    admin = client_for("admin")
+    assert (await admin.post(f"/v1/events/{advance['id']}/restore")).status_code == 200
+    assert await _holders(reader, date="2025-03-20") == {"Tetkino": ("contested", ["RU", "UA"])}
+
+    # A patch of the claim moves the ledger: the advance is now dated a month, imprecisely.
+    etag = (await analyst.get(f"/v1/events/{advance['id']}")).headers["etag"]
+    patched = await analyst.patch(
+        f"/v1/events/{advance['id']}",
+        json={"event_date": "2025-04-01", "date_precision": "month"},
+        headers={"If-Match": etag},
+    )
+    assert patched.status_code == 200, patched.text
+    detail = (await reader.get(f"/v1/places/{village}/control")).json()["periods"]
+    assert [(p["state"], p["start"], p["start_uncertain_until"]) for p in detail] == [
+        ("held", "2025-01-10", None),
+        ("held", "2025-04-01", "2025-04-30"),
+    ]
+    assert detail[1]["sides"] == ["UA"]
+    assert await _holders(reader, date="2025-03-20") == {"Tetkino": ("held", ["RU"])}
+
+
+async def test_a_merge_of_two_events_claiming_the_same_change(client_for: ClientFactory) -> None:
+    analyst, verifier, reader = client_for("analyst"), client_for("verifier"), client_for("reader")
+    place = await _place(analyst, "Plekhovo", 51.22, 35.08)
+    claim = _claim(place, "RU", "UA")
+    same = {"event_date": "2025-03-10", "date_precision": "day", "sub_event_type": RETAKEN}
+    first = await _event(analyst, **same, control=claim)
+    second = await _event(analyst, **same, control=claim, summary="Same, reworded.")
+    [(_, _, _, _, both)] = await _timeline(reader, place)
+    assert sorted(both) == sorted([first["id"], second["id"]])
+    merged = await verifier.post(f"/v1/events/{second['id']}/merge", json={"into": first["id"]})
+    assert merged.status_code == 200, merged.text
+    assert await _timeline(reader, place) == [("held", ["RU"], "2025-03-10", None, [first["id"]])]
+    admin = client_for("admin")
+    assert (await admin.post(f"/v1/events/{second['id']}/unmerge")).status_code == 200
+    [(_, _, _, _, again)] = await _timeline(reader, place)
+    assert sorted(again) == sorted([first["id"], second["id"]])
+
+
+async def test_a_year_of_changes_imported(client_for: ClientFactory) -> None:
+    analyst, reader = client_for("analyst"), client_for("reader")
+    place = await _place(analyst, "Guevo", 51.14, 35.25)
+    rows = [
+        event_body(
+            event_date=f"2024-{month:02d}-05", date_precision="day", sub_event_type=RETAKEN,
+            external_source="ledger-feed", external_id=f"change-{month}",
+            control=_claim(place, "RU" if month % 2 else "UA", "UA" if month % 2 else "RU"),
+        )
+        for month in range(1, 13)
+    ]  # fmt: skip
+    body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    imported = await analyst.post("/v1/imports", content=body, headers=NDJSON)
+    assert imported.status_code == 200, imported.text
+    timeline = await _timeline(reader, place)
+    assert [(sides, start) for _, sides, start, _, _ in timeline] == [
+        (["RU" if month % 2 else "UA"], f"2024-{month:02d}-05") for month in range(1, 13)
+    ]
+    # An update import that changes a side moves the ledger too.
+    rows[11]["control"] = _claim(place, "RU", "UA")
+    body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    updated = await analyst.post(
+        "/v1/imports", params={"on_conflict": "update"}, content=body, headers=NDJSON
+    )
+    assert updated.json()["updated"] == 1, updated.text
+    timeline = await _timeline(reader, place)
+    assert [(sides, start) for _, sides, start, _, _ in timeline][-1] == (["RU"], "2024-11-05")
+
+
+async def test_control_claims_are_checked(client_for: ClientFactory) -> None:
+    analyst = client_for("analyst")
+    place = await _place(analyst, "Nikolaevo-Darino", 51.23, 34.98)
+    territorial = {"sub_event_type": SEIZED, "place_id": place}
+    # A territorial event must say who took control; others may.
+    assert_problem(await analyst.post("/v1/events", json=event_body(**territorial)), 422)
+    plain = await analyst.post("/v1/events", json=event_body(control=_claim(place, "UA", "RU")))
+    assert plain.status_code == 201, plain.text
+    bad = [
+        {"outcome": "won", "side": "UA"},
+        {"outcome": "taken"},
+        {"outcome": "taken", "side": "UA", "from_side": "ua"},
+        {"outcome": "taken", "side": "UA", "places": [place, place]},
+        {"outcome": "taken", "side": "UA", "places": ["not-a-uuid"]},
+        {"outcome": "taken", "side": "UA", "places": ["00000000-0000-4000-8000-000000000000"]},
+        {"outcome": "taken", "side": "UA", "units": ["Nobody's Brigade"]},
+        {"outcome": "taken", "side": "UA", "extra": 1},
+        {"outcome": "taken", "side": ""},
+        "taken by UA",
+    ]
+    for control in bad:
+        body = event_body(**territorial, control=control)
+        assert_problem(await analyst.post("/v1/events", json=body), 422)
+    # PATCH: clearing the claim of a territorial event, or making an event territorial
+    # without one, is refused; nothing changes.
+    made = await _event(analyst, **territorial, control=_claim(None, "UA", "RU"))
+    etag = (await analyst.get(f"/v1/events/{made['id']}")).headers["etag"]
+    for patch in ({"control": None}, {"control": {"outcome": "taken", "side": "UA",
+                                                    "units": ["Akhmat"]}}):  # fmt: skip
+        response = await analyst.patch(
+            f"/v1/events/{made['id']}", json=patch, headers={"If-Match": etag}
+        )
+        assert_problem(response, 422)
+    plain_id = plain.json()["id"]
+    etag = (await analyst.get(f"/v1/events/{plain_id}")).headers["etag"]
+    response = await analyst.patch(
+        f"/v1/events/{plain_id}",
+        json={"sub_event_type": RETAKEN, "control": None},
+        headers={"If-Match": etag},
+    )
+    assert_problem(response, 422)
+    assert (await analyst.get(f"/v1/events/{made['id']}")).json()["control"]["side"] == "UA"
+    # An import line with an unknown place, or a territorial row without a claim, is a line
+    # error and nothing is imported.
+    rows = [
+        event_body(external_source="checked", external_id="a", control=_claim(
+            "00000000-0000-4000-8000-000000000000", "UA", None)),
+        event_body(external_source="checked", external_id="b", sub_event_type=SEIZED),
+    ]  # fmt: skip
+    body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    problem = assert_problem(await analyst.post("/v1/imports", content=body, headers=NDJSON), 422)
+    assert "control" in json.dumps(problem)
+    listed = await analyst.get("/v1/events", params={"limit": 1000})
+    assert not [e for e in listed.json()["items"] if e["external_source"] == "checked"]
+    # Ledger reads: a place that does not exist, bad parameters.
+    reader = client_for("reader")
+    assert_problem(await reader.get("/v1/places/00000000-0000-4000-8000-000000000000/control"), 404)
+    day = "2025-01-01"
+    for params in ({"basis": "all"}, {}, {"date": "2025-13-01"}, {"date": day, "bbox": "1,2"},
+                   {"date": day, "bogus": "1"}):  # fmt: skip
+        assert_problem(await reader.get("/v1/control", params=params), 422)
+    assert_problem(await client_for().get("/v1/control", params={"date": "2025-01-01"}), 401)
+
+
+async def test_exports_carry_the_claim_and_our_csv_reads_it_back(fresh_database_url: str) -> None:
+    async with live_app(fresh_database_url) as (_, keys, client):
+        analyst, reader = bearer(keys, "analyst"), bearer(keys, "reader")
+        place = await _place(_Headers(client, analyst), "Sverdlikovo", 51.25, 35.06)
+        claim = {**_claim(place, "RU", "UA"), "units": ["Akhmat"]}
+        body = event_body(
+            sub_event_type=RETAKEN, tags=["round-trip"], control=claim,
+            units=[{"name": "Akhmat", "side": "RU"}],
+        )  # fmt: skip
+        made = await client.post("/v1/events", json=body, headers=analyst)
+        assert made.status_code == 201, made.text
+        expected = made.json()["control"]
+        ndjson = await client.get("/v1/exports/events.ndjson", headers=reader)
+        assert [json.loads(line)["control"] for line in ndjson.text.splitlines()] == [expected]
+        exported = await client.get("/v1/exports/events.csv", headers=reader)
+        assert exported.status_code == 200
+        [row] = list(csv.DictReader(io.StringIO(exported.text)))
+        assert json.loads(row["control"]) == expected
+        imported = await client.post(
+            "/v1/imports", content=exported.content, headers={**analyst, "content-type": "text/csv"}
+        )
+        assert imported.status_code == 200, imported.text
+        listed = await client.get("/v1/events", params={"tag": "round-trip"}, headers=reader)
+        assert [item["control"] for item in listed.json()["items"]] == [expected, expected]
+        [(_, _, _, _, claims)] = await _timeline(_Headers(client, reader), place)
+        assert len(claims) == 2
+
+
+class _Headers:
+    """A client that sends these headers with every request (for a live app's client)."""
+
+    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        self.client, self.headers = client, headers
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.get(url, headers=self.headers, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.post(url, headers=self.headers, **kwargs)
