@@ -46,6 +46,8 @@ class MapParams(BaseModel):
 
 
 class ClaimSource(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     source_name: str
     stance: str
     reliability: str
@@ -79,6 +81,8 @@ class PeriodOut(BaseModel):
 
 
 class PlaceRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     name: str
     country: str

@@ -1,7 +1,6 @@
 """The control ledger: a place's timeline, and who holds what on a day (docs/control.md)."""
 
 import uuid
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,16 +20,9 @@ from app.control.schemas import (
 from app.core.errors import NotFound, UnprocessableContent
 from app.core.query_params import parse_numbers
 
-
-def _place_ref(place: Any) -> PlaceRef:
-    return PlaceRef(
-        id=place.id,
-        name=place.name,
-        country=place.country,
-        region_code=place.region_code,
-        lat=place.lat,
-        lon=place.lon,
-    )
+# What a claim shows of its control_claim row (the rest: the event's summary and sources).
+CLAIM_COLUMNS = ("event_id", "event_date", "date_precision", "status", "outcome", "side",
+                 "from_side")  # fmt: skip
 
 
 async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) -> PlaceControl:
@@ -53,22 +45,10 @@ async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) 
     for row in rows:
         record = row.ControlClaimRecord
         shown[record.event_id] = ClaimOut(
-            event_id=record.event_id,
-            event_date=record.event_date,
-            date_precision=record.date_precision,
-            status=record.status,
-            outcome=record.outcome,
-            side=record.side,
-            from_side=record.from_side,
+            **{name: getattr(record, name) for name in CLAIM_COLUMNS},
             summary=row.summary,
             sources=[
-                ClaimSource(
-                    source_name=source.source_name,
-                    stance=source.stance,
-                    reliability=source.reliability,
-                    credibility=source.credibility,
-                )
-                for source in sources.get(record.event_id, [])
+                ClaimSource.model_validate(source) for source in sources.get(record.event_id, [])
             ],
         )
         claims.append(
@@ -85,7 +65,7 @@ async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) 
         )
         for period in ledger.periods(claims)
     ]
-    return PlaceControl(place=_place_ref(place), basis=basis, periods=periods)
+    return PlaceControl(place=PlaceRef.model_validate(place), basis=basis, periods=periods)
 
 
 async def control_map(session: AsyncSession, params: MapParams) -> ControlMap:
@@ -110,7 +90,7 @@ async def control_map(session: AsyncSession, params: MapParams) -> ControlMap:
         )
     features = []
     for row in rows:
-        place = _place_ref(row.Place)
+        place = PlaceRef.model_validate(row.Place)
         sides = sorted(row.sides)
         features.append(
             {
