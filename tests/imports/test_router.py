@@ -336,3 +336,27 @@ async def test_import_streams_large_bodies_past_the_request_limit(client_for: Cl
     response = await client_for("analyst").post("/v1/imports", content=body, headers=NDJSON)
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 3_000
+
+
+async def test_acled_territorial_rows_claim_control_for_actor1(client_for: ClientFactory):
+    header = ACLED_CSV.splitlines()[0]
+    row = (
+        "RUS999,12 March 2025,2025,1,Political violence,Battles,Government regains territory,"
+        "Military Forces of Russia (2000-),Military Forces of Ukraine (2019-),Russia,Kursk,"
+        "Sudzha,51.19,35.27,1,Ministry of Defence of Russia,National,Town retaken.,0,,1741800000"
+    )
+    analyst = client_for("analyst")
+    body = f"{header}\n{row}\n".encode()
+    response = await analyst.post("/v1/imports", content=body, headers=CSV)
+    assert response.status_code == 200, response.text
+    (event,) = (await analyst.get("/v1/events", params={"region": "RU-KRS"})).json()["items"]
+    assert event["sub_event_type"] == "government_regains_territory"
+    assert event["control"] == {
+        "outcome": "taken", "side": "Military Forces of Russia (2000-)",
+        "from_side": "Military Forces of Ukraine (2019-)", "places": [], "units": [],
+    }  # fmt: skip
+    # Without actor1 there is no claim to read, and a territorial row needs one.
+    nameless = row.replace("Military Forces of Russia (2000-),", ",", 1).replace("RUS999", "RUS998")
+    response = await analyst.post("/v1/imports", content=f"{header}\n{nameless}\n".encode(),
+                                  headers=CSV)  # fmt: skip
+    assert_problem(response, 422)
