@@ -119,6 +119,18 @@ async def test_a_town_seized_and_retaken(client_for: ClientFactory) -> None:
     history = (await reader.get(f"/v1/events/{seized['id']}/history")).json()["items"]
     assert history[0]["diff"]["control"]["side"] == "UA"
 
+    # A claim is substantive: changing it sends the verified event back to claimed, and the
+    # verified ledger loses it.
+    etag = (await analyst.get(f"/v1/events/{seized['id']}")).headers["etag"]
+    claim = {**seized["control"], "outcome": "held"}
+    patched = await analyst.patch(
+        f"/v1/events/{seized['id']}", json={"control": claim}, headers={"If-Match": etag}
+    )
+    assert patched.json()["status"] == "claimed", patched.text
+    latest = (await reader.get(f"/v1/events/{seized['id']}/history")).json()["items"][-1]
+    assert latest["diff"]["control"]["to"]["outcome"] == "held"
+    assert await _timeline(reader, sudzha, basis="verified") == []
+
 
 async def test_a_repelled_attack_against_an_advance_is_contested(
     client_for: ClientFactory,
