@@ -19,6 +19,7 @@ from app.control.schemas import (
 )
 from app.core.errors import NotFound, UnprocessableContent
 from app.core.query_params import parse_numbers
+from app.gazetteer.service import unknown_filter_values
 
 # What a claim shows of its control_claim row (the rest: the event's summary and sources).
 CLAIM_COLUMNS = ("event_id", "event_date", "date_precision", "status", "outcome", "side",
@@ -69,7 +70,11 @@ async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) 
 
 
 async def control_map(session: AsyncSession, params: MapParams) -> ControlMap:
-    """Who holds each place with a claim on or before the day, as GeoJSON."""
+    """Who holds each place with a claim on or before the day, as GeoJSON. A country or
+    region that names nothing is a 422 naming the nearest ones, as in the lists."""
+    errors = await unknown_filter_values(session, params.country, params.region, [])
+    if errors:
+        raise UnprocessableContent("; ".join(error["msg"] for error in errors) + ".", errors)
     bbox = None
     if params.bbox is not None:
         min_lon, min_lat, max_lon, max_lat = parse_numbers(params.bbox, 4, "bbox")

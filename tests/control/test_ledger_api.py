@@ -301,8 +301,11 @@ async def test_control_claims_are_checked(client_for: ClientFactory) -> None:
     assert_problem(await reader.get("/v1/places/00000000-0000-4000-8000-000000000000/control"), 404)
     day = "2025-01-01"
     for params in ({"basis": "all"}, {}, {"date": "2025-13-01"}, {"date": day, "bbox": "1,2"},
-                   {"date": day, "bogus": "1"}):  # fmt: skip
+                   {"date": day, "bogus": "1"}, {"date": day, "country": "XX"},
+                   {"date": day, "region": "Kurks Oblsat"}):  # fmt: skip
         assert_problem(await reader.get("/v1/control", params=params), 422)
+    misspelt = await reader.get("/v1/control", params={"date": day, "region": "Belgorodd"})
+    assert "RU-BEL" in assert_problem(misspelt, 422)["detail"]
     assert_problem(await client_for().get("/v1/control", params={"date": "2025-01-01"}), 401)
 
 
