@@ -72,11 +72,3 @@ def periods(claims: Sequence[Claim]) -> list[Period]:
             )
         )
     return timeline
-
-
-def state_on(claims: Sequence[Claim], day: dt.date) -> Period | None:
-    """The period of the timeline that holds on `day`, or None before the first claim."""
-    for period in periods(claims):
-        if period.start <= day and (period.end is None or day <= period.end):
-            return period
-    return None
