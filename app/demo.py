@@ -110,7 +110,7 @@ def demo_events(places: list[dict[str, Any]], count: int, seed: int) -> list[dic
         day = START + dt.timedelta(days=rng.randrange(DAYS))
         when = dt.datetime.combine(day, dt.time(6), dt.UTC) + dt.timedelta(hours=rng.randrange(60))
         russian_side = place["country"] == "RU"
-        attacker = "UA" if russian_side else "RU"
+        attacker, defender = ("UA", "RU") if russian_side else ("RU", "UA")
         official = RUSSIAN_OFFICIAL if russian_side else UKRAINIAN_OFFICIAL
         regional = RUSSIAN_REGIONAL if russian_side else UKRAINIAN_REGIONAL
         where = place["name"]
@@ -143,7 +143,7 @@ def demo_events(places: list[dict[str, Any]], count: int, seed: int) -> list[dic
                 )
         units = [
             {"name": rng.choice(UNITS[side]), "side": side, "role": role}
-            for side, role in ((attacker, "attacker"), ("UA" if russian_side else "RU", "defender"))
+            for side, role in ((attacker, "attacker"), (defender, "defender"))
             if rng.random() < 0.45
         ]
         bodies.append(
@@ -161,18 +161,19 @@ def demo_events(places: list[dict[str, Any]], count: int, seed: int) -> list[dic
                 "tags": rng.sample(TAGS, rng.randint(0, 2)),
                 "external_id": f"demo-{n}",
                 "external_source": DEMO_SOURCE,
-                **_control(sub_event_type, attacker, units),
+                **_control(sub_event_type, attacker, defender, units),
             }
         )
     return bodies
 
 
-def _control(sub_event_type: str, attacker: str, units: list[dict[str, Any]]) -> dict[str, Any]:
+def _control(
+    sub_event_type: str, attacker: str, defender: str, units: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The control claim of a territorial event: the attacker took the place, or its holder
     regained it; the units of the side credited."""
     if sub_event_type not in TERRITORIAL_SUB_EVENT_TYPES:
         return {}
-    defender = "RU" if attacker == "UA" else "UA"
     side, from_side = (
         (defender, attacker)
         if sub_event_type == "government_regains_territory"

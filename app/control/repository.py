@@ -15,10 +15,6 @@ from app.gazetteer.models import Place
 Claim = ControlClaimRecord
 
 
-async def get_place(session: AsyncSession, place_id: uuid.UUID) -> Place | None:
-    return await session.get(Place, place_id)
-
-
 async def place_claims(
     session: AsyncSession, place_id: uuid.UUID, statuses: Sequence[str], limit: int
 ) -> list[Any]:
@@ -69,7 +65,8 @@ async def holders_on(
     """Per place with a claim on or before `day` (at most `limit`): the place, the latest
     claim date, and the sides and events of the claims whose windows reach it (ledger.py's
     rule, for many places at once)."""
-    places = [Claim.event_date <= day, Claim.status.in_(statuses)]
+    counted = [Claim.event_date <= day, Claim.status.in_(statuses)]
+    places = list(counted)
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox
         places += [Place.lon.between(min_lon, max_lon), Place.lat.between(min_lat, max_lat)]
@@ -92,11 +89,7 @@ async def holders_on(
             func.array_agg(Claim.event_id.distinct()).label("events"),
         )
         .join(latest, latest.c.place_id == Claim.place_id)
-        .where(
-            Claim.event_date <= day,
-            Claim.status.in_(statuses),
-            Claim.event_date_end >= latest.c.latest,
-        )
+        .where(*counted, Claim.event_date_end >= latest.c.latest)
         .group_by(Claim.place_id, latest.c.latest)
         .subquery()
     )

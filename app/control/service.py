@@ -18,8 +18,9 @@ from app.control.schemas import (
     PlaceRef,
 )
 from app.core.errors import NotFound, UnprocessableContent
-from app.core.query_params import parse_numbers
-from app.gazetteer.service import unknown_filter_values
+from app.core.query_params import bbox_bounds
+from app.gazetteer import repository as gazetteer
+from app.gazetteer.service import check_filter_values
 
 # What a claim shows of its control_claim row (the rest: the event's summary and sources).
 CLAIM_COLUMNS = ("event_id", "event_date", "date_precision", "status", "outcome", "side",
@@ -28,7 +29,7 @@ CLAIM_COLUMNS = ("event_id", "event_date", "date_precision", "status", "outcome"
 
 async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) -> PlaceControl:
     """The place's timeline of control from the claims that count on this basis."""
-    place = await repository.get_place(session, place_id)
+    place = await gazetteer.get_place(session, place_id)
     if place is None:
         raise NotFound(f"No place {place_id}.")
     rows = await repository.place_claims(session, place_id, STATUSES[basis], MAX_CLAIMS + 1)
@@ -72,18 +73,12 @@ async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) 
 async def control_map(session: AsyncSession, params: MapParams) -> ControlMap:
     """Who holds each place with a claim on or before the day, as GeoJSON. A country or
     region that names nothing is a 422 naming the nearest ones, as in the lists."""
-    errors = await unknown_filter_values(session, params.country, params.region, [])
-    if errors:
-        raise UnprocessableContent("; ".join(error["msg"] for error in errors) + ".", errors)
-    bbox = None
-    if params.bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = parse_numbers(params.bbox, 4, "bbox")
-        bbox = (min_lon, min_lat, max_lon, max_lat)
+    await check_filter_values(session, params.country, params.region, [])
     rows = await repository.holders_on(
         session,
         params.date,
         STATUSES[params.basis],
-        bbox,
+        None if params.bbox is None else bbox_bounds(params.bbox),
         params.country,
         params.region,
         MAX_PLACES + 1,

@@ -94,10 +94,16 @@ def check_near(value: str | None) -> str | None:
     return value
 
 
+def bbox_bounds(value: str) -> tuple[float, float, float, float]:
+    """(min_lon, min_lat, max_lon, max_lat) of a `bbox` query value."""
+    min_lon, min_lat, max_lon, max_lat = parse_numbers(value, 4, "bbox")
+    return min_lon, min_lat, max_lon, max_lat
+
+
 def check_bbox(value: str | None) -> str | None:
     """A `bbox=min_lon,min_lat,max_lon,max_lat` query value, range-checked."""
     if value is not None:
-        min_lon, min_lat, max_lon, max_lat = parse_numbers(value, 4, "bbox")
+        min_lon, min_lat, max_lon, max_lat = bbox_bounds(value)
         if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
             raise ValueError(
                 "bbox must be min_lon,min_lat,max_lon,max_lat within [-180,180] and [-90,90]"

@@ -26,6 +26,7 @@ from app.core.pagination import CursorField
 from app.core.query_params import (
     MAX_VALUES,
     FilterText,
+    bbox_bounds,
     check_bbox,
     check_near,
     parse_numbers,
@@ -146,7 +147,7 @@ class EventFilters(BaseModel):
     def bbox_box(self) -> BBox | None:
         if self.bbox is None:
             return None
-        min_lon, min_lat, max_lon, max_lat = parse_numbers(self.bbox, 4, "bbox")
+        min_lon, min_lat, max_lon, max_lat = bbox_bounds(self.bbox)
         return BBox(min_lon=min_lon, min_lat=min_lat, max_lon=max_lon, max_lat=max_lat)
 
     @property

@@ -120,7 +120,9 @@ class ControlClaim(BaseModel):
         return self
 
 
-def control_errors(control: Any, sub_event_type: str | None, unit_names: list[str]) -> list[str]:
+def control_errors(
+    control: ControlClaim | None, sub_event_type: str | None, unit_names: list[str]
+) -> list[str]:
     """What is wrong with an event's control claim beside its sub-event type and units."""
     if control is None:
         if sub_event_type in TERRITORIAL_SUB_EVENT_TYPES:
@@ -129,9 +131,8 @@ def control_errors(control: Any, sub_event_type: str | None, unit_names: list[st
                 '{"outcome": "taken", "side": …, "from_side": …, "places": [place ids]}'
             ]
         return []
-    credited = control["units"] if isinstance(control, dict) else control.units
     own = {name.casefold() for name in unit_names}
-    strangers = [name for name in credited if name.casefold() not in own]
+    strangers = [name for name in control.units if name.casefold() not in own]
     if strangers:
         return [f"control.units names units the event does not list: {', '.join(strangers)}"]
     return []

@@ -273,11 +273,9 @@ async def check_filters(session: AsyncSession, filters: EventFilters, reader: Ap
     country, region or unit value that names nothing is a 422 naming the nearest real ones
     (place names stay fuzzy: they match similar names by design)."""
     ensure_may_see_deleted(filters.include_deleted, reader)
-    errors = await gazetteer_service.unknown_filter_values(
+    await gazetteer_service.check_filter_values(
         session, filters.country, filters.region, filters.unit
     )
-    if errors:
-        raise UnprocessableContent("; ".join(error["msg"] for error in errors) + ".", errors)
     await resolve_names(session, filters)
 
 

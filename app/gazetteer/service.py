@@ -488,6 +488,15 @@ async def unknown_filter_values(
     return errors
 
 
+async def check_filter_values(
+    session: AsyncSession, countries: Sequence[str], regions: Sequence[str], units: Sequence[str]
+) -> None:
+    """A 422 naming the nearest real values when a filter value names nothing
+    (unknown_filter_values)."""
+    if errors := await unknown_filter_values(session, countries, regions, units):
+        raise UnprocessableContent("; ".join(error["msg"] for error in errors) + ".", errors)
+
+
 async def _nearest(session: AsyncSession, kind: str, value: str) -> list[str]:
     """The regions ("RU-BEL (Belgorod Oblast)") or units ("Akhmat (RU)") value may mean."""
     if kind == "region":
