@@ -182,6 +182,26 @@ async def client_for(rollback_app: FastAPI, keys: Keys) -> AsyncIterator[ClientF
         await client.aclose()
 
 
+class Desk:
+    """Several keys per role, each with a name, as a newsroom has them."""
+
+    def __init__(self, client_for: ClientFactory) -> None:
+        self.client_for = client_for
+        self.admin = client_for("admin")
+        self.reader = client_for("reader")
+
+    async def key(self, name: str, role: str) -> tuple[httpx.AsyncClient, str]:
+        response = await self.admin.post("/v1/keys", json={"name": name, "role": role})
+        assert response.status_code == 201, response.text
+        made = response.json()
+        return self.client_for(secret=made["secret"]), made["id"]
+
+
+@pytest.fixture
+def desk(client_for: ClientFactory) -> Desk:
+    return Desk(client_for)
+
+
 @pytest.fixture
 def analyst(client_for: ClientFactory) -> httpx.AsyncClient:
     return client_for("analyst")

@@ -69,6 +69,19 @@ def bearer(keys: Keys, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {keys.secrets[role]}"}
 
 
+class KeyedClient:
+    """A client that sends these headers with every request (for a live app's client)."""
+
+    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        self.client, self.headers = client, headers
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.get(url, headers=self.headers, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.post(url, headers=self.headers, **kwargs)
+
+
 class LiveServer:
     """The real app under uvicorn on a loopback port, in a thread of this process."""
 

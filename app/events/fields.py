@@ -9,6 +9,8 @@ rendering, the revision log and its replay, the change feed, exports and imports
 
 from dataclasses import dataclass
 
+from app.events.taxonomy import RELATION_INVERSES
+
 
 @dataclass(frozen=True)
 class Field:
@@ -84,6 +86,29 @@ _OF_EVENT_UNITS = "FROM event_unit eu JOIN unit u ON u.id = eu.unit_id"
 _OF_EVENT_SOURCES = "FROM source_report s"
 _EVENTS_UNITS = "eu.event_id = event.id AND eu.event_date = event.event_date"
 _EVENTS_SOURCES = "s.event_id = event.id AND s.event_date = event.event_date"
+# An event's relations (events.relations) as it reads them: those it states, and those stated
+# of it under their inverse names, in the order they were made.
+_INVERSE = " ".join(f"WHEN '{kind}' THEN '{name}'" for kind, name in RELATION_INVERSES.items())
+
+
+def relations_read_by(match: str) -> str:
+    """A query of the relations of the events whose id is `match` (SQL after `=`): each with
+    `read_by` (the event reading it), `event_id` (the other) and `kind` as read_by reads it."""
+    columns = "r.seq, r.id, r.note, r.created_by, r.created_at"
+    return f"""SELECT {columns}, r.event_id AS read_by, r.kind, r.other_id AS event_id
+        FROM event_relation r WHERE r.event_id = {match}
+        UNION ALL
+        SELECT {columns}, r.other_id, CASE r.kind {_INVERSE} ELSE r.kind END, r.event_id
+        FROM event_relation r WHERE r.other_id = {match}"""
+
+
+_RELATIONS_OF_EVENT = f"({relations_read_by('event.id')}) rel"
+_RELATIONS = f"""coalesce((
+        SELECT json_agg(json_build_object('id', rel.id, 'kind', rel.kind,
+                                          'event_id', rel.event_id) ORDER BY rel.seq)
+        FROM {_RELATIONS_OF_EVENT}), '[]'::json)"""
+_RELATIONS_CSV = f"""(SELECT string_agg(rel.kind || ' ' || rel.event_id, '; ' ORDER BY rel.seq)
+        FROM {_RELATIONS_OF_EVENT})"""
 _UNITS = f"""coalesce((
         SELECT json_agg({_UNIT_JSON} ORDER BY eu.position)
         {_OF_EVENT_UNITS} WHERE {_EVENTS_UNITS}), '[]'::json)"""
@@ -101,6 +126,7 @@ _JSON_BESIDE = {
         " FROM place p WHERE p.id = event.place_id)"
     },
     "geo_precision": {"units": _UNITS, "sources": _SOURCES},
+    "control": {"relations": _RELATIONS},
 }
 _BOOKKEEPING = {
     "created_at": "itk_rfc3339(event.created_at)",
@@ -173,6 +199,7 @@ CSV_COLUMNS = _columns(
             "sources": f"(SELECT string_agg({_SOURCE_CSV}, '; ' ORDER BY s.seq)"
             f" {_OF_EVENT_SOURCES} WHERE {_EVENTS_SOURCES})",
         },
+        "control": {"relations": _RELATIONS_CSV},
     },
     {name: _BOOKKEEPING[name] for name in ("created_at", "updated_at", "version", "deleted_at")},
     True,
@@ -242,12 +269,17 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
     looked up per event in every partition (an import writes a million). (WITH clause, JSON,
     CSV line, FROM clause) for a SELECT over `events` aliased `event`; `written` is a query
     of the events' (id, event_date). The same documents as itk_event_docs
-    (tests/events/test_documents.py)."""
+    (tests/events/test_documents.py). A new event has no relations yet."""
     json_columns = JSON_COLUMNS | {
         "units": "coalesce(units.json, '[]'::json)",
         "sources": "coalesce(sources.json, '[]'::json)",
+        "relations": "'[]'::json",
     }
-    csv_columns = CSV_COLUMNS | {"units": "units.csv", "sources": "sources.csv"}
+    csv_columns = CSV_COLUMNS | {
+        "units": "units.csv",
+        "sources": "sources.csv",
+        "relations": "NULL",
+    }
 
     def aggregated(alias: str, json: str, csv: str, source: str, order: str) -> str:
         return f"""{alias}.event_id, {alias}.event_date,

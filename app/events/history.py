@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.events.schemas import EventFields, RevisionOut, SourceOut
+from app.events.schemas import EventFields, RelationRef, RevisionOut, SourceOut
 from app.events.taxonomy import Status
 
 
@@ -20,12 +20,13 @@ class UnitState(BaseModel):
 
 
 class EventState(EventFields):
-    """What an event was after a revision: its own fields, status, units, sources and
-    tombstone."""
+    """What an event was after a revision: its own fields, status, units, sources,
+    relations and tombstone."""
 
     status: Status
     units: list[UnitState]
     sources: list[SourceOut]
+    relations: list[RelationRef] = []
     version: int
     deleted_at: dt.datetime | None
     merged_into: uuid.UUID | None
@@ -68,6 +69,12 @@ def _apply(state: dict[str, Any], revision: RevisionOut) -> None:
             continue  # a note such as merged_from, not a field
         if "to" in change:
             state[name] = change["to"]
+        elif name == "relations":
+            relations: list[dict[str, Any]] = state.setdefault("relations", [])
+            if "added" in change:
+                relations.append(change["added"])
+            if "removed" in change:
+                state["relations"] = [r for r in relations if r["id"] != change["removed"]["id"]]
         elif name == "sources":
             sources: list[dict[str, Any]] = state["sources"]
             if "added" in change:

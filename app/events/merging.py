@@ -45,19 +45,41 @@ def _duplicate_score(event: Event, row: dict[str, Any]) -> tuple[float, list[str
     return round(score, 3), reasons
 
 
+def _unscored(event: Event, other: Event) -> dict[str, Any]:
+    """A candidate the duplicate search did not find, as its rows show one."""
+    days = max(
+        (other.event_date - event.event_date_end).days,
+        (event.event_date - other.event_date_end).days,
+        0,
+    )
+    return {"id": other.id, "distance_km": None, "days_apart": days}
+
+
 async def find_duplicates(
     session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, limit: int
 ) -> Page[DuplicateCandidate]:
-    """Events that may report the same incident: near in place and time, same type (for a
-    deleted event, only its creator and admins may ask)."""
+    """Events that may report the same incident: those an analyst related to it as
+    `same_as` first (score 1), then those near in place and time, of the same type, and not
+    related to it otherwise (a contradicting or retaking event is judged distinct already);
+    for a deleted event, only its creator and admins may ask."""
     event = await access.load(session, event_id)
     if event.deleted_at is not None and not access.may_see_deleted(event.created_by, reader):
         raise access.gone(event)
+    related = await repository.relations_read_by_events(session, [event.id])
+    marked = {row.event_id: row for row in related if row.kind == "same_as"}
+    distinct = {row.event_id for row in related} - set(marked)
+    scored: list[tuple[float, list[str], dict[str, Any]]] = []
+    for other in await repository.get_events(session, list(marked)):
+        if other.deleted_at is None:
+            note = f": {marked[other.id].note}" if marked[other.id].note else ""
+            reason = f"related as same_as{note}"
+            scored.append((1.0, [reason], _unscored(event, other)))
     rows = await repository.duplicate_candidates(
         session, event, DUPLICATE_MAX_KM, DUPLICATE_MAX_DAYS, limit=500
     )
-    scored = []
     for row in rows:
+        if row["id"] in marked or row["id"] in distinct:
+            continue
         if (result := _duplicate_score(event, row)) is not None:
             scored.append((result[0], result[1], row))
     scored.sort(key=lambda item: -item[0])

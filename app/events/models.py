@@ -224,7 +224,8 @@ class Revision(Base):
         UniqueConstraint("event_id", "revision", "event_date"),
         CheckConstraint(
             "action IN ('create', 'update', 'status', 'source_added', 'delete', 'restore', "
-            "'merge', 'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged')",
+            "'merge', 'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged', "
+            "'relation_added', 'relation_removed')",
             name="action",
         ),
         PARTITIONED_WITH_EVENT,
@@ -342,6 +343,33 @@ class ControlClaimRecord(Base):
     side: Mapped[str] = mapped_column(Text)
     from_side: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
+
+
+class EventRelation(Base):
+    """A typed relation stated between two events: `event_id` `kind` `other_id` ("B retakes
+    A"). Symmetric kinds (contradicts, same_as) are stored with the smaller id first, so a
+    pair holds each kind once whichever event it was stated from."""
+
+    __tablename__ = "event_relation"
+    __table_args__ = (
+        UniqueConstraint("event_id", "kind", "other_id"),
+        Index(None, "other_id"),
+        CheckConstraint(
+            "kind IN ('retakes', 'responds_to', 'part_of', 'contradicts', 'same_as')",
+            name="kind",
+        ),
+        CheckConstraint("event_id <> other_id", name="not_itself"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    # The order relations are listed in (several made in one transaction share created_at).
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_key.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(Text)
+    other_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_key.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_key.id"))
+    created_at: Mapped[dt.datetime] = created_at_column()
 
 
 def of_its_event(child: Any) -> ColumnElement[bool]:

@@ -32,11 +32,14 @@ from app.events.fields import (
     geojson_feature,
     insert_new_events,
     new_event_columns,
+    relations_read_by,
 )
 from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions
 from app.events.models import (
+    ControlClaimRecord,
     Event,
     EventKey,
+    EventRelation,
     EventUnit,
     IdempotencyRecord,
     Revision,
@@ -578,6 +581,87 @@ async def source_summaries(
     if after is not None:
         query = query.where(SourceReport.source_name > after)
     return [dict(row._mapping) for row in await session.execute(query)]
+
+
+# ---------------------------------------------------------------- relations
+
+_RELATIONS_READ = text(f"{relations_read_by('ANY(:ids)')} ORDER BY seq")
+# Events reached from :start by following part_of upwards (bounded: a chain is short).
+_PART_OF_REACHES = text("""
+WITH RECURSIVE whole(id, depth) AS (
+    SELECT CAST(:start AS uuid), 0
+    UNION
+    SELECT r.other_id, whole.depth + 1 FROM event_relation r JOIN whole ON r.event_id = whole.id
+    WHERE r.kind = 'part_of' AND whole.depth < 1000
+)
+SELECT EXISTS (SELECT FROM whole WHERE id = :target)""")
+
+
+async def relations_read_by_events(
+    session: AsyncSession, event_ids: Sequence[uuid.UUID]
+) -> list[Any]:
+    """The relations of these events, oldest first, each as the event in `read_by` reads it
+    (kind, the other event's id as event_id, note, who made it and when)."""
+    result = await session.execute(_RELATIONS_READ, {"ids": list(event_ids)})
+    return list(result)
+
+
+async def get_relation(
+    session: AsyncSession, relation_id: uuid.UUID, *, fresh: bool = False
+) -> EventRelation | None:
+    query = select(EventRelation).where(EventRelation.id == relation_id)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def find_relation(
+    session: AsyncSession, event_id: uuid.UUID, kind: str, other_id: uuid.UUID
+) -> EventRelation | None:
+    query = select(EventRelation).where(
+        EventRelation.event_id == event_id,
+        EventRelation.kind == kind,
+        EventRelation.other_id == other_id,
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def relation_counts(
+    session: AsyncSession, event_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many relations each of these events has (stated by it or of it)."""
+    ids = list(event_ids)
+    stated = select(EventRelation.event_id.label("id")).where(EventRelation.event_id.in_(ids))
+    of_it = select(EventRelation.other_id).where(EventRelation.other_id.in_(ids))
+    counted = stated.union_all(of_it).subquery()
+    query = select(counted.c.id, func.count()).group_by(counted.c.id)
+    return {row[0]: row[1] for row in await session.execute(query)}
+
+
+async def add_relation(session: AsyncSession, relation: EventRelation) -> EventRelation:
+    session.add(relation)
+    await session.flush()
+    return relation
+
+
+async def remove_relation(session: AsyncSession, relation: EventRelation) -> None:
+    await session.delete(relation)
+    await session.flush()
+
+
+async def part_of_reaches(session: AsyncSession, start: uuid.UUID, target: uuid.UUID) -> bool:
+    """Whether `target` is `start` or a whole it is (transitively) part_of."""
+    result = await session.execute(_PART_OF_REACHES, {"start": start, "target": target})
+    return bool(result.scalar_one())
+
+
+async def shared_control_places(
+    session: AsyncSession, first: uuid.UUID, second: uuid.UUID
+) -> list[uuid.UUID]:
+    """The places both events' control claims name."""
+    mine = select(ControlClaimRecord.place_id).where(ControlClaimRecord.event_id == first)
+    theirs = select(ControlClaimRecord.place_id).where(ControlClaimRecord.event_id == second)
+    return list((await session.execute(mine.intersect(theirs))).scalars())
 
 
 def _escape_like(text: str) -> str:

@@ -8,7 +8,7 @@ from app.auth.dependencies import Admin, Analyst, Reader, Verifier
 from app.core.db import SessionDep
 from app.core.pagination import CursorQuery, Page
 from app.core.replica import ReadSessionDep
-from app.events import merging, service
+from app.events import merging, relations, service
 from app.events.filters import EventListParams
 from app.events.history import RevisionState
 from app.events.schemas import (
@@ -17,6 +17,8 @@ from app.events.schemas import (
     EventOut,
     EventPatch,
     MergeRequest,
+    RelationCreate,
+    RelationOut,
     RevisionOut,
     SourceIn,
     StatusChange,
@@ -205,6 +207,39 @@ async def event_duplicates(
     """Events that may report the same incident (same type, within 10 km and 7 days),
     best first, each with a score and the reasons for it."""
     return await merging.find_duplicates(session, event_id, reader, limit)
+
+
+@router.get("/{event_id}/relations")
+async def event_relations(
+    event_id: uuid.UUID, session: SessionDep, reader: Reader
+) -> Page[RelationOut]:
+    """The event's typed relations to others, oldest first, each as this event reads it
+    (`retakes`, or `retaken_by` for the event retaken), with note and author (a deleted or
+    merged event's: 410 except for its creator and admins). At most 500: one page."""
+    return await relations.list_relations(session, event_id, reader)
+
+
+@router.post(
+    "/{event_id}/relations",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "stated already, or the other event is deleted"}},
+)
+async def add_event_relation(
+    event_id: uuid.UUID, body: RelationCreate, session: SessionDep, analyst: Analyst
+) -> RelationOut:
+    """State that this event `kind` another: retakes, responds_to, part_of, contradicts,
+    same_as (or retaken_by, responded_to_by, has_part, stated from the other side). A
+    revision on both events; statuses stay."""
+    return await relations.add_relation(session, event_id, body, analyst)
+
+
+@router.delete("/{event_id}/relations/{relation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_event_relation(
+    event_id: uuid.UUID, relation_id: uuid.UUID, session: SessionDep, analyst: Analyst
+) -> None:
+    """Remove a relation (the key that stated it, a verifier or an admin): a revision on
+    both events."""
+    await relations.remove_relation(session, event_id, relation_id, analyst)
 
 
 @router.post("/{event_id}/merge")

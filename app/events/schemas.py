@@ -1,6 +1,6 @@
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import (
@@ -36,6 +36,7 @@ from app.events.taxonomy import (
     DatePrecision,
     EventType,
     GeoPrecision,
+    RelationLabel,
     Reliability,
     Stance,
     Status,
@@ -323,6 +324,33 @@ class SourceOut(BaseModel):
     added_at: dt.datetime
 
 
+class RelationRef(BaseModel):
+    """A relation as its event reads it: `kind` names the other event from this one ("this
+    retakes that", "this retaken_by that")."""
+
+    id: uuid.UUID
+    kind: RelationLabel
+    event_id: uuid.UUID
+
+
+class RelationCreate(BaseModel):
+    """A relation stated from this event to another: this `kind` `event_id`. The inverse
+    names (retaken_by, responded_to_by, has_part) state it from the other side."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: RelationLabel
+    event_id: uuid.UUID
+    note: LongText | None = None
+
+
+class RelationOut(RelationRef):
+    note: str | None
+    created_by: uuid.UUID
+    created_by_name: str | None
+    created_at: dt.datetime
+
+
 class EventFields(BaseModel):
     """The event's own fields (fields.FIELDS) as the API shows them: shared by EventOut and
     the event rebuilt from its revisions (history.EventState). A field added later needs a
@@ -359,6 +387,7 @@ class EventOut(EventFields):
     place: PlaceRef | None
     units: list[UnitOut]
     sources: list[SourceOut]
+    relations: list[RelationRef] = []
     created_at: dt.datetime
     created_by: uuid.UUID
     created_by_name: str | None
@@ -374,11 +403,12 @@ class EventOut(EventFields):
         event: Any,
         region: "RegionOut | bool | None" = False,
         names: Mapping[uuid.UUID, str] | None = None,
+        relations: Sequence[RelationRef] = (),
     ) -> "EventOut":
         """Build from an Event with place, sources, unit links and (unless given) region
-        loaded; `names` gives the names of the keys it mentions."""
+        loaded; `names` gives the names of the keys it mentions, `relations` its relations."""
         names = names or {}
-        skip = {"units", "created_by_name", "updated_by_name", "sources"}
+        skip = {"units", "created_by_name", "updated_by_name", "sources", "relations"}
         if region is not False:
             skip.add("region")
         data = {name: getattr(event, name) for name in cls.model_fields if name not in skip}
@@ -396,6 +426,7 @@ class EventOut(EventFields):
             UnitOut(id=link.unit.id, name=link.unit.name, side=link.unit.side, role=link.role)
             for link in event.unit_links
         ]
+        data["relations"] = list(relations)
         return cls.model_validate(data)
 
 

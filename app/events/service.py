@@ -26,7 +26,7 @@ from app.core.pagination import (
     invalid_cursor,
     keyset_page,
 )
-from app.events import access, recording, repository, trust
+from app.events import access, recording, relations, repository, trust
 from app.events.fields import STATE_FIELDS, SUBSTANTIVE_FIELDS
 from app.events.filters import EventFilters, EventListParams, resolve_names
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
@@ -62,7 +62,11 @@ async def render_events(session: AsyncSession, events: list[Event]) -> dict[uuid
     lookup for all)."""
     mentioned: set[uuid.UUID] = set().union(*map(_mentioned_keys, events))
     names = await key_names(session, mentioned)
-    return {event.id: EventOut.from_event(event, names=names) for event in events}
+    related = await relations.relations_by_event(session, [event.id for event in events])
+    return {
+        event.id: EventOut.from_event(event, names=names, relations=related[event.id])
+        for event in events
+    }
 
 
 async def live_documents(
@@ -79,7 +83,8 @@ async def render(
 ) -> EventOut:
     """The event as the API shows it, with the names of the keys it mentions."""
     names = await key_names(session, _mentioned_keys(event))
-    return EventOut.from_event(event, region=region, names=names)
+    related = await relations.relations_by_event(session, [event.id])
+    return EventOut.from_event(event, region=region, names=names, relations=related[event.id])
 
 
 def _check_consistent(fields: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """The event taxonomies: ours (ACLED's, in snake_case), the statuses and precisions, and
 ACLED's own labels and codes for them (exports write them, imports read them back)."""
 
-from typing import Literal
+from typing import Literal, get_args
 
 SUB_EVENT_TYPES: dict[str, tuple[str, ...]] = {
     "battles": (
@@ -140,3 +140,25 @@ TERRITORIAL_SUB_EVENT_TYPES = (
     "non_violent_transfer_of_territory",
 )
 ControlOutcome = Literal["taken", "held"]
+
+# Typed relations between events (events.relations), as the event that states one reads it
+# ("B retakes A") and as the other event reads it ("A retaken_by B"). `contradicts` and
+# `same_as` read the same both ways.
+RelationKind = Literal["retakes", "responds_to", "part_of", "contradicts", "same_as"]
+RELATION_INVERSES = {
+    "retakes": "retaken_by",
+    "responds_to": "responded_to_by",
+    "part_of": "has_part",
+}
+SYMMETRIC_RELATIONS = ("contradicts", "same_as")
+RelationLabel = Literal[
+    "retakes",
+    "responds_to",
+    "part_of",
+    "contradicts",
+    "same_as",
+    "retaken_by",
+    "responded_to_by",
+    "has_part",
+]
+assert set(get_args(RelationLabel)) == {*get_args(RelationKind), *RELATION_INVERSES.values()}

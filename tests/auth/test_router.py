@@ -41,6 +41,10 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("GET", "/v1/events/{event_id}/duplicates", {}, "reader", 404),
     ("POST", "/v1/events/{event_id}/merge", {"json": {"into": OTHER}}, "analyst", 404),
     ("POST", "/v1/events/{event_id}/unmerge", {}, "admin", 404),
+    ("GET", "/v1/events/{event_id}/relations", {}, "reader", 404),
+    ("POST", "/v1/events/{event_id}/relations",
+     {"json": {"kind": "same_as", "event_id": OTHER}}, "analyst", 404),
+    ("DELETE", "/v1/events/{event_id}/relations/{relation_id}", {}, "analyst", 404),
     ("GET", "/v1/sources", {}, "reader", 200),
     ("GET", "/v1/regions", {}, "reader", 200),
     ("GET", "/v1/regions/{code}", {}, "reader", 200),
@@ -75,7 +79,7 @@ OPEN = {"/healthz", "/readyz", "/metrics"}
 ORDER = ["reader", "analyst", "verifier", "admin"]
 PATH_VALUES = {
     "event_id": EVENT, "revision": "1", "code": "RU-BEL", "place_id": EVENT, "unit_id": EVENT,
-    "fmt": "ndjson", "key_id": "9a4f1c3e-0000-4000-8000-000000000001",
+    "fmt": "ndjson", "key_id": "9a4f1c3e-0000-4000-8000-000000000001", "relation_id": OTHER,
 }  # fmt: skip
 
 

@@ -6,38 +6,16 @@ restore, merge, import)."""
 import csv
 import io
 import json
-from typing import Any
 
 import httpx
 
 from tests.conftest import ClientFactory, assert_problem
-from tests.factories import event_body
-from tests.live import bearer, live_app
+from tests.factories import control_claim, create_event, create_place, event_body
+from tests.live import KeyedClient, bearer, live_app
 
 NDJSON = {"content-type": "application/x-ndjson"}
 SEIZED = "non_state_actor_overtakes_territory"
 RETAKEN = "government_regains_territory"
-
-
-async def _place(client: httpx.AsyncClient, name: str, lat: float, lon: float) -> str:
-    body = {"name": name, "country": "RU", "region_code": "RU-KRS", "lat": lat, "lon": lon}
-    response = await client.post("/v1/places", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def _event(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    response = await client.post("/v1/events", json=event_body(**changes))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _claim(place: str | None, side: str, from_side: str | None, outcome: str = "taken") -> dict:
-    claim: dict[str, Any] = {"outcome": outcome, "side": side, "from_side": from_side}
-    if place is not None:
-        claim["places"] = [place]
-    return claim
 
 
 async def _timeline(client: httpx.AsyncClient, place: str, **params: str) -> list[tuple]:
@@ -62,17 +40,17 @@ async def _holders(client: httpx.AsyncClient, **params: str) -> dict[str, tuple]
 
 async def test_a_town_seized_and_retaken(client_for: ClientFactory) -> None:
     analyst, reader = client_for("analyst"), client_for("reader")
-    sudzha = await _place(analyst, "Sudzha", 51.19, 35.27)
-    seized = await _event(
+    sudzha = await create_place(analyst, "Sudzha", 51.19, 35.27)
+    seized = await create_event(
         analyst, event_date="2024-08-06", date_precision="day", sub_event_type=SEIZED,
         country="RU", region_code="RU-KRS", place_id=sudzha, location_name="Sudzha",
         units=[{"name": "80th Separate Air Assault Brigade", "side": "UA"}],
-        control={**_claim(None, "UA", "RU"), "units": ["80th Separate Air Assault Brigade"]},
+        control={**control_claim(None, "UA", "RU"), "units": ["80th Separate Air Assault Brigade"]},
     )  # fmt: skip
-    retaken = await _event(
+    retaken = await create_event(
         analyst, event_date="2025-03-12", date_precision="day", sub_event_type=RETAKEN,
         country="RU", region_code="RU-KRS", place_id=sudzha, location_name="Sudzha",
-        control=_claim(sudzha, "RU", "UA"),
+        control=control_claim(sudzha, "RU", "UA"),
     )  # fmt: skip
     assert seized["control"] == {
         "outcome": "taken", "side": "UA", "from_side": "RU", "places": [],
@@ -136,24 +114,24 @@ async def test_a_repelled_attack_against_an_advance_is_contested(
     client_for: ClientFactory,
 ) -> None:
     analyst, reader = client_for("analyst"), client_for("reader")
-    village = await _place(analyst, "Tetkino", 51.27, 34.28)
+    village = await create_place(analyst, "Tetkino", 51.27, 34.28)
     official = {"source_name": "Ministry of Defence of Russia", "stance": "supports",
                 "reliability": "E", "credibility": "5"}  # fmt: skip
     independent = {"source_name": "Institute for the Study of War", "stance": "supports",
                    "reliability": "B", "credibility": "3"}  # fmt: skip
-    earlier = await _event(
+    earlier = await create_event(
         analyst, event_date="2025-01-10", date_precision="day", place_id=village,
-        control=_claim(None, "RU", None, "held"),
+        control=control_claim(None, "RU", None, "held"),
     )  # fmt: skip
-    repelled = await _event(
+    repelled = await create_event(
         analyst, event_date="2025-03-15", date_precision="day", place_id=village,
         sources=[official], summary="Attack repelled with heavy enemy losses.",
-        control=_claim(None, "RU", "UA", "held"),
+        control=control_claim(None, "RU", "UA", "held"),
     )  # fmt: skip
-    advance = await _event(
+    advance = await create_event(
         analyst, event_date="2025-03-15", date_precision="day", place_id=village,
         sources=[independent], summary="Limited gains on the village's edge.",
-        control=_claim(None, "UA", "RU"),
+        control=control_claim(None, "UA", "RU"),
     )  # fmt: skip
     timeline = await _timeline(reader, village)
     assert [(state, sides, start, end) for state, sides, start, end, _ in timeline] == [
@@ -197,11 +175,11 @@ async def test_a_repelled_attack_against_an_advance_is_contested(
 
 async def test_a_merge_of_two_events_claiming_the_same_change(client_for: ClientFactory) -> None:
     analyst, verifier, reader = client_for("analyst"), client_for("verifier"), client_for("reader")
-    place = await _place(analyst, "Plekhovo", 51.22, 35.08)
-    claim = _claim(place, "RU", "UA")
+    place = await create_place(analyst, "Plekhovo", 51.22, 35.08)
+    claim = control_claim(place, "RU", "UA")
     same = {"event_date": "2025-03-10", "date_precision": "day", "sub_event_type": RETAKEN}
-    first = await _event(analyst, **same, control=claim)
-    second = await _event(analyst, **same, control=claim, summary="Same, reworded.")
+    first = await create_event(analyst, **same, control=claim)
+    second = await create_event(analyst, **same, control=claim, summary="Same, reworded.")
     [(_, _, _, _, both)] = await _timeline(reader, place)
     assert sorted(both) == sorted([first["id"], second["id"]])
     merged = await verifier.post(f"/v1/events/{second['id']}/merge", json={"into": first["id"]})
@@ -215,12 +193,12 @@ async def test_a_merge_of_two_events_claiming_the_same_change(client_for: Client
 
 async def test_a_year_of_changes_imported(client_for: ClientFactory) -> None:
     analyst, reader = client_for("analyst"), client_for("reader")
-    place = await _place(analyst, "Guevo", 51.14, 35.25)
+    place = await create_place(analyst, "Guevo", 51.14, 35.25)
     rows = [
         event_body(
             event_date=f"2024-{month:02d}-05", date_precision="day", sub_event_type=RETAKEN,
             external_source="ledger-feed", external_id=f"change-{month}",
-            control=_claim(place, "RU" if month % 2 else "UA", "UA" if month % 2 else "RU"),
+            control=control_claim(place, "RU" if month % 2 else "UA", "UA" if month % 2 else "RU"),
         )
         for month in range(1, 13)
     ]  # fmt: skip
@@ -232,7 +210,7 @@ async def test_a_year_of_changes_imported(client_for: ClientFactory) -> None:
         (["RU" if month % 2 else "UA"], f"2024-{month:02d}-05") for month in range(1, 13)
     ]
     # An update import that changes a side moves the ledger too.
-    rows[11]["control"] = _claim(place, "RU", "UA")
+    rows[11]["control"] = control_claim(place, "RU", "UA")
     body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
     updated = await analyst.post(
         "/v1/imports", params={"on_conflict": "update"}, content=body, headers=NDJSON
@@ -244,11 +222,12 @@ async def test_a_year_of_changes_imported(client_for: ClientFactory) -> None:
 
 async def test_control_claims_are_checked(client_for: ClientFactory) -> None:
     analyst = client_for("analyst")
-    place = await _place(analyst, "Nikolaevo-Darino", 51.23, 34.98)
+    place = await create_place(analyst, "Nikolaevo-Darino", 51.23, 34.98)
     territorial = {"sub_event_type": SEIZED, "place_id": place}
     # A territorial event must say who took control; others may.
     assert_problem(await analyst.post("/v1/events", json=event_body(**territorial)), 422)
-    plain = await analyst.post("/v1/events", json=event_body(control=_claim(place, "UA", "RU")))
+    claim = control_claim(place, "UA", "RU")
+    plain = await analyst.post("/v1/events", json=event_body(control=claim))
     assert plain.status_code == 201, plain.text
     bad = [
         {"outcome": "won", "side": "UA"},
@@ -267,7 +246,7 @@ async def test_control_claims_are_checked(client_for: ClientFactory) -> None:
         assert_problem(await analyst.post("/v1/events", json=body), 422)
     # PATCH: clearing the claim of a territorial event, or making an event territorial
     # without one, is refused; nothing changes.
-    made = await _event(analyst, **territorial, control=_claim(None, "UA", "RU"))
+    made = await create_event(analyst, **territorial, control=control_claim(None, "UA", "RU"))
     etag = (await analyst.get(f"/v1/events/{made['id']}")).headers["etag"]
     for patch in ({"control": None}, {"control": {"outcome": "taken", "side": "UA",
                                                     "units": ["Akhmat"]}}):  # fmt: skip
@@ -287,7 +266,7 @@ async def test_control_claims_are_checked(client_for: ClientFactory) -> None:
     # An import line with an unknown place, or a territorial row without a claim, is a line
     # error and nothing is imported.
     rows = [
-        event_body(external_source="checked", external_id="a", control=_claim(
+        event_body(external_source="checked", external_id="a", control=control_claim(
             "00000000-0000-4000-8000-000000000000", "UA", None)),
         event_body(external_source="checked", external_id="b", sub_event_type=SEIZED),
     ]  # fmt: skip
@@ -312,8 +291,8 @@ async def test_control_claims_are_checked(client_for: ClientFactory) -> None:
 async def test_exports_carry_the_claim_and_our_csv_reads_it_back(fresh_database_url: str) -> None:
     async with live_app(fresh_database_url) as (_, keys, client):
         analyst, reader = bearer(keys, "analyst"), bearer(keys, "reader")
-        place = await _place(_Headers(client, analyst), "Sverdlikovo", 51.25, 35.06)
-        claim = {**_claim(place, "RU", "UA"), "units": ["Akhmat"]}
+        place = await create_place(KeyedClient(client, analyst), "Sverdlikovo", 51.25, 35.06)
+        claim = {**control_claim(place, "RU", "UA"), "units": ["Akhmat"]}
         body = event_body(
             sub_event_type=RETAKEN, tags=["round-trip"], control=claim,
             units=[{"name": "Akhmat", "side": "RU"}],
@@ -333,18 +312,5 @@ async def test_exports_carry_the_claim_and_our_csv_reads_it_back(fresh_database_
         assert imported.status_code == 200, imported.text
         listed = await client.get("/v1/events", params={"tag": "round-trip"}, headers=reader)
         assert [item["control"] for item in listed.json()["items"]] == [expected, expected]
-        [(_, _, _, _, claims)] = await _timeline(_Headers(client, reader), place)
+        [(_, _, _, _, claims)] = await _timeline(KeyedClient(client, reader), place)
         assert len(claims) == 2
-
-
-class _Headers:
-    """A client that sends these headers with every request (for a live app's client)."""
-
-    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
-        self.client, self.headers = client, headers
-
-    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.client.get(url, headers=self.headers, **kwargs)
-
-    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.client.post(url, headers=self.headers, **kwargs)

@@ -100,6 +100,13 @@ async def _writes_and_reads(
     await _check(connection, admin, "merge")
     await _ok(await admin.post(f"/v1/events/{c}/unmerge"))
     await _check(connection, admin, "unmerge")
+    related = {"kind": "contradicts", "event_id": b}
+    relation = await _ok(await analyst.post(f"/v1/events/{a}/relations", json=related), 201)
+    part = {"kind": "has_part", "event_id": c}
+    await _ok(await analyst.post(f"/v1/events/{a}/relations", json=part), 201)
+    await _check(connection, admin, "relations added")
+    await _ok(await analyst.delete(f"/v1/events/{b}/relations/{relation['id']}"), 204)
+    await _check(connection, admin, "a relation removed")
 
     rows = [
         event_body(external_id=f"feed-{n}", external_source="docs-feed",

@@ -13,32 +13,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import libpq_url
-from tests.conftest import ClientFactory, assert_problem
+from tests.conftest import ClientFactory, Desk, assert_problem
 from tests.factories import event_body
 from tests.live import bearer, live_app
 
 NDJSON = {"content-type": "application/x-ndjson"}
 VERIFY = {"status": "verified", "rationale": "Geolocated footage."}
-
-
-class Desk:
-    """Several keys per role, each with a name, as a newsroom has them."""
-
-    def __init__(self, client_for: ClientFactory) -> None:
-        self.client_for = client_for
-        self.admin = client_for("admin")
-        self.reader = client_for("reader")
-
-    async def key(self, name: str, role: str) -> tuple[httpx.AsyncClient, str]:
-        response = await self.admin.post("/v1/keys", json={"name": name, "role": role})
-        assert response.status_code == 201, response.text
-        made = response.json()
-        return self.client_for(secret=made["secret"]), made["id"]
-
-
-@pytest.fixture
-def desk(client_for: ClientFactory) -> Desk:
-    return Desk(client_for)
 
 
 async def _create(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
