@@ -70,6 +70,8 @@ class Event(Base):
         Index(None, "status"),
         Index(None, "event_type", "sub_event_type"),
         Index(None, "place_id"),
+        # The few events with a control claim, by date: changes of control in the stats.
+        Index("ix_event_control_date", "event_date", postgresql_where=text("control IS NOT NULL")),
         Index("ix_event_tags", "tags", postgresql_using="gin"),
         Index("ix_event_search", "search", postgresql_using="gin"),
         Index("ix_event_earth", text("ll_to_earth(lat, lon)"), postgresql_using="gist"),

@@ -52,19 +52,25 @@ EVENT_GROUPS = {
     "event_type": Event.event_type,
     "status": Event.status,
 }
+# A change of control: an event whose control claim says a side took the place(s) (a claim
+# that a side held them is no change). The first condition matches the partial index.
+CONTROL_CHANGE = (Event.control.is_not(None), Event.control["outcome"].astext == "taken")
+CONTROL_SIDE = Event.control["side"].astext
 GRAIN_LENGTH = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
 Row = tuple[dt.date, str | None, int, int]
 
 
-def rollup_can_answer(filters: EventFilters, group_by: str | None) -> bool:
-    """True when only filters the rollup's key holds are set (deleted events excluded)."""
+def rollup_can_answer(filters: EventFilters, group_by: str | None, kind: str = "events") -> bool:
+    """True when only filters the rollup's key holds are set (deleted events excluded) and
+    events are counted."""
     used = {
         name
         for name in EventFilters.model_fields
         if getattr(filters, name) not in (None, [], False)
     }
-    return used <= ROLLUP_FILTERS and group_by != "unit"
+    grouped = group_by is None or group_by in ROLLUP_GROUPS
+    return used <= ROLLUP_FILTERS and grouped and kind == "events"
 
 
 def _last_day(first: Any, grain: str) -> ColumnElement[Any]:
@@ -125,9 +131,11 @@ def _rollup_rows(filters: EventFilters, grain: str, key: Any) -> Any:
     return union_all(interior, edges)
 
 
-def _series_query(filters: EventFilters, grain: str, group_by: str | None) -> Select[Any]:
+def _series_query(
+    filters: EventFilters, grain: str, group_by: str | None, kind: str = "events"
+) -> Select[Any]:
     key: Any
-    if rollup_can_answer(filters, group_by):
+    if rollup_can_answer(filters, group_by, kind):
         key = ROLLUP_GROUPS[group_by] if group_by else literal(None, Text)
         rows = _rollup_rows(filters, grain, key).subquery()
         return (
@@ -138,10 +146,12 @@ def _series_query(filters: EventFilters, grain: str, group_by: str | None) -> Se
     bucket = cast(func.date_trunc(grain, Event.event_date), Date)
     if group_by == "unit":
         key = cast(EventUnit.unit_id, Text)
+    elif group_by == "side":
+        key = CONTROL_SIDE
     else:
         key = EVENT_GROUPS[group_by] if group_by else literal(None, Text)
     query = select(bucket, key, func.count(), func.sum(func.coalesce(Event.fatalities, 0))).where(
-        *filter_conditions(filters)
+        *filter_conditions(filters), *(CONTROL_CHANGE if kind == "control_changes" else ())
     )
     if group_by == "unit":
         query = query.join(EventUnit, of_its_event(EventUnit))
@@ -149,18 +159,23 @@ def _series_query(filters: EventFilters, grain: str, group_by: str | None) -> Se
 
 
 async def series(
-    session: AsyncSession, filters: EventFilters, grain: str, group_by: str | None
+    session: AsyncSession,
+    filters: EventFilters,
+    grain: str,
+    group_by: str | None,
+    kind: str = "events",
 ) -> list[Row]:
-    """(bucket start, group key, events, fatalities) for every non-empty bucket."""
-    result = await session.execute(_series_query(filters, grain, group_by))
+    """(bucket start, group key, events or changes of control, fatalities) for every
+    non-empty bucket."""
+    result = await session.execute(_series_query(filters, grain, group_by, kind))
     return [(row[0], row[1], int(row[2]), int(row[3] or 0)) for row in result]
 
 
 async def totals(
-    session: AsyncSession, filters: EventFilters, group_by: str
+    session: AsyncSession, filters: EventFilters, group_by: str, kind: str = "events"
 ) -> list[tuple[str | None, int, int]]:
-    """(group key, events, fatalities) over the whole filter."""
-    rows = _series_query(filters, "month", group_by).subquery()
+    """(group key, events or changes of control, fatalities) over the whole filter."""
+    rows = _series_query(filters, "month", group_by, kind).subquery()
     query = select(rows.c[1], func.sum(rows.c[2]), func.sum(rows.c[3])).group_by(rows.c[1])
     return [(row[0], int(row[1]), int(row[2] or 0)) for row in await session.execute(query)]
 

@@ -38,11 +38,13 @@ async def timeseries(
     response: Response,
 ) -> Any:
     """Events (and fatalities) per day, ISO week or month, zero-filled, optionally one series
-    per region, country, event type, status or unit; every list filter applies."""
+    per region, country, event type, status or unit; every list filter applies. With
+    kind=control_changes, the events claiming a side took control, also per side taking it
+    (group_by=side)."""
     await check_filters(session, params, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)
-    return await service.timeseries(session, params, params.interval, params.group_by)
+    return await service.timeseries(session, params, params.interval, params.group_by, params.kind)
 
 
 @router.get("/summary", response_model=Summary, responses=NOT_MODIFIED)
@@ -53,7 +55,8 @@ async def summary(
     request: Request,
     response: Response,
 ) -> Any:
-    """Totals by status, region and event type, and the date range covered."""
+    """Totals by status, region and event type, the date range covered, and the changes of
+    control by the side that took control."""
     await check_filters(session, params, reader)
     if await _not_modified(request, session, response):
         return _unchanged(response)

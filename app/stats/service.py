@@ -72,24 +72,31 @@ async def _labels(session: AsyncSession, group_by: str | None, keys: list[str]) 
 def _label(key: str | None, group_by: str | None, labels: dict[str, str]) -> str:
     if group_by is None:
         return "all events"
+    if key is None and group_by == "side":
+        return "(no side)"
     if key is None:
         return f"(no {group_by})"
     return labels.get(key, key)
 
 
 async def timeseries(
-    session: AsyncSession, filters: EventFilters, interval: str, group_by: str | None
+    session: AsyncSession,
+    filters: EventFilters,
+    interval: str,
+    group_by: str | None,
+    kind: str = "events",
 ) -> Timeseries:
     """One zero-filled series per group, buckets from date_from to date_to exactly (or the
     data's range), weeks starting on Monday; an event counts in the bucket of its period's
-    start, or in the first bucket when its period starts before date_from."""
+    start, or in the first bucket when its period starts before date_from. `kind`
+    control_changes counts the events that claim a side took control."""
     first = bucket_of(filters.date_from, interval) if filters.date_from else None
     last = bucket_of(filters.date_to, interval) if filters.date_to else None
     if first and last and bucket_count(first, last, interval) > MAX_POINTS:
         raise _too_many(bucket_count(first, last, interval))
-    rows = await repository.series(session, filters, interval, group_by)
+    rows = await repository.series(session, filters, interval, group_by, kind)
     if not rows:
-        return Timeseries(interval=interval, group_by=group_by, series=[])
+        return Timeseries(interval=interval, group_by=group_by, kind=kind, series=[])
     buckets = [row[0] for row in rows]
     # The series covers exactly the range asked for: a week- or month-long event that
     # overlaps date_from but starts before it counts in the first bucket.
@@ -113,9 +120,10 @@ async def timeseries(
         )
     labels = await _labels(session, group_by, [key for key in by_key if key is not None])
     # Filling in the zeros is CPU work: off the event loop, so other requests go on.
-    return await anyio.to_thread.run_sync(
+    filled = await anyio.to_thread.run_sync(
         _zero_filled, by_key, first, last, interval, group_by, labels
     )
+    return filled.model_copy(update={"kind": kind})
 
 
 def _zero_filled(
@@ -155,6 +163,7 @@ async def summary(session: AsyncSession, filters: EventFilters) -> Summary:
         total = sum(item.count for item in groups[group_by])
         fatalities = sum(item.fatalities for item in groups[group_by])
     first, last = await repository.date_range(session, filters)
+    by_side = await repository.totals(session, filters, "side", "control_changes")
     return Summary(
         total=total,
         fatalities=fatalities,
@@ -163,6 +172,14 @@ async def summary(session: AsyncSession, filters: EventFilters) -> Summary:
         by_status=groups["status"],
         by_region=groups["region"],
         by_event_type=groups["event_type"],
+        control_changes=sum(count for _, count, _ in by_side),
+        control_changes_by_side=sorted(
+            (
+                Total(key=key, label=key or "(no side)", count=count, fatalities=dead)
+                for key, count, dead in by_side
+            ),
+            key=lambda item: (-item.count, item.key or ""),
+        ),
     )
 
 

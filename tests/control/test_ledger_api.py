@@ -314,3 +314,64 @@ async def test_exports_carry_the_claim_and_our_csv_reads_it_back(fresh_database_
         assert [item["control"] for item in listed.json()["items"]] == [expected, expected]
         [(_, _, _, _, claims)] = await _timeline(KeyedClient(client, reader), place)
         assert len(claims) == 2
+
+
+async def test_changes_of_control_per_week_by_side_and_region(client_for: ClientFactory) -> None:
+    analyst, verifier, admin = client_for("analyst"), client_for("verifier"), client_for("admin")
+    sudzha = await create_place(analyst, "Sudzha", 51.19, 35.27)
+    kursk = {"country": "RU", "region_code": "RU-KRS", "place_id": sudzha,
+             "date_precision": "day"}  # fmt: skip
+    seized = await create_event(
+        analyst, event_date="2024-08-06", sub_event_type=SEIZED,
+        control=control_claim(sudzha, "UA", "RU"), fatalities=4, **kursk,
+    )  # fmt: skip
+    await create_event(analyst, event_date="2024-08-08", sub_event_type=SEIZED,
+                       control=control_claim(None, "UA", "RU"), **kursk)  # fmt: skip
+    await create_event(analyst, event_date="2025-03-12", sub_event_type=RETAKEN,
+                       control=control_claim(sudzha, "RU", "UA"), **kursk)  # fmt: skip
+    # Held is no change; a deleted claim counts no more; another region's take counts there.
+    held = control_claim(sudzha, "UA", "RU", outcome="held")
+    await create_event(analyst, event_date="2025-03-12", control=held, **kursk)
+    gone = await create_event(analyst, event_date="2025-03-13", sub_event_type=RETAKEN,
+                              control=control_claim(sudzha, "RU", "UA"), **kursk)  # fmt: skip
+    assert (await admin.delete(f"/v1/events/{gone['id']}")).status_code == 204
+    belgorod = {"region_code": "RU-BEL", "date_precision": "day"}
+    await create_event(analyst, event_date="2025-03-14", sub_event_type=RETAKEN,
+                       control=control_claim(None, "ru", "UA"), **belgorod)  # fmt: skip
+
+    async def series(**params: str) -> dict[str | None, dict[str, int]]:
+        params = {"kind": "control_changes", "interval": "week", **params}
+        response = await analyst.get("/v1/stats/timeseries", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["kind"] == "control_changes"
+        return {
+            s["key"]: {p["t"]: p["count"] for p in s["points"] if p["count"]}
+            for s in body["series"]
+        }
+
+    assert await series(group_by="side") == {
+        "UA": {"2024-08-05": 2},
+        "RU": {"2025-03-10": 2},
+    }
+    assert await series(group_by="region") == {
+        "RU-KRS": {"2024-08-05": 2, "2025-03-10": 1},
+        "RU-BEL": {"2025-03-10": 1},
+    }
+    assert await series(group_by="side", region="Kursk Oblast", date_from="2025-01-01") == {
+        "RU": {"2025-03-10": 1}
+    }
+    monthly = await series(interval="month")
+    assert monthly == {None: {"2024-08-01": 2, "2025-03-01": 2}}
+    # Every list filter applies: verified claims only.
+    verify = {"status": "verified", "rationale": "Geolocated footage."}
+    assert (await verifier.post(f"/v1/events/{seized['id']}/status", json=verify)).is_success
+    assert await series(group_by="side", status="verified") == {"UA": {"2024-08-05": 1}}
+    summary = (await analyst.get("/v1/stats/summary")).json()
+    assert summary["control_changes"] == 4
+    assert [(s["key"], s["count"]) for s in summary["control_changes_by_side"]] == [
+        ("RU", 2), ("UA", 2)
+    ]  # fmt: skip
+    assert summary["total"] == 5
+    kursk_only = (await analyst.get("/v1/stats/summary", params={"region": "RU-KRS"})).json()
+    assert kursk_only["control_changes"] == 3

@@ -246,6 +246,9 @@ async def test_grid_cells(client_for: ClientFactory):
         {"interval": "hour"},
         {"group_by": "colour"},
         {"bogus": "1"},
+        {"group_by": "side"},
+        {"group_by": "side", "kind": "events"},
+        {"kind": "control"},
     ],
 )
 async def test_bad_stats_requests(client_for: ClientFactory, params: dict[str, Any]):
