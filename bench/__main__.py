@@ -46,6 +46,7 @@ GOALS = {
     "Q2": ("p50_ms", 15.0, "weekly series by region over all data, p50"),
     "Q3": ("p50_ms", 20.0, "fuzzy place search over the gazetteer, p50"),
     "W1": ("ratio", 0.5, "POST /v1/events req/s vs bare Starlette doing the same INSERTs"),
+    "C1": ("p50_ms", 50.0, "who holds what on a day, every one of 10,000 places, p50"),
 }
 HALF_YEAR = {"date_from": "2024-01-01", "date_to": "2024-06-30"}
 DASHBOARD: dict[str, dict[str, str]] = {
@@ -59,6 +60,26 @@ DASHBOARD: dict[str, dict[str, str]] = {
     "D7": {"near": "50.6,36.6", "radius_km": "15", **HALF_YEAR},
 }  # fmt: skip
 W1_ROUNDS = 3
+# C1: the territorial events' claims name the 10,000 gazetteer places nearest the border
+# (round-robin), set around the service as the status mix is: the claims and documents are
+# kept by the same triggers and function a write uses.
+CONTROL_PLACES = 10_000
+CONTROL_SET = f"""
+WITH places AS (
+    SELECT id, row_number() OVER (ORDER BY abs(lat - 50) + abs(lon - 35), id) - 1 AS n
+    FROM place WHERE country IN ('RU', 'UA', 'BY')
+    ORDER BY abs(lat - 50) + abs(lon - 35), id LIMIT {CONTROL_PLACES}
+), claims AS (
+    SELECT id, event_date, (row_number() OVER (ORDER BY id) - 1) % {CONTROL_PLACES} AS n
+    FROM event WHERE control IS NOT NULL
+), placed AS (
+    UPDATE event e SET control = jsonb_set(e.control, '{{places}}', jsonb_build_array(p.id))
+    FROM claims c JOIN places p USING (n) WHERE e.id = c.id AND e.event_date = c.event_date
+    RETURNING e.id, e.event_date
+)
+SELECT count(*) FROM (SELECT array_agg(id) AS ids, array_agg(event_date) AS dates FROM placed) s,
+    itk_event_docs(s.ids, s.dates)
+"""
 
 
 def psql(conninfo: str, command: str) -> float:
@@ -210,6 +231,7 @@ def run(args: argparse.Namespace, ndjson: Path, size: int, workdir: Path) -> dic
             " SELECT count(*) FROM (SELECT array_agg(id) AS ids, array_agg(event_date) AS dates"
             " FROM event WHERE status <> 'claimed') s, itk_event_docs(s.ids, s.dates)",
         )
+        psql(conninfo, CONTROL_SET)
         psql(conninfo, "SELECT itk_rollup_compact()")
         psql(conninfo, "VACUUM ANALYZE")
 
@@ -313,6 +335,19 @@ def run(args: argparse.Namespace, ndjson: Path, size: int, workdir: Path) -> dic
                              vary=lambda n: {"q": queries[n % len(queries)]})  # fmt: skip
         place_count = psql_scalar(conninfo, "SELECT count(*) FROM place")
         results["Q3"] = {"api": percentiles(samples), "places": place_count}
+
+        log("C1: who holds what on a day, every place")
+        places = psql_scalar(conninfo, "SELECT count(DISTINCT place_id) FROM control_claim")
+        # A different day each time (the first of each month of 2024-25), all places.
+        days = [dt.date(2024 + n // 12 % 2, n % 12 + 1, 1).isoformat() for n in range(24)]
+        whole = client.get("/v1/control", params={"date": days[-1]})
+        whole.raise_for_status()
+        samples = timed_gets(client, "/v1/control", args.requests,
+                             vary=lambda n: {"date": days[n % len(days)]})  # fmt: skip
+        results["C1"] = {
+            "api": percentiles(samples), "places": places,
+            "features": len(whole.json()["features"]), "bytes": len(whole.content),
+        }  # fmt: skip
 
         log("W1: POST /v1/events")
         # Alternating rounds, API then baseline, so a slow spell of the machine hits both;

@@ -122,7 +122,8 @@ def events(count: int, seed: int = 2025) -> Iterator[dict[str, Any]]:
 
 
 def _control(sub_event_type: str, country: str) -> dict[str, Any]:
-    """A territorial event's control claim (its location; no gazetteer place in this set)."""
+    """A territorial event's control claim (no place: the bench names gazetteer places later,
+    bench.__main__.CONTROL_SET)."""
     if sub_event_type not in TERRITORIAL_SUB_EVENT_TYPES:
         return {}
     other = "RU" if country == "UA" else "UA"

@@ -55,6 +55,9 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path):
     for scenario in ("D1", "D2", "D3", "D4", "D5", "D6", "D7"):
         assert results[scenario]["rows"] > 0, scenario
     assert results["Q3"]["places"] >= 300
+    # the control map: the territorial claims named gazetteer places, and the map shows them
+    assert results["C1"]["api"]["n"] == 20
+    assert 0 < results["C1"]["features"] <= results["C1"]["places"]
     assert results["W1"]["api_rps"] > 0
     assert results["W1"]["api"]["n"] == 20 * 3
     assert all(isinstance(results[s]["pass"], bool) for s in GOALS)

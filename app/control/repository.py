@@ -5,12 +5,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import and_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events import ControlClaimRecord, Event, SourceReport
 from app.gazetteer import repository as gazetteer
-from app.gazetteer.models import Place
 
 Claim = ControlClaimRecord
 
@@ -53,6 +52,40 @@ async def claim_sources(
     return found
 
 
+# A place held on a day as a GeoJSON Feature, rendered as text (`p` the place, `h` its
+# holders): the map of 10,000 places is one string from PostgreSQL, not 10,000 objects.
+_FEATURE = """'{"type":"Feature","id":"' || p.id || '","geometry":{"type":"Point","coordinates":['
+    || p.lon || ',' || p.lat || ']},"properties":{"place_id":"' || p.id
+    || '","name":' || to_json(p.name) || ',"country":' || to_json(p.country)
+    || ',"region_code":' || coalesce(to_json(p.region_code)::text, 'null')
+    || ',"state":"' || CASE WHEN cardinality(h.sides) = 1 THEN 'held' ELSE 'contested' END
+    || '","sides":' || to_json(h.sides) || ',"latest_claim":"' || to_char(h.latest, 'YYYY-MM-DD')
+    || '","events":' || to_json(h.events) || '}}'"""
+# Per place with a counted claim on or before :day (at most :limit places): the latest claim's
+# date, and the sides and events of the claims whose windows reach it (ledger.py's rule, for
+# many places at once); then each place's Feature, looked up by id.
+_HOLDERS = """
+WITH latest AS (
+    SELECT c.place_id, max(c.event_date) AS latest
+    FROM control_claim c {place_join}
+    WHERE c.event_date <= :day AND c.status = ANY(:statuses) {place_conditions}
+    GROUP BY c.place_id
+    LIMIT :limit
+), held AS (
+    SELECT c.place_id, l.latest,
+           array_agg(DISTINCT c.side ORDER BY c.side) AS sides,
+           array_agg(DISTINCT c.event_id ORDER BY c.event_id) AS events
+    FROM control_claim c JOIN latest l ON l.place_id = c.place_id
+    WHERE c.event_date <= :day AND c.status = ANY(:statuses) AND c.event_date_end >= l.latest
+    GROUP BY c.place_id, l.latest
+)
+SELECT count(*) AS places, coalesce(string_agg(f.feature, ',' ORDER BY h.place_id), '') AS features
+FROM held h, LATERAL (
+    SELECT {feature} AS feature FROM place p WHERE p.id = h.place_id LIMIT 1
+) f
+"""
+
+
 async def holders_on(
     session: AsyncSession,
     day: dt.date,
@@ -61,42 +94,26 @@ async def holders_on(
     countries: Sequence[str],
     regions: Sequence[str],
     limit: int,
-) -> list[Any]:
-    """Per place with a claim on or before `day` (at most `limit`): the place, the latest
-    claim date, and the sides and events of the claims whose windows reach it (ledger.py's
-    rule, for many places at once)."""
-    counted = [Claim.event_date <= day, Claim.status.in_(statuses)]
-    places = list(counted)
+) -> tuple[int, str]:
+    """How many places have a claim on or before `day` (counting at most `limit`), and their
+    GeoJSON Features, comma-separated: who holds each (ledger.py's rule)."""
+    params: dict[str, Any] = {"day": day, "statuses": list(statuses), "limit": limit}
+    conditions = []
     if bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = bbox
-        places += [Place.lon.between(min_lon, max_lon), Place.lat.between(min_lat, max_lat)]
+        conditions.append("p.lon BETWEEN :min_lon AND :max_lon")
+        conditions.append("p.lat BETWEEN :min_lat AND :max_lat")
+        params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), bbox, strict=True))
     if countries:
-        places.append(Place.country.in_([code.upper() for code in countries]))
+        conditions.append("p.country = ANY(:countries)")
+        params["countries"] = [code.upper() for code in countries]
     if regions:
-        places.append(Place.region_code.in_(gazetteer.region_codes_matching(regions)))
-    latest = (
-        select(Claim.place_id, func.max(Claim.event_date).label("latest"))
-        .join(Place, Place.id == Claim.place_id)
-        .where(*places)
-        .group_by(Claim.place_id)
-        .subquery()
+        conditions.append("p.region_code = ANY(:regions)")
+        codes = await session.scalars(gazetteer.region_codes_matching(regions))
+        params["regions"] = list(codes)
+    query = _HOLDERS.format(
+        place_join="JOIN place p ON p.id = c.place_id" if conditions else "",
+        place_conditions="".join(f" AND {condition}" for condition in conditions),
+        feature=_FEATURE,
     )
-    current = (
-        select(
-            Claim.place_id,
-            latest.c.latest,
-            func.array_agg(func.distinct(Claim.side)).label("sides"),
-            func.array_agg(Claim.event_id.distinct()).label("events"),
-        )
-        .join(latest, latest.c.place_id == Claim.place_id)
-        .where(*counted, Claim.event_date_end >= latest.c.latest)
-        .group_by(Claim.place_id, latest.c.latest)
-        .subquery()
-    )
-    query = (
-        select(Place, current.c.latest, current.c.sides, current.c.events)
-        .join(current, current.c.place_id == Place.id)
-        .order_by(Place.name, Place.id)
-        .limit(limit)
-    )
-    return list((await session.execute(query)).all())
+    row = (await session.execute(text(query), params)).one()
+    return int(row.places), str(row.features)

@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.auth.dependencies import Reader
 from app.control import service
@@ -28,4 +28,6 @@ async def control_map(
     params: Annotated[MapParams, Query()], session: ReadSessionDep, reader: Reader
 ) -> Any:
     """Who holds each place on a day, as GeoJSON points, contested places marked."""
-    return await service.control_map(session, params)
+    # Rendered by PostgreSQL as it is sent (the schema documents it).
+    content = await service.control_map(session, params)
+    return Response(content, media_type="application/json")

@@ -66,6 +66,19 @@ async def test_a_town_seized_and_retaken(client_for: ClientFactory) -> None:
     assert (first["status"], first["outcome"], first["from_side"]) == ("claimed", "taken", "RU")
     assert first["sources"][0]["source_name"] == "Ministry of Defence of Russia"
     assert await _holders(reader, date="2024-08-05") == {}
+    whole = (await reader.get("/v1/control", params={"date": "2025-04-01"})).json()
+    assert whole == {
+        "type": "FeatureCollection", "date": "2025-04-01", "basis": "claims",
+        "features": [{
+            "type": "Feature", "id": sudzha,
+            "geometry": {"type": "Point", "coordinates": [35.27, 51.19]},
+            "properties": {
+                "place_id": sudzha, "name": "Sudzha", "country": "RU", "region_code": "RU-KRS",
+                "state": "held", "sides": ["RU"], "latest_claim": "2025-03-12",
+                "events": [retaken["id"]],
+            },
+        }],
+    }  # fmt: skip
     assert await _holders(reader, date="2024-10-01") == {"Sudzha": ("held", ["UA"])}
     assert await _holders(reader, date="2025-04-01") == {"Sudzha": ("held", ["RU"])}
     assert await _holders(reader, date="2025-04-01", country="UA") == {}
@@ -148,6 +161,18 @@ async def test_a_repelled_attack_against_an_advance_is_contested(
     }
     assert grades == {"RU": "E5", "UA": "B3"}
     assert await _holders(reader, date="2025-03-20") == {"Tetkino": ("contested", ["RU", "UA"])}
+    # The map's text is JSON whatever a name holds; a contested place lists every event.
+    odd = 'Tetkino "Bridge" \\ Тёткино'
+    bridge = await create_place(analyst, odd, 51.28, 34.29)
+    crossing = await create_event(
+        analyst, event_date="2025-03-16", date_precision="day", place_id=bridge,
+        control=control_claim(None, "UA", "RU"),
+    )  # fmt: skip
+    features = (await reader.get("/v1/control", params={"date": "2025-03-20"})).json()["features"]
+    by_name = {f["properties"]["name"]: f["properties"] for f in features}
+    assert set(by_name) == {"Tetkino", odd}
+    assert by_name["Tetkino"]["events"] == sorted([repelled["id"], advance["id"]])
+    assert (await analyst.delete(f"/v1/events/{crossing['id']}")).status_code == 204
 
     # Deleting the advance ends the contest; restoring it brings it back.
     assert (await analyst.delete(f"/v1/events/{advance['id']}")).status_code == 204
