@@ -23,6 +23,8 @@ from app.gazetteer import repository as gazetteer
 
 log = logging.getLogger("app.imports")
 
+CLAIM_PLACE_MAX_KM = 25
+_PLACE_KM = "earth_distance(ll_to_earth(p.lat, p.lon), ll_to_earth(t.lat, t.lon)) / 1000"
 COPY_STAGING = f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
 
 # Each check returns (line, message) for the rows it rejects.
@@ -61,6 +63,36 @@ CHECKS = [
                lon = CASE WHEN s.lat IS NULL THEN p.lon ELSE s.lon END,
                location_name = coalesce(s.location_name, p.name)
            FROM place p WHERE p.id = s.place_id""",
+    ),
+    # A control claim naming no place, of an event with none (ACLED's rows), names the
+    # gazetteer place its location is: the same name in any spelling (name key) in the
+    # event's country and region, within 25 km of its coordinates when it has them; the
+    # nearest, then the most populous. It is written into the claim, for all to see and fix.
+    (
+        None,
+        f"""UPDATE import_staging s
+           SET control = jsonb_set(s.control, '{{places}}', jsonb_build_array(m.place_id))
+           FROM (
+               SELECT t.line, (
+                   SELECT p.id FROM place p
+                   WHERE p.names_key LIKE '%' || t.pattern || '%'
+                     AND t.key = ANY(string_to_array(p.names_key, ' | '))
+                     AND p.country = t.country
+                     AND (t.region_code IS NULL OR p.region_code = t.region_code)
+                     AND (t.lat IS NULL OR {_PLACE_KM} <= {CLAIM_PLACE_MAX_KM})
+                   ORDER BY CASE WHEN t.lat IS NULL THEN 0 ELSE {_PLACE_KM} END,
+                            p.population DESC NULLS LAST, p.id
+                   LIMIT 1) AS place_id
+               FROM (
+                   SELECT line, country, region_code, lat, lon, key,
+                          replace(replace(replace(key, '\\', '\\\\'), '%', '\\%'), '_', '\\_')
+                              AS pattern
+                   FROM (SELECT *, itk_name_key(location_name) AS key FROM import_staging) named
+                   WHERE control IS NOT NULL AND place_id IS NULL AND key <> ''
+                     AND coalesce(jsonb_array_length(control -> 'places'), 0) = 0
+               ) t
+           ) m
+           WHERE s.line = m.line AND m.place_id IS NOT NULL""",
     ),
     (
         "region_code",

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.events.models import Event, Revision
 from tests.conftest import ClientFactory, assert_problem
-from tests.factories import event_body
+from tests.factories import create_place, event_body
 
 NDJSON = {"content-type": "application/x-ndjson"}
 CSV = {"content-type": "text/csv"}
@@ -346,15 +346,33 @@ async def test_acled_territorial_rows_claim_control_for_actor1(client_for: Clien
         "Sudzha,51.19,35.27,1,Ministry of Defence of Russia,National,Town retaken.,0,,1741800000"
     )
     analyst = client_for("analyst")
-    body = f"{header}\n{row}\n".encode()
+    # The claim names the gazetteer place the row's location is: the same name in any
+    # spelling, in its region, near its coordinates (not a namesake elsewhere).
+    sudzha = await create_place(analyst, "Sudzha", 51.2, 35.28)
+    namesake = {"name": "Sudzha", "country": "RU", "region_code": "RU-BEL", "lat": 50.6,
+                "lon": 36.6}  # fmt: skip
+    assert (await analyst.post("/v1/places", json=namesake)).status_code == 201
+    other = row.replace("RUS999", "RUS997").replace("Sudzha,51.19,35.27", "Kositsa,51.3,35.3")
+    body = f"{header}\n{row}\n{other}\n".encode()
     response = await analyst.post("/v1/imports", content=body, headers=CSV)
     assert response.status_code == 200, response.text
-    (event,) = (await analyst.get("/v1/events", params={"region": "RU-KRS"})).json()["items"]
+    events = (await analyst.get("/v1/events", params={"region": "RU-KRS"})).json()["items"]
+    by_place = {event["location_name"]: event for event in events}
+    event = by_place["Sudzha"]
     assert event["sub_event_type"] == "government_regains_territory"
     assert event["control"] == {
         "outcome": "taken", "side": "Military Forces of Russia (2000-)",
-        "from_side": "Military Forces of Ukraine (2019-)", "places": [], "units": [],
+        "from_side": "Military Forces of Ukraine (2019-)", "places": [sudzha], "units": [],
     }  # fmt: skip
+    timeline = (await analyst.get(f"/v1/places/{sudzha}/control")).json()["periods"]
+    assert [claim["event_id"] for claim in timeline[0]["claims"]] == [event["id"]]
+    # A location the gazetteer does not hold leaves the claim without places.
+    assert by_place["Kositsa"]["control"]["places"] == []
+    # Re-importing the same file finds nothing changed.
+    again = await analyst.post(
+        "/v1/imports", content=body, headers=CSV, params={"on_conflict": "update"}
+    )
+    assert again.json()["updated"] == 0, again.text
     # Without actor1 there is no claim to read, and a territorial row needs one.
     nameless = row.replace("Military Forces of Russia (2000-),", ",", 1).replace("RUS999", "RUS998")
     response = await analyst.post("/v1/imports", content=f"{header}\n{nameless}\n".encode(),
