@@ -15,6 +15,7 @@ Three functions are rendered from Python (two vocabularies and the event's field
 import importlib
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -50,6 +51,23 @@ def run_sql(name: str) -> None:
         return
     # Verbatim: a colon in the text is not a bind parameter.
     op.execute(sa.text(text.replace(":", "\\:")))
+
+
+def render_documents(version: str, quiet_triggers: Sequence[str]) -> None:
+    """Load a version of itk_event_docs ("itk_event_docs.v3") and render every event's stored
+    documents with it, with these triggers on event off for that one UPDATE: it changes no
+    event's content, so the change feed, rollup and the like must not see it."""
+    from alembic import op
+
+    run_sql(f"functions/{version}")
+    for trigger in quiet_triggers:
+        op.execute(f"ALTER TABLE event DISABLE TRIGGER {trigger}")
+    op.execute(
+        "SELECT count(*) FROM (SELECT array_agg(id) AS ids, array_agg(event_date) AS dates"
+        " FROM event) e, itk_event_docs(e.ids, e.dates)"
+    )
+    for trigger in quiet_triggers:
+        op.execute(f"ALTER TABLE event ENABLE TRIGGER {trigger}")
 
 
 def versions(name: str) -> list[str]:

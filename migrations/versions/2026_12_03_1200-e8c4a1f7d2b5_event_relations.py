@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.sql import run_sql
+from migrations.sql import render_documents
 
 revision: str = "e8c4a1f7d2b5"
 down_revision: str | None = "d7b3f9a2c4e6"
@@ -26,16 +26,6 @@ QUIET = ("event_changes_update", "event_rollup_update", "event_key_update",
          "event_children_follow_date", "event_control_claims_update")  # fmt: skip
 ACTIONS = ("'create', 'update', 'status', 'source_added', 'delete', 'restore', 'merge', "
            "'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged'")  # fmt: skip
-
-
-def _render_documents(version: str) -> None:
-    run_sql(f"functions/{version}")
-    for trigger in QUIET:
-        op.execute(f"ALTER TABLE event DISABLE TRIGGER {trigger}")
-    op.execute("SELECT count(*) FROM (SELECT array_agg(id) AS ids, array_agg(event_date) AS dates"
-               " FROM event) e, itk_event_docs(e.ids, e.dates)")  # fmt: skip
-    for trigger in QUIET:
-        op.execute(f"ALTER TABLE event ENABLE TRIGGER {trigger}")
 
 
 def _revision_actions(actions: str) -> None:
@@ -88,7 +78,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_event_relation_other_id"), "event_relation", ["other_id"])
     _revision_actions(f"{ACTIONS}, 'relation_added', 'relation_removed'")
-    _render_documents("itk_event_docs.v3")
+    render_documents("itk_event_docs.v3", QUIET)
 
 
 def downgrade() -> None:
@@ -102,4 +92,4 @@ def downgrade() -> None:
     _revision_actions(ACTIONS)
     op.drop_index(op.f("ix_event_relation_other_id"), table_name="event_relation")
     op.drop_table("event_relation")
-    _render_documents("itk_event_docs.v2")
+    render_documents("itk_event_docs.v2", QUIET)
