@@ -78,10 +78,15 @@ _SOURCE_JSON = f"""json_build_object(
             'id', s.id, 'source_name', s.source_name, 'url', s.url,
             'published_at', itk_rfc3339(s.published_at), 'stance', s.stance,
             'excerpt', s.excerpt, 'reliability', s.reliability, 'credibility', s.credibility,
-            'language', s.language, 'added_by', s.added_by,
+            'language', s.language, 'figures', s.figures, 'added_by', s.added_by,
             'added_by_name', {_KEY_NAME.format("s.added_by")},
             'added_at', itk_rfc3339(s.added_at))"""
 _SOURCE_CSV = "s.source_name || ' [' || s.stance || ' ' || s.reliability || s.credibility || ']'"
+# The sources' figures in CSV: a JSON array beside `sources`, one item per source in its order
+# (null for one that gives none); empty when none gives any.
+_SOURCE_FIGURES_CSV = (
+    "CASE WHEN bool_or(s.figures IS NOT NULL) THEN json_agg(s.figures ORDER BY s.seq)::text END"
+)
 _OF_EVENT_UNITS = "FROM event_unit eu JOIN unit u ON u.id = eu.unit_id"
 _OF_EVENT_SOURCES = "FROM source_report s"
 _EVENTS_UNITS = "eu.event_id = event.id AND eu.event_date = event.event_date"
@@ -198,6 +203,8 @@ CSV_COLUMNS = _columns(
             f" {_OF_EVENT_UNITS} WHERE {_EVENTS_UNITS})",
             "sources": f"(SELECT string_agg({_SOURCE_CSV}, '; ' ORDER BY s.seq)"
             f" {_OF_EVENT_SOURCES} WHERE {_EVENTS_SOURCES})",
+            "source_figures": f"(SELECT {_SOURCE_FIGURES_CSV}"
+            f" {_OF_EVENT_SOURCES} WHERE {_EVENTS_SOURCES})",
         },
         "control": {"relations": _RELATIONS_CSV},
     },
@@ -278,19 +285,25 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
     csv_columns = CSV_COLUMNS | {
         "units": "units.csv",
         "sources": "sources.csv",
+        "source_figures": "sources.figures",
         "relations": "NULL",
     }
 
-    def aggregated(alias: str, json: str, csv: str, source: str, order: str) -> str:
+    def aggregated(
+        alias: str, json: str, csv: str, source: str, order: str, extra: str = ""
+    ) -> str:
         return f"""{alias}.event_id, {alias}.event_date,
            json_agg({json} ORDER BY {order}) AS json,
-           string_agg({csv}, '; ' ORDER BY {order}) AS csv
+           string_agg({csv}, '; ' ORDER BY {order}) AS csv{extra}
     {source}
     WHERE ({alias}.event_id, {alias}.event_date) IN ({written})
     GROUP BY {alias}.event_id, {alias}.event_date"""
 
     units = aggregated("eu", _UNIT_JSON, _UNIT_CSV, _OF_EVENT_UNITS, "eu.position")
-    sources = aggregated("s", _SOURCE_JSON, _SOURCE_CSV, _OF_EVENT_SOURCES, "s.seq")
+    sources = aggregated(
+        "s", _SOURCE_JSON, _SOURCE_CSV, _OF_EVENT_SOURCES, "s.seq",
+        f", {_SOURCE_FIGURES_CSV} AS figures",
+    )  # fmt: skip
     with_clause = f"WITH units AS (SELECT {units}), sources AS (SELECT {sources})"
     from_clause = f"""({events}) AS event
     LEFT JOIN units ON units.event_id = event.id AND units.event_date = event.event_date
@@ -299,7 +312,7 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
 
 
 # The CSV columns an import does not read back (the service sets them).
-READ_ONLY_CSV_COLUMNS = frozenset(CSV_COLUMNS) - set(NAMES) - {"units", "sources"}
+READ_ONLY_CSV_COLUMNS = frozenset(CSV_COLUMNS) - set(NAMES) - {"units", "sources", "source_figures"}
 
 # ---------------------------------------------------------------- imports
 

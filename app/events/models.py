@@ -188,6 +188,8 @@ class SourceReport(Base):
     reliability: Mapped[str] = mapped_column(String(1), server_default="F")
     credibility: Mapped[str] = mapped_column(String(1), server_default="6")
     language: Mapped[str | None] = mapped_column(Text)
+    # What this source claims (schemas.SourceFigures) as JSON: figures and outcome.
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     search: Mapped[Any] = mapped_column(
         TSVECTOR, Computed(SOURCE_SEARCH_SQL, persisted=True), deferred=True
     )

@@ -31,6 +31,7 @@ from app.core.text import (
 from app.events.taxonomy import (
     SUB_EVENT_TYPES,
     TERRITORIAL_SUB_EVENT_TYPES,
+    ClaimedOutcome,
     ControlOutcome,
     Credibility,
     DatePrecision,
@@ -66,6 +67,41 @@ def period_start(day: dt.date, precision: str) -> dt.date:
     return day
 
 
+# A count a source claims (people killed, wounded, captured): a whole number, bounded.
+Count = Annotated[int, NotBool, Field(ge=0, le=1_000_000)]
+
+
+def _upper_side(value: str) -> str:
+    # "ua" and "UA" are one side, as in control claims; other labels stay as written.
+    return value.upper() if len(value) == 2 and value.isalpha() else value
+
+
+class SourceFigures(BaseModel):
+    """What one source claims of the event, each figure optional: the dead (in all, by side,
+    and the civilians among them), the wounded, the captured, and the outcome it reports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fatalities: Count | None = None
+    fatalities_by_side: dict[Annotated[ShortText, AfterValidator(_upper_side)], Count] = Field(
+        default_factory=dict, max_length=10
+    )
+    civilian_fatalities: Count | None = None
+    wounded: Count | None = None
+    captured: Count | None = None
+    outcome: ClaimedOutcome | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SourceFigures":
+        dead, civilians = self.fatalities, self.civilian_fatalities
+        if dead is not None and civilians is not None and civilians > dead:
+            raise ValueError(f"civilian_fatalities ({civilians}) exceed fatalities ({dead})")
+        by_side = sum(self.fatalities_by_side.values())
+        if dead is not None and by_side > dead:
+            raise ValueError(f"fatalities_by_side add up to {by_side}, over fatalities ({dead})")
+        return self
+
+
 class SourceIn(BaseModel):
     """A source's report on the event, graded with the Admiralty code."""
 
@@ -80,6 +116,8 @@ class SourceIn(BaseModel):
     reliability: Reliability = "F"
     credibility: Credibility = "6"
     language: Language | None = None
+    # What this source claims: figures and outcome (none: it gives none).
+    figures: SourceFigures | None = None
 
 
 class UnitRef(BaseModel):
@@ -318,6 +356,7 @@ class SourceOut(BaseModel):
     reliability: Reliability
     credibility: Credibility
     language: str | None
+    figures: SourceFigures | None = None
     added_by: uuid.UUID
     # Shown beside the id; revisions record the id alone (key names never change).
     added_by_name: str | None = None

@@ -162,3 +162,8 @@ RelationLabel = Literal[
     "has_part",
 ]
 assert set(get_args(RelationLabel)) == {*get_args(RelationKind), *RELATION_INVERSES.values()}
+
+# What a source says came of the action it reports (SourceFigures.outcome).
+ClaimedOutcome = Literal[
+    "repelled", "held", "advanced", "captured", "withdrew", "destroyed", "damaged", "no_change"
+]

@@ -227,7 +227,8 @@ def our_csv_event(record: dict[str, str]) -> dict[str, Any]:
     body = {
         key: value
         for key, value in values.items()
-        if key not in READ_ONLY_CSV_COLUMNS and key not in {"units", "sources", "tags", "control"}
+        if key not in READ_ONLY_CSV_COLUMNS
+        and key not in {"units", "sources", "source_figures", "tags", "control"}
     }
     if control := values.get("control"):
         try:
@@ -258,6 +259,19 @@ def our_csv_event(record: dict[str, str]) -> dict[str, Any]:
             )
         else:
             body["sources"].append({"source_name": part})
+    if figures := values.get("source_figures"):
+        try:
+            listed = orjson.loads(figures)
+        except orjson.JSONDecodeError:
+            listed = None
+        if not isinstance(listed, list) or len(listed) != len(body["sources"]):
+            raise RowError(
+                [{"loc": ["source_figures"], "msg": "source_figures is not a JSON list with an "
+                  "item (or null) per source"}]
+            )  # fmt: skip
+        for source, claimed in zip(body["sources"], listed, strict=True):
+            if claimed is not None:
+                source["figures"] = claimed
     return body
 
 

@@ -195,16 +195,17 @@ INSERT_EVENTS = (
     + "ORDER BY event.line"
 )
 SOURCE_COLUMNS = """id uuid, source_name text, url text, published_at timestamptz, stance text,
-    excerpt text, reliability text, credibility text, language text"""
+    excerpt text, reliability text, credibility text, language text, figures jsonb"""
 _SOURCES_FROM = f"""
 INSERT INTO source_report (id, event_id, event_date, source_name, url, published_at, stance,
-                           excerpt, reliability, credibility, language, added_by)
+                           excerpt, reliability, credibility, language, figures, added_by)
 SELECT x.id, coalesce(s.existing_id, s.id), s.event_date, x.source_name, x.url,
-       x.published_at, x.stance, x.excerpt, x.reliability, x.credibility, x.language, %(actor)s
+       x.published_at, x.stance, x.excerpt, x.reliability, x.credibility, x.language,
+       x.figures, %(actor)s
 FROM import_staging s
      CROSS JOIN ROWS FROM (jsonb_to_recordset(s.sources) AS ({SOURCE_COLUMNS}))
          WITH ORDINALITY AS x(id, source_name, url, published_at, stance, excerpt, reliability,
-                              credibility, language, position)
+                              credibility, language, figures, position)
 """
 # New events: every staged source goes in, in file order.
 INSERT_SOURCES = (

@@ -79,7 +79,12 @@ async def _writes_and_reads(
     headers = {"If-Match": await _etag(analyst, a)}
     await _ok(await analyst.patch(f"/v1/events/{a}", json=patch, headers=headers))
     await _check(connection, admin, "patch (to another year's partition)")
-    source = {"source_name": "DeepState", "stance": "denies", "reliability": "B"}
+    source = {
+        "source_name": "DeepState",
+        "stance": "denies",
+        "reliability": "B",
+        "figures": {"fatalities": 2, "fatalities_by_side": {"ru": 2}, "outcome": "advanced"},
+    }
     await _ok(await analyst.post(f"/v1/events/{a}/sources", json=source), 201)
     await _check(connection, admin, "a source added")
     status = {"status": "verified", "rationale": "Geolocated footage."}
