@@ -59,15 +59,15 @@ async def find_duplicates(
     session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, limit: int
 ) -> Page[DuplicateCandidate]:
     """Events that may report the same incident: those an analyst related to it as
-    `same_as` first (score 1), then those near in place and time, of the same type, and not
-    related to it otherwise (a contradicting or retaking event is judged distinct already);
-    for a deleted event, only its creator and admins may ask."""
+    `same_as` first (score 1), then those near in place and time, of the same type; one
+    related to it otherwise (contradicts, retakes…) is judged distinct already, said so and
+    scored 0. For a deleted event, only its creator and admins may ask."""
     event = await access.load(session, event_id)
     if event.deleted_at is not None and not access.may_see_deleted(event.created_by, reader):
         raise access.gone(event)
     related = await repository.relations_read_by_events(session, [event.id])
     marked = {row.event_id: row for row in related if row.kind == "same_as"}
-    distinct = {row.event_id for row in related} - set(marked)
+    other_kinds = {row.event_id: row.kind for row in related if row.kind != "same_as"}
     scored: list[tuple[float, list[str], dict[str, Any]]] = []
     for other in await repository.get_events(session, list(marked)):
         if other.deleted_at is None:
@@ -78,10 +78,15 @@ async def find_duplicates(
         session, event, DUPLICATE_MAX_KM, DUPLICATE_MAX_DAYS, limit=500
     )
     for row in rows:
-        if row["id"] in marked or row["id"] in distinct:
+        if row["id"] in marked:
             continue
         if (result := _duplicate_score(event, row)) is not None:
-            scored.append((result[0], result[1], row))
+            score, reasons = result
+            if kind := other_kinds.get(row["id"]):
+                # Judged distinct by whoever related them: said, and ranked last.
+                reasons = [f"related as {kind}: judged a distinct event", *reasons]
+                score = 0.0
+            scored.append((score, reasons, row))
     scored.sort(key=lambda item: -item[0])
     scored = scored[:limit]
     events = await render_events(

@@ -586,15 +586,18 @@ async def source_summaries(
 # ---------------------------------------------------------------- relations
 
 _RELATIONS_READ = text(f"{relations_read_by('ANY(:ids)')} ORDER BY seq")
-# Events reached from :start by following part_of upwards (bounded: a chain is short).
+# Events reached from :start by following part_of upwards: each event once (UNION), so the
+# walk ends however long the chain, and visits each relation at most once.
 _PART_OF_REACHES = text("""
-WITH RECURSIVE whole(id, depth) AS (
-    SELECT CAST(:start AS uuid), 0
+WITH RECURSIVE whole(id) AS (
+    SELECT CAST(:start AS uuid)
     UNION
-    SELECT r.other_id, whole.depth + 1 FROM event_relation r JOIN whole ON r.event_id = whole.id
-    WHERE r.kind = 'part_of' AND whole.depth < 1000
+    SELECT r.other_id FROM event_relation r JOIN whole ON r.event_id = whole.id
+    WHERE r.kind = 'part_of'
 )
 SELECT EXISTS (SELECT FROM whole WHERE id = :target)""")
+# Taken by every part_of being stated: two on different pairs could close a cycle together.
+_LOCK_PART_OF = text("SELECT pg_advisory_xact_lock(hashtext('itk_event_relation_part_of'))")
 
 
 async def relations_read_by_events(
@@ -650,7 +653,9 @@ async def remove_relation(session: AsyncSession, relation: EventRelation) -> Non
 
 
 async def part_of_reaches(session: AsyncSession, start: uuid.UUID, target: uuid.UUID) -> bool:
-    """Whether `target` is `start` or a whole it is (transitively) part_of."""
+    """Whether `target` is `start` or a whole it is (transitively) part_of, with the lock
+    that keeps another part_of from being stated until this transaction ends."""
+    await session.execute(_LOCK_PART_OF)
     result = await session.execute(_PART_OF_REACHES, {"start": start, "target": target})
     return bool(result.scalar_one())
 

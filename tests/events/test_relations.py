@@ -216,7 +216,7 @@ async def test_who_may_relate_and_unrelate(desk: Desk) -> None:
     assert_problem(await _relate(owner, second["id"], "same_as", third["id"]), 410)
 
 
-async def test_same_as_leads_the_duplicates_and_other_relations_leave_them(
+async def test_same_as_leads_the_duplicates_and_other_relations_rank_last(
     client_for: ClientFactory,
 ) -> None:
     analyst, reader = client_for("analyst"), client_for("reader")
@@ -239,12 +239,14 @@ async def test_same_as_leads_the_duplicates_and_other_relations_leave_them(
     assert marked.status_code == 201
     found = await candidates()
     assert found[0] == (far["id"], 1.0)
-    assert [c for c, _ in found[1:]] == [near["id"]]
-    top = (await reader.get(f"/v1/events/{event['id']}/duplicates")).json()["items"][0]
-    assert top["reasons"] == ["related as same_as: Same strike."]
-    assert top["days_apart"] == 50
+    assert found[2] == (judged["id"], 0.0)
+    assert [c for c, _ in found] == [far["id"], near["id"], judged["id"]]
+    listed = (await reader.get(f"/v1/events/{event['id']}/duplicates")).json()["items"]
+    assert listed[0]["reasons"] == ["related as same_as: Same strike."]
+    assert listed[0]["days_apart"] == 50
+    assert listed[2]["reasons"][0] == "related as contradicts: judged a distinct event"
     # Merging the marked one in: the tombstone keeps the relation, the survivor reads it.
     merged = await analyst.post(f"/v1/events/{far['id']}/merge", json={"into": event["id"]})
     assert merged.status_code == 200, merged.text
-    assert [c for c, _ in await candidates()] == [near["id"]]
+    assert [c for c, _ in await candidates()] == [near["id"], judged["id"]]
     assert ("same_as", far["id"]) in await _relations(reader, event["id"])
