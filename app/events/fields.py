@@ -162,7 +162,10 @@ def _json_object(columns: dict[str, str]) -> str:
 
 # One event as the API shows it (EventOut), built in SQL: lists, exports, the change feed.
 JSON_COLUMNS = _columns(
-    {"id": "event.id", "status": "event.status"}, _JSON_BESIDE, _BOOKKEEPING, False
+    {"id": "event.id", "status": "event.status", "confidence": "event.confidence"},
+    _JSON_BESIDE,
+    _BOOKKEEPING,
+    False,
 )
 EVENT_JSON = _json_object(JSON_COLUMNS)
 
@@ -194,7 +197,7 @@ def geojson_feature(properties: str = DOCUMENT) -> str:
 CSV_COLUMNS = _columns(
     {"id": "event.id"},
     {
-        "sub_event_type": {"status": "event.status"},
+        "sub_event_type": {"status": "event.status", "confidence": "event.confidence"},
         "region_code": {
             "region_name": "(SELECT r.name FROM region r WHERE r.code = event.region_code)"
         },
@@ -245,7 +248,8 @@ def new_event_columns(actor: str) -> str:
     """What a new event's row holds beside its fields, as a select list (its documents show
     them): the defaults the table would set, and `actor` (SQL) as creator and last editor."""
     return (
-        f"'claimed'::text AS status, now() AS created_at, {actor} AS created_by,"
+        "'claimed'::text AS status, NULL::text AS confidence, now() AS created_at,"
+        f" {actor} AS created_by,"
         f" now() AS updated_at, {actor} AS updated_by, 1 AS version,"
         " NULL::timestamptz AS deleted_at"
     )

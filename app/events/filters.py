@@ -35,7 +35,7 @@ from app.core.query_params import (
 from app.core.replica import MinLsn
 from app.core.text import NO_NUL, IsoDate, in_utc, iso_text
 from app.events.models import MAX_PERIOD_DAYS, Event, EventUnit, SourceReport, of_its_event
-from app.events.taxonomy import EventType, Status, SubEventType
+from app.events.taxonomy import Confidence, EventType, Status, SubEventType
 from app.gazetteer import repository as gazetteer
 
 # Fuzzy names cost a trigram index search each, longer ones more: fewer and shorter.
@@ -97,6 +97,7 @@ class EventFilters(BaseModel):
         default_factory=list, max_length=MAX_VALUES, description="unit id, name or alias"
     )
     status: list[Status] = Field(default_factory=list, max_length=MAX_VALUES)
+    confidence: list[Confidence] = Field(default_factory=list, max_length=MAX_VALUES)
     event_type: list[EventType] = Field(default_factory=list, max_length=MAX_VALUES)
     sub_event_type: list[SubEventType] = Field(default_factory=list, max_length=MAX_VALUES)
     tag: list[FilterText] = Field(default_factory=list, max_length=MAX_VALUES)
@@ -119,6 +120,7 @@ class EventFilters(BaseModel):
         "country",
         "region",
         "status",
+        "confidence",
         "event_type",
         "sub_event_type",
         "tag",
@@ -238,6 +240,8 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         )
     if filters.status:
         conditions.append(Event.status.in_(filters.status))
+    if filters.confidence:
+        conditions.append(Event.confidence.in_(filters.confidence))
     if filters.event_type:
         conditions.append(Event.event_type.in_(filters.event_type))
     if filters.sub_event_type:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.events.schemas import EventFields, RelationRef, RevisionOut, SourceOut
-from app.events.taxonomy import Status
+from app.events.taxonomy import Confidence, Status
 
 
 class UnitState(BaseModel):
@@ -24,6 +24,8 @@ class EventState(EventFields):
     relations and tombstone."""
 
     status: Status
+    # Set by `confidence` revisions; none before the first.
+    confidence: Confidence | None = None
     units: list[UnitState]
     sources: list[SourceOut]
     relations: list[RelationRef] = []

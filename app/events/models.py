@@ -53,6 +53,7 @@ class Event(Base):
     __table_args__ = (
         CheckConstraint("date_precision IN ('day', 'week', 'month')", name="date_precision"),
         CheckConstraint("status IN ('claimed', 'verified', 'disputed', 'refuted')", name="status"),
+        CheckConstraint("confidence IN ('low', 'moderate', 'high')", name="confidence"),
         CheckConstraint("geo_precision IN ('exact', 'near', 'region')", name="geo_precision"),
         CheckConstraint("fatalities >= 0", name="fatalities"),
         CheckConstraint(
@@ -109,6 +110,8 @@ class Event(Base):
     lon: Mapped[float | None] = mapped_column(Double)
     geo_precision: Mapped[str] = mapped_column(Text, server_default="exact")
     status: Mapped[str] = mapped_column(Text, server_default="claimed")
+    # Analytic confidence (low, moderate, high), set with a rationale; none until then.
+    confidence: Mapped[str | None] = mapped_column(Text)
     fatalities: Mapped[int | None] = mapped_column(Integer)
     civilian_fatalities: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str | None] = mapped_column(Text)
@@ -229,7 +232,7 @@ class Revision(Base):
         CheckConstraint(
             "action IN ('create', 'update', 'status', 'source_added', 'delete', 'restore', "
             "'merge', 'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged', "
-            "'relation_added', 'relation_removed')",
+            "'relation_added', 'relation_removed', 'confidence')",
             name="action",
         ),
         PARTITIONED_WITH_EVENT,

@@ -12,6 +12,7 @@ from app.events import merging, relations, service
 from app.events.filters import EventListParams
 from app.events.history import RevisionState
 from app.events.schemas import (
+    ConfidenceChange,
     DuplicateCandidate,
     EventCreate,
     EventOut,
@@ -161,6 +162,21 @@ async def change_status(
     """Set claimed/verified/disputed/refuted with a rationale (verifier; four-eyes)."""
     four_eyes = request.app.state.settings.four_eyes
     event = await service.change_status(session, event_id, body, verifier, four_eyes, if_match)
+    return _with_etag(response, event)
+
+
+@router.post("/{event_id}/confidence")
+async def set_confidence(
+    event_id: uuid.UUID,
+    body: ConfidenceChange,
+    session: SessionDep,
+    analyst: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventOut:
+    """Set an analyst's confidence in the event's account (low, moderate, high; null
+    withdraws it), with a rationale: a revision of its own, apart from the status."""
+    event = await service.set_confidence(session, event_id, body, analyst, if_match)
     return _with_etag(response, event)
 
 

@@ -32,6 +32,7 @@ from app.events.taxonomy import (
     SUB_EVENT_TYPES,
     TERRITORIAL_SUB_EVENT_TYPES,
     ClaimedOutcome,
+    Confidence,
     ControlOutcome,
     Credibility,
     DatePrecision,
@@ -303,6 +304,17 @@ class StatusChange(BaseModel):
     ]
 
 
+class ConfidenceChange(BaseModel):
+    """An analyst's confidence in the event's account, with the reason; null withdraws it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confidence: Confidence | None
+    rationale: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL)
+    ]
+
+
 class RevisionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -422,6 +434,7 @@ class EventOut(EventFields):
 
     id: uuid.UUID
     status: Status
+    confidence: Confidence | None = None
     region: RegionOut | None
     place: PlaceRef | None
     units: list[UnitOut]

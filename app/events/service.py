@@ -32,6 +32,7 @@ from app.events.filters import EventFilters, EventListParams, resolve_names
 from app.events.history import RevisionState, mentioned_keys, replay, with_key_names
 from app.events.models import Event, EventUnit, SourceReport
 from app.events.schemas import (
+    ConfidenceChange,
     ControlClaim,
     EventCreate,
     EventOut,
@@ -385,6 +386,27 @@ async def change_status(
     }
     event.status = change.status
     return await record(session, event, verifier, "status", diff, change.rationale)
+
+
+async def set_confidence(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    change: ConfidenceChange,
+    analyst: ApiKey,
+    if_match: str | None,
+) -> EventOut:
+    """Set (or withdraw, with null) an analyst's confidence in the event's account, with a
+    rationale: a revision of its own, apart from the status, which it never changes."""
+    event = await access.load_live(session, event_id)
+    access.check_version(event, if_match, required=False)
+    if event.confidence == change.confidence:
+        raise Conflict(
+            f"The event's confidence is already {change.confidence or 'unset'}.",
+            current_version=event.version,
+        )
+    diff = {"confidence": {"from": event.confidence, "to": change.confidence}}
+    event.confidence = change.confidence
+    return await record(session, event, analyst, "confidence", diff, change.rationale)
 
 
 async def add_source(

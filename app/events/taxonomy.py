@@ -77,6 +77,9 @@ SubEventType = Literal[
 ]
 
 Status = Literal["claimed", "verified", "disputed", "refuted"]
+# Analytic confidence in the event's account, as estimative language grades it: apart from the
+# status (what a second key attests), an analyst's judgment of how well the sources hold up.
+Confidence = Literal["low", "moderate", "high"]
 DatePrecision = Literal["day", "week", "month"]
 GeoPrecision = Literal["exact", "near", "region"]
 Stance = Literal["supports", "denies", "unclear"]

@@ -36,6 +36,8 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("POST", "/v1/events/{event_id}/status",
      {"json": {"status": "verified", "rationale": "x"}}, "verifier", 404),
     ("POST", "/v1/events/{event_id}/sources", {"json": {"source_name": "ISW"}}, "analyst", 404),
+    ("POST", "/v1/events/{event_id}/confidence",
+     {"json": {"confidence": "high", "rationale": "x"}}, "analyst", 404),
     ("GET", "/v1/events/{event_id}/history", {}, "reader", 404),
     ("GET", "/v1/events/{event_id}/history/{revision}", {}, "reader", 404),
     ("GET", "/v1/events/{event_id}/duplicates", {}, "reader", 404),

@@ -1,0 +1,62 @@
+"""Per-source figures and analytic confidence. A source report may carry what that source
+claims (fatalities in all, by side and civilians among them, wounded, captured, and the
+outcome it reports), as JSON in source_report.figures; an event may carry an analyst's
+confidence (low, moderate, high), set by `confidence` revisions. The stored documents show
+both, and the CSV lines gain `confidence` and `source_figures` columns (itk_event_docs v4):
+existing events are rendered again, with the triggers that follow content off for that one
+UPDATE (no content changes).
+
+Revision ID: a1e6c3f8b4d2
+Revises: f9d5b2c8e3a7
+Create Date: 2026-12-03 13:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from migrations.sql import render_documents
+
+revision: str = "a1e6c3f8b4d2"
+down_revision: str | None = "f9d5b2c8e3a7"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ACTIONS = ("'create', 'update', 'status', 'source_added', 'delete', 'restore', 'merge', "
+           "'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged', 'relation_added', "
+           "'relation_removed'")  # fmt: skip
+QUIET = ("event_changes_update", "event_rollup_update", "event_key_update",
+         "event_children_follow_date", "event_control_claims_update")  # fmt: skip
+
+
+def _revision_actions(actions: str) -> None:
+    op.drop_constraint(op.f("ck_revision_action"), "revision", type_="check")
+    op.create_check_constraint(op.f("ck_revision_action"), "revision", f"action IN ({actions})")
+
+
+def upgrade() -> None:
+    op.execute("SET LOCAL lock_timeout = '10s'")
+    op.add_column("source_report", sa.Column("figures", postgresql.JSONB(), nullable=True))
+    op.add_column("event", sa.Column("confidence", sa.Text(), nullable=True))
+    op.create_check_constraint(
+        op.f("ck_event_confidence"), "event", "confidence IN ('low', 'moderate', 'high')"
+    )
+    _revision_actions(f"{ACTIONS}, 'confidence'")
+    render_documents("itk_event_docs.v4", QUIET)
+
+
+def downgrade() -> None:
+    op.execute("SET LOCAL lock_timeout = '10s'")
+    # The revision log is append-only: confidence revisions recorded in it stay valid.
+    op.execute("""DO $$ BEGIN
+        IF EXISTS (SELECT FROM revision WHERE action = 'confidence')
+        THEN RAISE EXCEPTION 'confidence is recorded in the append-only revision log: '
+                             'this migration cannot be undone on this database';
+        END IF; END $$""")
+    _revision_actions(ACTIONS)
+    op.drop_constraint(op.f("ck_event_confidence"), "event", type_="check")
+    op.drop_column("event", "confidence")
+    op.drop_column("source_report", "figures")
+    render_documents("itk_event_docs.v3", QUIET)
