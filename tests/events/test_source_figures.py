@@ -110,7 +110,6 @@ async def test_bad_figures_are_refused_and_change_nothing(
 
 async def test_imports_and_exports_round_trip_every_figure(fresh_database_url: str) -> None:
     async with live_app(fresh_database_url) as (_, keys, client):
-        analyst = KeyedClient(client, bearer(keys, "analyst"))
         reader = KeyedClient(client, bearer(keys, "reader"))
         rows = [
             event_body(external_source="figures", external_id="a", tags=["round-trip-figures"],
@@ -121,7 +120,9 @@ async def test_imports_and_exports_round_trip_every_figure(fresh_database_url: s
                        sources=[NO_FIGURES]),
         ]  # fmt: skip
         body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
-        imported = await analyst.post("/v1/imports", content=body, headers=NDJSON)
+        imported = await client.post(
+            "/v1/imports", content=body, headers={**bearer(keys, "analyst"), **NDJSON}
+        )
         assert imported.status_code == 200, imported.text
         expected = {
             "a": [_full(OFFICIAL["figures"]), _full(INDEPENDENT["figures"]), None],
