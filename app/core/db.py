@@ -103,8 +103,12 @@ def session_options(settings: Settings, statement_timeout_ms: int | None = None)
         # a few on a page (PostgreSQL 15 as distributions ship it has jit=on). Parallel
         # workers cost a page more to start than they save (text q 35 -> 23 ms, place 16 -> 12
         # at 1,000,000 events on PostgreSQL 15 without them), and take cores from the others.
+        # psycopg prepares a statement run five times, and PostgreSQL then may plan it once for
+        # any values: a generic plan that cannot weigh a box's or a date range's size (a map
+        # page went 20 ms -> 2 s -> 93-170 ms per request at 1,000,000 events). Plan each
+        # execution for its values.
         f"-c statement_timeout={timeout} -c timezone=UTC -c jit=off"
-        " -c max_parallel_workers_per_gather=0"
+        " -c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan"
         f" -c pg_trgm.strict_word_similarity_threshold={NAME_MATCH_THRESHOLD}"
         f" -c pg_trgm.word_similarity_threshold={UNIT_MATCH_THRESHOLD}"
     )

@@ -1,7 +1,7 @@
 """The main list filters are answered from indexes, in the partitions of their dates only:
 read from PostgreSQL's own EXPLAIN of the statement the list runs, with sequential scans
 priced out (`enable_seqscan = off`), so a filter no index can serve still shows one. The
-service's connections run without JIT and without parallel workers."""
+service's connections run without JIT, without parallel workers and with custom plans."""
 
 import json
 from typing import Any
@@ -56,6 +56,11 @@ async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url:
             assert (
                 await session.execute(text("SHOW max_parallel_workers_per_gather"))
             ).scalar() == "0"
+            # Planned for their values every time, prepared or not (a generic plan cannot
+            # weigh a box's or a date range's size).
+            assert (
+                await session.execute(text("SHOW plan_cache_mode"))
+            ).scalar() == "force_custom_plan"
             await session.execute(text("ANALYZE"))
             await session.execute(text("SET enable_seqscan = off"))
             for wanted, partitions in FILTERS:
