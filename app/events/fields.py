@@ -9,6 +9,7 @@ rendering, the revision log and its replay, the change feed, exports and imports
 
 from dataclasses import dataclass
 
+from app.events.estimates import GRADED_CREDIBILITY, GRADED_RELIABILITY
 from app.events.taxonomy import RELATION_INVERSES
 
 
@@ -82,6 +83,13 @@ _SOURCE_JSON = f"""json_build_object(
             'added_by_name', {_KEY_NAME.format("s.added_by")},
             'added_at', itk_rfc3339(s.added_at))"""
 _SOURCE_CSV = "s.source_name || ' [' || s.stance || ' ' || s.reliability || s.credibility || ']'"
+# A source's claim as the estimate reads it (app/events/estimates.py, itk_estimates).
+_GRADED = (
+    f"s.reliability IN ({', '.join(repr(grade) for grade in GRADED_RELIABILITY)})"
+    f" AND s.credibility IN ({', '.join(repr(grade) for grade in GRADED_CREDIBILITY)})"
+)
+_CLAIM = f"jsonb_build_object('figures', s.figures, 'graded', {_GRADED})"
+_ESTIMATES = "itk_estimates({claims}, event.fatalities, event.civilian_fatalities)"
 # The sources' figures in CSV: a JSON array beside `sources`, one item per source in its order
 # (null for one that gives none); empty when none gives any.
 _SOURCE_FIGURES_CSV = (
@@ -131,6 +139,12 @@ _JSON_BESIDE = {
         " FROM place p WHERE p.id = event.place_id)"
     },
     "geo_precision": {"units": _UNITS, "sources": _SOURCES},
+    "civilian_fatalities": {
+        "estimates": _ESTIMATES.format(
+            claims=f"(SELECT jsonb_agg({_CLAIM} ORDER BY s.seq) {_OF_EVENT_SOURCES}"
+            f" WHERE {_EVENTS_SOURCES} AND s.figures IS NOT NULL)"
+        )
+    },
     "control": {"relations": _RELATIONS},
 }
 _BOOKKEEPING = {
@@ -285,6 +299,7 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
         "units": "coalesce(units.json, '[]'::json)",
         "sources": "coalesce(sources.json, '[]'::json)",
         "relations": "'[]'::json",
+        "estimates": _ESTIMATES.format(claims="sources.claims"),
     }
     csv_columns = CSV_COLUMNS | {
         "units": "units.csv",
@@ -306,7 +321,8 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
     units = aggregated("eu", _UNIT_JSON, _UNIT_CSV, _OF_EVENT_UNITS, "eu.position")
     sources = aggregated(
         "s", _SOURCE_JSON, _SOURCE_CSV, _OF_EVENT_SOURCES, "s.seq",
-        f", {_SOURCE_FIGURES_CSV} AS figures",
+        f", {_SOURCE_FIGURES_CSV} AS figures,"
+        f" jsonb_agg({_CLAIM} ORDER BY s.seq) FILTER (WHERE s.figures IS NOT NULL) AS claims",
     )  # fmt: skip
     with_clause = f"WITH units AS (SELECT {units}), sources AS (SELECT {sources})"
     from_clause = f"""({events}) AS event

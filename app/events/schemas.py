@@ -1,7 +1,7 @@
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +28,7 @@ from app.core.text import (
     Url,
     in_utc,
 )
+from app.events.estimates import estimates, is_graded
 from app.events.taxonomy import (
     SUB_EVENT_TYPES,
     TERRITORIAL_SUB_EVENT_TYPES,
@@ -272,6 +273,15 @@ class EventPatch(BaseModel):
     control: ControlClaim | None = None
     external_id: ShortText | None = None
     external_source: ShortText | None = None
+    # Why (kept with the revision): e.g. why the recorded fatalities, the best estimate,
+    # differ from what the sources claim.
+    rationale: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> "EventPatch":
@@ -375,6 +385,19 @@ class SourceOut(BaseModel):
     added_at: dt.datetime
 
 
+class FigureEstimate(BaseModel):
+    """The event's estimate of one figure from its sources' claims (docs/figures.md)."""
+
+    low: int
+    best: int
+    high: int
+    sources: int = Field(description="How many sources' claims the span rests on")
+    basis: Literal["recorded", "graded", "ungraded"] = Field(
+        description="recorded: best is the event's own figure; graded: the lower median of "
+        "the claims of sources graded C3 or better; ungraded: of all claims, none graded"
+    )
+
+
 class RelationRef(BaseModel):
     """A relation as its event reads it: `kind` names the other event from this one ("this
     retakes that", "this retaken_by that")."""
@@ -440,6 +463,8 @@ class EventOut(EventFields):
     units: list[UnitOut]
     sources: list[SourceOut]
     relations: list[RelationRef] = []
+    # Per figure (fatalities, civilian_fatalities, wounded, captured): from the sources.
+    estimates: dict[str, FigureEstimate | None] = {}
     created_at: dt.datetime
     created_by: uuid.UUID
     created_by_name: str | None
@@ -460,7 +485,7 @@ class EventOut(EventFields):
         """Build from an Event with place, sources, unit links and (unless given) region
         loaded; `names` gives the names of the keys it mentions, `relations` its relations."""
         names = names or {}
-        skip = {"units", "created_by_name", "updated_by_name", "sources", "relations"}
+        skip = {"units", "created_by_name", "updated_by_name", "sources", "relations", "estimates"}
         if region is not False:
             skip.add("region")
         data = {name: getattr(event, name) for name in cls.model_fields if name not in skip}
@@ -479,6 +504,15 @@ class EventOut(EventFields):
             for link in event.unit_links
         ]
         data["relations"] = list(relations)
+        data["estimates"] = estimates(
+            (
+                (source.figures, is_graded(source.reliability, source.credibility))
+                for source in event.sources
+                if source.figures is not None
+            ),
+            event.fatalities,
+            event.civilian_fatalities,
+        )
         return cls.model_validate(data)
 
 

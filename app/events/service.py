@@ -319,7 +319,7 @@ async def patch_event(
     """Apply a JSON merge patch if the caller has the current version (If-Match)."""
     event = await access.load_live(session, event_id)
     access.check_version(event, if_match, required=True)
-    given = set(patch.model_fields_set) - {"units"}
+    given = set(patch.model_fields_set) - {"units", "rationale"}
     changes = patch.model_dump(include=given)
     if "external_id" in given or "external_source" in given:
         external_id = changes.get("external_id", event.external_id)
@@ -347,7 +347,7 @@ async def patch_event(
     diff = recording.diff_of(before, recording.event_state(event))
     if not diff:
         return await render(session, event)
-    return await record(session, event, actor, "update", diff)
+    return await record(session, event, actor, "update", diff, patch.rationale)
 
 
 async def change_status(

@@ -1,8 +1,9 @@
-"""Per-source figures and analytic confidence. A source report may carry what that source
-claims (fatalities in all, by side and civilians among them, wounded, captured, and the
-outcome it reports), as JSON in source_report.figures; an event may carry an analyst's
+"""Per-source figures, the event's estimates and analytic confidence. A source report may
+carry what that source claims (fatalities in all, by side and civilians among them, wounded,
+captured, and the outcome it reports), as JSON in source_report.figures; the event shows low,
+best and high per figure from them (itk_estimates); an event may carry an analyst's
 confidence (low, moderate, high), set by `confidence` revisions. The stored documents show
-both, and the CSV lines gain `confidence` and `source_figures` columns (itk_event_docs v4):
+all three, and the CSV lines gain `confidence` and `source_figures` columns (itk_event_docs v4):
 existing events are rendered again, with the triggers that follow content off for that one
 UPDATE (no content changes).
 
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from migrations.sql import render_documents
+from migrations.sql import render_documents, run_sql
 
 revision: str = "a1e6c3f8b4d2"
 down_revision: str | None = "f9d5b2c8e3a7"
@@ -44,6 +45,7 @@ def upgrade() -> None:
         op.f("ck_event_confidence"), "event", "confidence IN ('low', 'moderate', 'high')"
     )
     _revision_actions(f"{ACTIONS}, 'confidence'")
+    run_sql("functions/itk_estimates")
     render_documents("itk_event_docs.v4", QUIET)
 
 
@@ -60,3 +62,4 @@ def downgrade() -> None:
     op.drop_column("event", "confidence")
     op.drop_column("source_report", "figures")
     render_documents("itk_event_docs.v3", QUIET)
+    op.execute("DROP FUNCTION itk_estimates(jsonb, integer, integer)")

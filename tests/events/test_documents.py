@@ -87,6 +87,10 @@ async def _writes_and_reads(
     }
     await _ok(await analyst.post(f"/v1/events/{a}/sources", json=source), 201)
     await _check(connection, admin, "a source added")
+    graded = {"source_name": "ISW", "reliability": "B", "credibility": "2",
+              "figures": {"fatalities": 5, "wounded": 3, "civilian_fatalities": 1}}  # fmt: skip
+    await _ok(await analyst.post(f"/v1/events/{a}/sources", json=graded), 201)
+    await _check(connection, admin, "a graded source added")
     status = {"status": "verified", "rationale": "Geolocated footage."}
     await _ok(await verifier.post(f"/v1/events/{a}/status", json=status))
     await _check(connection, admin, "status")
@@ -117,6 +121,12 @@ async def _writes_and_reads(
         event_body(external_id=f"feed-{n}", external_source="docs-feed",
                    units=[{"name": "Kraken", "side": "UA", "role": "attacker"}])
         for n in range(2)
+    ]  # fmt: skip
+    # Claimed figures, graded and not: the estimates are rendered with the new events too.
+    rows[0]["sources"] = [
+        {"source_name": "Reuters", "reliability": "B", "credibility": "2",
+         "figures": {"fatalities_by_side": {"UA": 2, "RU": 1}, "wounded": 4}},
+        {"source_name": "Rybar", "figures": {"fatalities": 40, "captured": 3}},
     ]  # fmt: skip
     ndjson = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
     assert (await _ok(await analyst.post("/v1/imports", content=ndjson, headers=NDJSON)))[

@@ -157,3 +157,65 @@ async def test_imports_and_exports_round_trip_every_figure(fresh_database_url: s
             headers={**bearer(keys, "analyst"), "content-type": "text/csv"},
         )  # fmt: skip
         assert "source_figures" in json.dumps(assert_problem(refused, 422))
+
+
+async def test_the_estimate_follows_the_sources_and_the_analyst(client_for: ClientFactory) -> None:
+    analyst, verifier, reader = client_for("analyst"), client_for("verifier"), client_for("reader")
+    # The official claim alone (E5): every claim counts, none being graded.
+    event = await create_event(analyst, sources=[OFFICIAL], fatalities=None)
+    assert event["estimates"]["fatalities"] == {
+        "low": 120, "best": 120, "high": 120, "sources": 1, "basis": "ungraded"
+    }  # fmt: skip
+    assert event["estimates"]["wounded"] is None
+    # The other side's report (E4): the span opens, best the lower median.
+    await analyst.post(f"/v1/events/{event['id']}/sources", json=OTHER_SIDE)
+    shown = (await reader.get(f"/v1/events/{event['id']}")).json()
+    assert shown["estimates"]["fatalities"] == {
+        "low": 0, "best": 0, "high": 120, "sources": 2, "basis": "ungraded"
+    }  # fmt: skip
+    # An independent assessment (B3) is graded: it alone makes the estimate.
+    await analyst.post(f"/v1/events/{event['id']}/sources", json=INDEPENDENT)
+    shown = (await reader.get(f"/v1/events/{event['id']}")).json()
+    assert shown["estimates"]["fatalities"] == {
+        "low": 4, "best": 4, "high": 4, "sources": 1, "basis": "graded"
+    }  # fmt: skip
+    assert shown["estimates"]["wounded"]["best"] == 11
+    assert shown["estimates"]["captured"]["basis"] == "ungraded"
+    listed = (await reader.get("/v1/events")).json()["items"]
+    assert {e["id"]: e["estimates"] for e in listed}[event["id"]] == shown["estimates"]
+
+    # A second graded source merged in widens the span.
+    other = await create_event(analyst, sources=[
+        {"source_name": "Reuters", "reliability": "B", "credibility": "2",
+         "figures": {"fatalities_by_side": {"UA": 9, "RU": 1}}}])  # fmt: skip
+    merged = await verifier.post(f"/v1/events/{other['id']}/merge", json={"into": event["id"]})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["estimates"]["fatalities"] == {
+        "low": 4, "best": 4, "high": 10, "sources": 2, "basis": "graded"
+    }  # fmt: skip
+
+    # The analyst records another best, with the reason, in the event's fatalities.
+    etag = merged.headers["etag"]
+    why = "Casualty lists from both sides' funerals: 7 named."
+    patched = await analyst.patch(
+        f"/v1/events/{event['id']}", json={"fatalities": 7, "rationale": why},
+        headers={"If-Match": etag},
+    )  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["estimates"]["fatalities"] == {
+        "low": 4, "best": 7, "high": 10, "sources": 2, "basis": "recorded"
+    }  # fmt: skip
+    history = (await reader.get(f"/v1/events/{event['id']}/history")).json()["items"]
+    assert (history[-1]["rationale"], history[-1]["diff"]["fatalities"]) == (
+        why, {"from": None, "to": 7}
+    )  # fmt: skip
+    cleared = await analyst.patch(
+        f"/v1/events/{event['id']}", json={"fatalities": None},
+        headers={"If-Match": patched.headers["etag"]},
+    )  # fmt: skip
+    assert cleared.json()["estimates"]["fatalities"]["basis"] == "graded"
+    bad = await analyst.patch(
+        f"/v1/events/{event['id']}", json={"rationale": ""},
+        headers={"If-Match": cleared.headers["etag"]},
+    )  # fmt: skip
+    assert_problem(bad, 422)

@@ -35,6 +35,7 @@ UPDATE event SET doc = (json_build_object(
         FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date), '[]'::json),
     'fatalities', event.fatalities,
     'civilian_fatalities', event.civilian_fatalities,
+    'estimates', itk_estimates((SELECT jsonb_agg(jsonb_build_object('figures', s.figures, 'graded', s.reliability IN ('A', 'B', 'C') AND s.credibility IN ('1', '2', '3')) ORDER BY s.seq) FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date AND s.figures IS NOT NULL), event.fatalities, event.civilian_fatalities),
     'summary', event.summary,
     'tags', event.tags,
     'control', event.control,
