@@ -265,7 +265,8 @@ UPDATE event e SET {STAGED_ASSIGNMENTS}
 FROM import_staging s
 WHERE e.id = s.existing_id AND {STAGED_DIFFERS}
 """
-# What changed, field by field, leaving out the bookkeeping this step itself sets.
+# What changed, field by field, leaving out the bookkeeping this step itself sets and the
+# estimates (derived from the fields and sources that the diff shows).
 DIFFS = f"""
 DROP TABLE IF EXISTS import_diff;
 CREATE TEMP TABLE import_diff ON COMMIT DROP AS
@@ -274,7 +275,8 @@ SELECT event.id AS event_id, event.event_date, NULL::text AS rationale, (
     FROM jsonb_each(({EVENT_JSON})::jsonb) new
     JOIN jsonb_each(s.old_state) old ON old.key = new.key
     WHERE old.value IS DISTINCT FROM new.value
-      AND new.key NOT IN ('version', 'updated_at', 'updated_by', 'updated_by_name')
+      AND new.key NOT IN ('version', 'updated_at', 'updated_by', 'updated_by_name',
+                          'estimates')
 ) AS diff
 FROM event JOIN import_staging s ON s.existing_id = event.id
 """
