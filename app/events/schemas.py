@@ -69,12 +69,16 @@ def period_start(day: dt.date, precision: str) -> dt.date:
     return day
 
 
+# Why a change was made, kept with its revision.
+Rationale = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL)
+]
 # A count a source claims (people killed, wounded, captured): a whole number, bounded.
 Count = Annotated[int, NotBool, Field(ge=0, le=1_000_000)]
 
 
 def _upper_side(value: str) -> str:
-    # "ua" and "UA" are one side, as in control claims; other labels stay as written.
+    # "ua" and "UA" are one side (in the ledger, in figures); other labels stay as written.
     return value.upper() if len(value) == 2 and value.isalpha() else value
 
 
@@ -149,8 +153,7 @@ class ControlClaim(BaseModel):
     @field_validator("side", "from_side")
     @classmethod
     def _country_codes_upper(cls, value: str | None) -> str | None:
-        # "ua" and "UA" are one side in the ledger; other labels stay as written.
-        return value.upper() if value is not None and len(value) == 2 and value.isalpha() else value
+        return None if value is None else _upper_side(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> "ControlClaim":
@@ -275,13 +278,7 @@ class EventPatch(BaseModel):
     external_source: ShortText | None = None
     # Why (kept with the revision): e.g. why the recorded fatalities, the best estimate,
     # differ from what the sources claim.
-    rationale: (
-        Annotated[
-            str,
-            StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL),
-        ]
-        | None
-    ) = None
+    rationale: Rationale | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> "EventPatch":
@@ -309,9 +306,7 @@ class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Status
-    rationale: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL)
-    ]
+    rationale: Rationale
 
 
 class ConfidenceChange(BaseModel):
@@ -320,9 +315,7 @@ class ConfidenceChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     confidence: Confidence | None
-    rationale: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL)
-    ]
+    rationale: Rationale
 
 
 class RevisionOut(BaseModel):
