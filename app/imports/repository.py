@@ -24,7 +24,9 @@ from app.gazetteer import repository as gazetteer
 log = logging.getLogger("app.imports")
 
 CLAIM_PLACE_MAX_KM = 25
-_PLACE_KM = "earth_distance(ll_to_earth(p.lat, p.lon), ll_to_earth(t.lat, t.lon)) / 1000"
+# Degrees of latitude CLAIM_PLACE_MAX_KM spans (a cheap test before the distance's).
+_LAT_SPAN = round(CLAIM_PLACE_MAX_KM / 110, 3)
+_PLACE_KM = "earth_distance(ll_to_earth(k.lat, k.lon), ll_to_earth(c.lat, c.lon)) / 1000"
 COPY_STAGING = f"COPY import_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
 
 # Each check returns (line, message) for the rows it rejects.
@@ -68,31 +70,38 @@ CHECKS = [
     # gazetteer place its location is: the same name in any spelling (name key) in the
     # event's country and region, within 25 km of its coordinates when it has them; the
     # nearest, then the most populous. It is written into the claim, for all to see and fix.
+    # Each distinct name is looked up once (an import names its villages again and again).
     (
         None,
-        f"""UPDATE import_staging s
-           SET control = jsonb_set(s.control, '{{places}}', jsonb_build_array(m.place_id))
-           FROM (
-               SELECT t.line, (
-                   SELECT p.id FROM place p
-                   WHERE p.names_key LIKE '%' || t.pattern || '%'
-                     AND t.key = ANY(string_to_array(p.names_key, ' | '))
-                     AND p.country = t.country
-                     AND (t.region_code IS NULL OR p.region_code = t.region_code)
-                     AND (t.lat IS NULL OR {_PLACE_KM} <= {CLAIM_PLACE_MAX_KM})
-                   ORDER BY CASE WHEN t.lat IS NULL THEN 0 ELSE {_PLACE_KM} END,
-                            p.population DESC NULLS LAST, p.id
-                   LIMIT 1) AS place_id
-               FROM (
-                   SELECT line, country, region_code, lat, lon, key,
-                          replace(replace(replace(key, '\\', '\\\\'), '%', '\\%'), '_', '\\_')
-                              AS pattern
-                   FROM (SELECT *, itk_name_key(location_name) AS key FROM import_staging) named
-                   WHERE control IS NOT NULL AND place_id IS NULL AND key <> ''
-                     AND coalesce(jsonb_array_length(control -> 'places'), 0) = 0
-               ) t
-           ) m
-           WHERE s.line = m.line AND m.place_id IS NOT NULL""",
+        f"""WITH claims AS (
+               SELECT line, country, region_code, lat, lon, itk_name_key(location_name) AS key
+               FROM import_staging
+               WHERE control IS NOT NULL AND place_id IS NULL AND location_name IS NOT NULL
+                 AND coalesce(jsonb_array_length(control -> 'places'), 0) = 0
+           ), names AS (
+               SELECT DISTINCT key, country, region_code FROM claims WHERE key <> ''
+           ), candidates AS (
+               SELECT n.key, n.country, n.region_code, p.id, p.lat, p.lon, p.population
+               FROM names n JOIN place p
+                 ON p.names_key LIKE '%' || replace(replace(replace(
+                        n.key, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'
+                AND n.key = ANY(string_to_array(p.names_key, ' | '))
+                AND p.country = n.country
+                AND (n.region_code IS NULL OR p.region_code = n.region_code)
+           ), chosen AS (
+               SELECT DISTINCT ON (c.line) c.line, k.id AS place_id
+               FROM claims c JOIN candidates k
+                 ON k.key = c.key AND k.country = c.country
+                AND k.region_code IS NOT DISTINCT FROM c.region_code
+               WHERE c.lat IS NULL
+                  OR (k.lat BETWEEN c.lat - {_LAT_SPAN} AND c.lat + {_LAT_SPAN}
+                      AND {_PLACE_KM} <= {CLAIM_PLACE_MAX_KM})
+               ORDER BY c.line, CASE WHEN c.lat IS NULL THEN 0 ELSE {_PLACE_KM} END,
+                        k.population DESC NULLS LAST, k.id
+           )
+           UPDATE import_staging s
+           SET control = jsonb_set(s.control, '{{places}}', jsonb_build_array(chosen.place_id))
+           FROM chosen WHERE s.line = chosen.line""",
     ),
     (
         "region_code",
