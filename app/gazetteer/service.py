@@ -171,7 +171,9 @@ async def search_places(
     limit: int,
     cursor: str | None,
 ) -> Page[PlaceOut]:
-    """Places matching q in any spelling (ranked), or all places by name (paged)."""
+    """Places matching q in any spelling (ranked), or all places by name (paged). A country
+    or region that names nothing is a 422 naming the nearest ones, as in the event lists."""
+    await check_filter_values(session, country, region, [])
     if q:
         rows = await repository.search_places(session, q, country, region, near, limit)
         items = [

@@ -65,6 +65,12 @@ async def test_place_search_filters_and_near(client_for: ClientFactory):
     assert await ids(q="Demydivka", country="UA") == [sumy["id"]]
     assert await ids(q="Demidovka", region="Belgorod") == [bel["id"]]
     assert await ids(q="Demidovka", region="Сумская область") == [sumy["id"]]
+    # A country or region that names nothing is a 422 naming the nearest, as in the lists.
+    for params in ({"country": "QI"}, {"q": "Demid", "region": "Belgorodd"},
+                   {"region": "\nÃ", "country": ["QI", "DJ"]}):  # fmt: skip
+        assert_problem(await reader.get("/v1/places", params=params), 422)
+    misspelt = await reader.get("/v1/places", params={"region": "Belgorodd"})
+    assert "RU-BEL" in assert_problem(misspelt, 422)["detail"]
     near_sumy = await reader.get("/v1/places", params={"q": "Demid", "near": "50.9,34.8"})
     items = near_sumy.json()["items"]
     assert {item["id"] for item in items} == {bel["id"], sumy["id"]}
