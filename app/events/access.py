@@ -46,6 +46,16 @@ async def load_live(session: AsyncSession, event_id: uuid.UUID) -> Event:
     return event
 
 
+async def check_visible(session: AsyncSession, event_id: uuid.UUID, reader: ApiKey) -> None:
+    """For a read of what hangs off an event (history, relations): 404 unknown; the same 410
+    as GET for a deleted or merged event, unless the reader may see its content."""
+    row = await repository.get_event_row(session, event_id)
+    if row is None:
+        raise NotFound(f"No event {event_id}.")
+    if row.deleted_at is not None and not may_see_deleted(row.created_by, reader):
+        raise gone(row)
+
+
 def parse_if_match(header: str | None) -> int | None:
     """The version an If-Match header names; None for `*`; 412 for anything unparseable."""
     if header is None:

@@ -50,11 +50,7 @@ async def list_relations(
 ) -> Page[RelationOut]:
     """The event's relations, oldest first, with their notes and who made them (a deleted
     or merged event's: 410 except for its creator and admins)."""
-    row = await repository.get_event_row(session, event_id)
-    if row is None:
-        raise NotFound(f"No event {event_id}.")
-    if row.deleted_at is not None and not access.may_see_deleted(row.created_by, reader):
-        raise access.gone(row)
+    await access.check_visible(session, event_id, reader)
     rows = await repository.relations_read_by_events(session, [event_id])
     names = await key_names(session, {row.created_by for row in rows})
     return Page[RelationOut](

@@ -285,16 +285,6 @@ async def check_filters(session: AsyncSession, filters: EventFilters, reader: Ap
     await resolve_names(session, filters)
 
 
-async def _visible_row(session: AsyncSession, event_id: uuid.UUID, reader: ApiKey) -> None:
-    """404 unknown; the same 410 as GET for a deleted or merged event, unless the reader
-    may see its content."""
-    row = await repository.get_event_row(session, event_id)
-    if row is None:
-        raise NotFound(f"No event {event_id}.")
-    if row.deleted_at is not None and not access.may_see_deleted(row.created_by, reader):
-        raise access.gone(row)
-
-
 async def get_event(
     session: AsyncSession, event_id: uuid.UUID, reader: ApiKey, include_deleted: bool = False
 ) -> EventOut:
@@ -464,7 +454,7 @@ async def history(
 ) -> Page[RevisionOut]:
     """The event's revisions, oldest first (a deleted event's only for its creator and
     admins)."""
-    await _visible_row(session, event_id, reader)
+    await access.check_visible(session, event_id, reader)
     after = decode_position(cursor, bound=2**31)  # revision numbers are integers
     revisions, next_cursor = await keyset_page(
         lambda n: repository.revisions(session, event_id, after, n), limit, lambda r: (r.revision,)
@@ -479,7 +469,7 @@ async def state_at(
 ) -> RevisionState:
     """The event as its revisions 1..`revision` alone describe it (a deleted event's only
     for its creator and admins), with the names of the keys it mentions."""
-    await _visible_row(session, event_id, reader)
+    await access.check_visible(session, event_id, reader)
     revisions = await repository.revisions(session, event_id, 0, revision)
     if len(revisions) < revision:
         raise NotFound(f"Event {event_id} has {len(revisions)} revisions, not {revision}.")
