@@ -70,6 +70,29 @@ def render_documents(version: str, quiet_triggers: Sequence[str]) -> None:
         op.execute(f"ALTER TABLE event ENABLE TRIGGER {trigger}")
 
 
+def set_revision_actions(actions: Sequence[str]) -> None:
+    """Make the revision log's action check allow exactly these actions."""
+    from alembic import op
+
+    allowed = ", ".join(f"'{action}'" for action in actions)
+    op.drop_constraint(op.f("ck_revision_action"), "revision", type_="check")
+    op.create_check_constraint(op.f("ck_revision_action"), "revision", f"action IN ({allowed})")
+
+
+def remove_revision_actions(actions: Sequence[str], kept: Sequence[str]) -> None:
+    """A downgrade's narrowing of the action check to `kept`, refused while the revision log
+    (append-only) holds any of `actions`: they stay valid where they were recorded."""
+    from alembic import op
+
+    removed = ", ".join(f"'{action}'" for action in actions)
+    op.execute(f"""DO $$ BEGIN
+        IF EXISTS (SELECT FROM revision WHERE action IN ({removed}))
+        THEN RAISE EXCEPTION '{" and ".join(actions)} revisions are in the append-only revision '
+                             'log: this migration cannot be undone on this database';
+        END IF; END $$""")
+    set_revision_actions(kept)
+
+
 def versions(name: str) -> list[str]:
     """Every version of a file, oldest first: ["functions/x", "functions/x.v2", …]."""
     base = VERSION.match(name)

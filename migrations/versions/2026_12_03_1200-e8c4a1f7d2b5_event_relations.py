@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.sql import render_documents
+from migrations.sql import remove_revision_actions, render_documents, set_revision_actions
 
 revision: str = "e8c4a1f7d2b5"
 down_revision: str | None = "d7b3f9a2c4e6"
@@ -24,13 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 QUIET = ("event_changes_update", "event_rollup_update", "event_key_update",
          "event_children_follow_date", "event_control_claims_update")  # fmt: skip
-ACTIONS = ("'create', 'update', 'status', 'source_added', 'delete', 'restore', 'merge', "
-           "'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged'")  # fmt: skip
-
-
-def _revision_actions(actions: str) -> None:
-    op.drop_constraint(op.f("ck_revision_action"), "revision", type_="check")
-    op.create_check_constraint(op.f("ck_revision_action"), "revision", f"action IN ({actions})")
+ACTIONS = ("create", "update", "status", "source_added", "delete", "restore", "merge",
+           "merged_into", "import", "unit_changed", "unmerge", "unmerged")  # fmt: skip
+ADDED = ("relation_added", "relation_removed")
 
 
 def upgrade() -> None:
@@ -77,19 +73,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("seq", name=op.f("uq_event_relation_seq")),
     )
     op.create_index(op.f("ix_event_relation_other_id"), "event_relation", ["other_id"])
-    _revision_actions(f"{ACTIONS}, 'relation_added', 'relation_removed'")
+    set_revision_actions((*ACTIONS, *ADDED))
     render_documents("itk_event_docs.v3", QUIET)
 
 
 def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '10s'")
-    # The revision log is append-only: relations recorded in it keep their actions valid.
-    op.execute("""DO $$ BEGIN
-        IF EXISTS (SELECT FROM revision WHERE action IN ('relation_added', 'relation_removed'))
-        THEN RAISE EXCEPTION 'relations are recorded in the append-only revision log: '
-                             'this migration cannot be undone on this database';
-        END IF; END $$""")
-    _revision_actions(ACTIONS)
+    remove_revision_actions(ADDED, kept=ACTIONS)
     op.drop_index(op.f("ix_event_relation_other_id"), table_name="event_relation")
     op.drop_table("event_relation")
     render_documents("itk_event_docs.v2", QUIET)

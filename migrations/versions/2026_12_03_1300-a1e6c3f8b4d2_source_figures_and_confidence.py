@@ -18,23 +18,23 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from migrations.sql import render_documents, run_sql
+from migrations.sql import (
+    remove_revision_actions,
+    render_documents,
+    run_sql,
+    set_revision_actions,
+)
 
 revision: str = "a1e6c3f8b4d2"
 down_revision: str | None = "f9d5b2c8e3a7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ACTIONS = ("'create', 'update', 'status', 'source_added', 'delete', 'restore', 'merge', "
-           "'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged', 'relation_added', "
-           "'relation_removed'")  # fmt: skip
+ACTIONS = ("create", "update", "status", "source_added", "delete", "restore", "merge",
+           "merged_into", "import", "unit_changed", "unmerge", "unmerged", "relation_added",
+           "relation_removed")  # fmt: skip
 QUIET = ("event_changes_update", "event_rollup_update", "event_key_update",
          "event_children_follow_date", "event_control_claims_update")  # fmt: skip
-
-
-def _revision_actions(actions: str) -> None:
-    op.drop_constraint(op.f("ck_revision_action"), "revision", type_="check")
-    op.create_check_constraint(op.f("ck_revision_action"), "revision", f"action IN ({actions})")
 
 
 def upgrade() -> None:
@@ -44,20 +44,14 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_event_confidence"), "event", "confidence IN ('low', 'moderate', 'high')"
     )
-    _revision_actions(f"{ACTIONS}, 'confidence'")
+    set_revision_actions((*ACTIONS, "confidence"))
     run_sql("functions/itk_estimates")
     render_documents("itk_event_docs.v4", QUIET)
 
 
 def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '10s'")
-    # The revision log is append-only: confidence revisions recorded in it stay valid.
-    op.execute("""DO $$ BEGIN
-        IF EXISTS (SELECT FROM revision WHERE action = 'confidence')
-        THEN RAISE EXCEPTION 'confidence is recorded in the append-only revision log: '
-                             'this migration cannot be undone on this database';
-        END IF; END $$""")
-    _revision_actions(ACTIONS)
+    remove_revision_actions(("confidence",), kept=ACTIONS)
     op.drop_constraint(op.f("ck_event_confidence"), "event", type_="check")
     op.drop_column("event", "confidence")
     op.drop_column("source_report", "figures")
