@@ -69,7 +69,8 @@ async def find_duplicates(
     marked = {row.event_id: row for row in related if row.kind == "same_as"}
     other_kinds = {row.event_id: row.kind for row in related if row.kind != "same_as"}
     scored: list[tuple[float, list[str], dict[str, Any]]] = []
-    for other in await repository.get_events(session, list(marked)):
+    loaded = {other.id: other for other in await repository.get_events(session, list(marked))}
+    for other in loaded.values():
         if other.deleted_at is None:
             note = f": {marked[other.id].note}" if marked[other.id].note else ""
             reason = f"related as same_as{note}"
@@ -89,9 +90,10 @@ async def find_duplicates(
             scored.append((score, reasons, row))
     scored.sort(key=lambda item: -item[0])
     scored = scored[:limit]
-    events = await render_events(
-        session, await repository.get_events(session, [r["id"] for *_, r in scored])
-    )
+    # The marked events are loaded already; the rest once, for the page.
+    rest = [r["id"] for *_, r in scored if r["id"] not in loaded]
+    loaded |= {other.id: other for other in await repository.get_events(session, rest)}
+    events = await render_events(session, [loaded[r["id"]] for *_, r in scored])
     return Page[DuplicateCandidate](
         items=[
             DuplicateCandidate(

@@ -175,7 +175,7 @@ async def summary(session: AsyncSession, filters: EventFilters) -> Summary:
         control_changes=sum(count for _, count, _ in by_side),
         control_changes_by_side=sorted(
             (
-                Total(key=key, label=key or "(no side)", count=count, fatalities=dead)
+                Total(key=key, label=_label(key, "side", {}), count=count, fatalities=dead)
                 for key, count, dead in by_side
             ),
             key=lambda item: (-item.count, item.key or ""),
