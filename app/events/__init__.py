@@ -52,6 +52,8 @@ from app.events.taxonomy import (
     ACLED_TIME_PRECISION,
     DISORDER_TYPES,
     TERRITORIAL_SUB_EVENT_TYPES,
+    UCDP_DATE_PRECISION,
+    UCDP_WHERE_PRECISION,
 )
 from app.gazetteer import service as _gazetteer
 
@@ -83,6 +85,8 @@ __all__ = [
     "STAGING_TABLE",
     "SUBSTANTIVE_FIELDS",
     "TERRITORIAL_SUB_EVENT_TYPES",
+    "UCDP_DATE_PRECISION",
+    "UCDP_WHERE_PRECISION",
     "ControlClaimRecord",
     "Event",
     "EventChange",

@@ -54,3 +54,20 @@ def estimates(
             "basis": "recorded" if own is not None else "graded" if any_graded else "ungraded",
         }
     return result
+
+
+# Sources' figures are disputed when, for any figure, the largest claim is more than this many
+# times the smallest (a smallest of 0 counting as 1): 0 against 2 is not disputed, 0 against 3
+# is, as 10 against 21. Every claim counts here, graded or not: the disagreement is the news.
+DISPUTE_FACTOR = 2
+
+
+def figures_disputed(claimed: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether the sources' figures (each source's `figures`) differ by more than
+    DISPUTE_FACTOR on any figure; the same rule as itk_figures_disputed."""
+    claimed = list(claimed)
+    for name in FIGURES:
+        values = [value for figures in claimed if (value := _claimed(figures, name)) is not None]
+        if values and max(values) > DISPUTE_FACTOR * max(min(values), 1):
+            return True
+    return False

@@ -102,6 +102,27 @@ _ESTIMATES = (
     " 'wounded', NULL, 'captured', NULL)"
     " ELSE itk_estimates({claims}, event.fatalities, event.civilian_fatalities) END"
 )
+# The event's columns that store its estimate of fatalities and whether the sources' figures
+# are disputed (what the stats sum and the disputed_figures filter reads), as PostgreSQL renders
+# them with the documents, from the sources' claims (SQL giving the claims' JSON array).
+FIGURE_COLUMNS = ("fatalities_low", "fatalities_best", "fatalities_high", "figures_disputed")
+
+
+def _figure_columns(claims: str) -> dict[str, str]:
+    def bound(name: str) -> str:
+        return (
+            f"CASE WHEN {claims} IS NULL THEN event.fatalities ELSE (itk_estimates({claims},"
+            f" event.fatalities, NULL) -> 'fatalities' ->> '{name}')::integer END"
+        )
+
+    return {
+        "fatalities_low": bound("low"),
+        "fatalities_best": bound("best"),
+        "fatalities_high": bound("high"),
+        "figures_disputed": f"coalesce(itk_figures_disputed({claims}), false)",
+    }
+
+
 # The sources' figures in CSV: a JSON array beside `sources`, one item per source in its order
 # (null for one that gives none); empty when none gives any.
 _SOURCE_FIGURES_CSV = (
@@ -155,7 +176,10 @@ _JSON_BESIDE = {
         "estimates": _ESTIMATES.format(
             claims=f"(SELECT jsonb_agg({_CLAIM} ORDER BY s.seq) {_OF_EVENT_SOURCES}"
             f" WHERE {_EVENTS_SOURCES} AND s.figures IS NOT NULL)"
-        )
+        ),
+        # Read from its column when rendered live; the stored document renders it from the
+        # claims with the column (EVENT_DOCS).
+        "figures_disputed": "event.figures_disputed",
     },
     "control": {"relations": _RELATIONS},
 }
@@ -235,6 +259,8 @@ CSV_COLUMNS = _columns(
             "source_figures": f"(SELECT {_SOURCE_FIGURES_CSV}"
             f" {_OF_EVENT_SOURCES} WHERE {_EVENTS_SOURCES})",
         },
+        # As text: COPY would write a boolean column as t or f.
+        "civilian_fatalities": {name: f"event.{name}::text" for name in FIGURE_COLUMNS},
         "control": {"relations": _RELATIONS_CSV},
     },
     {name: _BOOKKEEPING[name] for name in ("created_at", "updated_at", "version", "deleted_at")},
@@ -257,12 +283,28 @@ CSV_HEADER = ",".join(CSV_COLUMNS)
 # event, its sources and units are written; a new event is written with its documents
 # (insert_new_events). Lists, exports, GeoJSON and the change feed read `event.doc`, CSV
 # exports `event.doc_csv`.
+# The event's figure columns are rendered with them, from the claims read once per event
+# (an UPDATE's SET sees the row as it was, so the documents read the claims, not the columns).
+_DOC_FIGURES = _figure_columns("written.claims")
+_DOC_ASSIGNMENTS = ",\n    ".join(f"{name} = {sql}" for name, sql in _DOC_FIGURES.items())
+_DOC_JSON = _json_object(
+    JSON_COLUMNS
+    | {
+        "estimates": _ESTIMATES.format(claims="written.claims"),
+        "figures_disputed": _DOC_FIGURES["figures_disputed"],
+    }
+)
+_DOC_CSV = _csv_line(CSV_COLUMNS | _DOC_FIGURES)
 EVENT_DOCS = f"""CREATE OR REPLACE FUNCTION itk_event_docs(ids uuid[], dates date[])
 RETURNS TABLE (id uuid, version integer, updated_at timestamptz)
 LANGUAGE sql VOLATILE
 AS $$
-UPDATE event SET doc = ({EVENT_JSON})::text, doc_csv = {CSV_LINE}
-FROM unnest(ids, dates) AS written(id, event_date)
+UPDATE event SET doc = ({_DOC_JSON})::text, doc_csv = {_DOC_CSV},
+    {_DOC_ASSIGNMENTS}
+FROM (SELECT w.id, w.event_date, (SELECT jsonb_agg({_CLAIM} ORDER BY s.seq)
+        {_OF_EVENT_SOURCES} WHERE s.event_id = w.id AND s.event_date = w.event_date
+        AND s.figures IS NOT NULL) AS claims
+    FROM unnest(ids, dates) AS w(id, event_date)) AS written
 WHERE event.id = written.id AND event.event_date = written.event_date
 RETURNING event.id, event.version, event.updated_at
 $$"""
@@ -293,9 +335,10 @@ def insert_new_events(events: str, written: str) -> str:
     with_clause, json, csv, from_clause = _rendered_with_children(events, written)
     columns = ", ".join(_NEW_EVENT_WRITTEN)
     values = ", ".join(f"event.{name}" for name in _NEW_EVENT_WRITTEN)
+    figures = _figure_columns("sources.claims")
     return f"""{with_clause}
-INSERT INTO event ({columns}, doc, doc_csv)
-SELECT {values}, {json}, {csv}
+INSERT INTO event ({columns}, doc, doc_csv, {", ".join(figures)})
+SELECT {values}, {json}, {csv}, {", ".join(figures.values())}
 FROM {from_clause}
 """
 
@@ -307,18 +350,24 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
     CSV line, FROM clause) for a SELECT over `events` aliased `event`; `written` is a query
     of the events' (id, event_date). The same documents as itk_event_docs
     (tests/events/test_documents.py). A new event has no relations yet."""
+    figures = _figure_columns("sources.claims")
     json_columns = JSON_COLUMNS | {
         "units": "coalesce(units.json, '[]'::json)",
         "sources": "coalesce(sources.json, '[]'::json)",
         "relations": "'[]'::json",
         "estimates": _ESTIMATES.format(claims="sources.claims"),
+        "figures_disputed": figures["figures_disputed"],
     }
-    csv_columns = CSV_COLUMNS | {
-        "units": "units.csv",
-        "sources": "sources.csv",
-        "source_figures": "sources.figures",
-        "relations": "NULL",
-    }
+    csv_columns = (
+        CSV_COLUMNS
+        | figures
+        | {
+            "units": "units.csv",
+            "sources": "sources.csv",
+            "source_figures": "sources.figures",
+            "relations": "NULL",
+        }
+    )
 
     def aggregated(
         alias: str, json: str, csv: str, source: str, order: str, extra: str = ""

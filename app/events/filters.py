@@ -17,7 +17,17 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import ColumnElement, exists, func, literal_column, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -98,6 +108,11 @@ class EventFilters(BaseModel):
     )
     status: list[Status] = Field(default_factory=list, max_length=MAX_VALUES)
     confidence: list[Confidence] = Field(default_factory=list, max_length=MAX_VALUES)
+    disputed_figures: bool | None = Field(
+        default=None,
+        description="true: only events whose sources' figures differ by more than a factor of 2"
+        " (docs/figures.md); false: only those whose do not",
+    )
     event_type: list[EventType] = Field(default_factory=list, max_length=MAX_VALUES)
     sub_event_type: list[SubEventType] = Field(default_factory=list, max_length=MAX_VALUES)
     tag: list[FilterText] = Field(default_factory=list, max_length=MAX_VALUES)
@@ -242,6 +257,10 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions.append(Event.status.in_(filters.status))
     if filters.confidence:
         conditions.append(Event.confidence.in_(filters.confidence))
+    if filters.disputed_figures is not None:
+        # The bare column is the partial index's predicate; false is most events (no index).
+        disputed: ColumnElement[bool] = Event.figures_disputed.expression
+        conditions.append(disputed if filters.disputed_figures else not_(disputed))
     if filters.event_type:
         conditions.append(Event.event_type.in_(filters.event_type))
     if filters.sub_event_type:

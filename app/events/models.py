@@ -4,6 +4,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ColumnElement,
     Computed,
@@ -73,6 +74,8 @@ class Event(Base):
         Index(None, "place_id"),
         # The few events with a control claim, by date: changes of control in the stats.
         Index("ix_event_control_date", "event_date", postgresql_where=text("control IS NOT NULL")),
+        # The few events whose sources' figures are disputed, by date (disputed_figures=true).
+        Index("ix_event_disputed_date", "event_date", postgresql_where=text("figures_disputed")),
         Index("ix_event_tags", "tags", postgresql_using="gin"),
         Index("ix_event_search", "search", postgresql_using="gin"),
         Index("ix_event_earth", text("ll_to_earth(lat, lon)"), postgresql_using="gist"),
@@ -114,6 +117,15 @@ class Event(Base):
     confidence: Mapped[str | None] = mapped_column(Text)
     fatalities: Mapped[int | None] = mapped_column(Integer)
     civilian_fatalities: Mapped[int | None] = mapped_column(Integer)
+    # The estimate of fatalities from the sources' claims (low, best, high: estimates.py) and
+    # whether their figures are disputed, written with the documents (fields.FIGURE_COLUMNS)
+    # for the stats and the disputed_figures filter; EventOut computes its own.
+    fatalities_low: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    fatalities_best: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    fatalities_high: Mapped[int | None] = mapped_column(Integer, deferred=True)
+    figures_disputed: Mapped[bool] = mapped_column(
+        Boolean, server_default=text("false"), deferred=True
+    )
     summary: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(server_default=text("'{}'"))
     # The control claim (schemas.ControlClaim) as JSON; control_claim holds it per place.
@@ -311,6 +323,9 @@ class EventRollup(Base):
                 "status",
                 "events",
                 "fatalities",
+                "fatalities_low",
+                "fatalities_best",
+                "fatalities_high",
             ],
         ),
         CheckConstraint("grain IN ('day', 'week', 'month')", name="grain"),
@@ -326,6 +341,10 @@ class EventRollup(Base):
     status: Mapped[str] = mapped_column(Text)
     events: Mapped[int] = mapped_column(BigInteger)
     fatalities: Mapped[int] = mapped_column(BigInteger)
+    # Sums of the events' estimate of fatalities (Event.fatalities_low, …).
+    fatalities_low: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    fatalities_best: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    fatalities_high: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class ControlClaimRecord(Base):

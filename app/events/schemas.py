@@ -28,7 +28,7 @@ from app.core.text import (
     Url,
     in_utc,
 )
-from app.events.estimates import estimates, is_graded
+from app.events.estimates import estimates, figures_disputed, is_graded
 from app.events.taxonomy import (
     SUB_EVENT_TYPES,
     TERRITORIAL_SUB_EVENT_TYPES,
@@ -458,6 +458,8 @@ class EventOut(EventFields):
     relations: list[RelationRef] = []
     # Per figure (fatalities, civilian_fatalities, wounded, captured): from the sources.
     estimates: dict[str, FigureEstimate | None] = {}
+    # Whether the sources' figures differ by more than estimates.DISPUTE_FACTOR on any figure.
+    figures_disputed: bool = False
     created_at: dt.datetime
     created_by: uuid.UUID
     created_by_name: str | None
@@ -478,7 +480,10 @@ class EventOut(EventFields):
         """Build from an Event with place, sources, unit links and (unless given) region
         loaded; `names` gives the names of the keys it mentions, `relations` its relations."""
         names = names or {}
-        skip = {"units", "created_by_name", "updated_by_name", "sources", "relations", "estimates"}
+        skip = {
+            "units", "created_by_name", "updated_by_name", "sources", "relations", "estimates",
+            "figures_disputed",
+        }  # fmt: skip
         if region is not False:
             skip.add("region")
         data = {name: getattr(event, name) for name in cls.model_fields if name not in skip}
@@ -505,6 +510,9 @@ class EventOut(EventFields):
             ),
             event.fatalities,
             event.civilian_fatalities,
+        )
+        data["figures_disputed"] = figures_disputed(
+            source.figures for source in event.sources if source.figures is not None
         )
         return cls.model_validate(data)
 

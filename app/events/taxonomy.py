@@ -133,6 +133,11 @@ DISORDER_TYPES = {
 }
 ACLED_TIME_PRECISION = {"day": 1, "week": 2, "month": 3}
 ACLED_GEO_PRECISION = {"exact": 1, "near": 2, "region": 3}
+# UCDP GED's date_prec (1: the day, 3: the week, 4: the month) and where_prec (1: the exact
+# place, 2: within about 25 km, 4: the first-order division; 6, the country, is given when an
+# event names no region either).
+UCDP_DATE_PRECISION = {"day": 1, "week": 3, "month": 4}
+UCDP_WHERE_PRECISION = {"exact": 1, "near": 2, "region": 4}
 assert set(ACLED_SUB_EVENT_TYPES) == {s for subs in SUB_EVENT_TYPES.values() for s in subs}
 
 # Sub-event types that change who holds territory: an event of these carries a control claim

@@ -19,6 +19,8 @@ from app.events import (
     DOCUMENT,
     DOCUMENT_CSV,
     SORT_COLUMNS,
+    UCDP_DATE_PRECISION,
+    UCDP_WHERE_PRECISION,
     Event,
     EventFilters,
     filter_conditions,
@@ -71,6 +73,55 @@ def _acled_columns() -> dict[str, str]:
     }
 
 
+# The side of the event's first unit (side_a), and of its first unit on another side (side_b),
+# as UCDP names actors: a state by its government.
+_SIDE = """(SELECT {actor} FROM event_unit eu JOIN unit u ON u.id = eu.unit_id
+    WHERE eu.event_id = event.id AND eu.event_date = event.event_date{other}
+    ORDER BY eu.position LIMIT 1)"""
+
+
+def _ucdp_columns() -> dict[str, str]:
+    states = country_names()
+    actor = f"coalesce('Government of ' || {_case('u.side', states)}, u.side)"
+    first_side = _SIDE.format(actor="u.side", other="")
+    side_a = _SIDE.format(actor=actor, other="")
+    side_b = _SIDE.format(actor=actor, other=f" AND u.side <> {first_side}")
+    sources = "FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date"
+    return {
+        "id": "event.id",
+        "relid": "coalesce(event.external_id, event.id::text)",
+        "year": "extract(year FROM event.event_date)::integer",
+        "side_a": side_a,
+        "side_b": side_b,
+        "dyad_name": f"{side_a} || ' - ' || {side_b}",
+        "number_of_sources": f"(SELECT count(*) {sources})",
+        "source_article": f"(SELECT string_agg(s.source_name || coalesce(' ' || s.url, ''),"
+        f" '; ' ORDER BY s.seq) {sources})",
+        "where_prec": "CASE WHEN event.lat IS NULL AND event.region_code IS NULL THEN 6 ELSE "
+        f"{_case('event.geo_precision', UCDP_WHERE_PRECISION)}::integer END",
+        "where_coordinates": "event.location_name",
+        "adm_1": "(SELECT r.name FROM region r WHERE r.code = event.region_code)",
+        "latitude": "event.lat",
+        "longitude": "event.lon",
+        "geom_wkt": "CASE WHEN event.lat IS NOT NULL"
+        " THEN 'POINT (' || event.lon || ' ' || event.lat || ')' END",
+        "country": _case("event.country", states),
+        "date_prec": _case("event.date_precision", UCDP_DATE_PRECISION),
+        "date_start": "event.event_date",
+        "date_end": "event.event_date_end",
+        # The recorded civilian dead, else the sources' estimate (the stored document's).
+        "deaths_civilians": "coalesce(event.civilian_fatalities, (event.doc::json -> 'estimates'"
+        " -> 'civilian_fatalities' ->> 'best')::integer, 0)",
+        "best": "coalesce(event.fatalities_best, 0)",
+        "high": "coalesce(event.fatalities_high, 0)",
+        "low": "coalesce(event.fatalities_low, 0)",
+    }
+
+
+# CSV layouts of other datasets (profile=).
+PROFILES = {"acled": _acled_columns, "ucdp": _ucdp_columns}
+
+
 def _order(sort: str) -> list[Any]:
     column = SORT_COLUMNS[sort.lstrip("-")]
     direction = desc if sort.startswith("-") else asc
@@ -110,9 +161,9 @@ def json_rows_sql(
 
 
 def csv_sql(
-    filters: EventFilters, sort: str, *, acled: bool, fields: list[str] | None = None
+    filters: EventFilters, sort: str, *, profile: str | None, fields: list[str] | None = None
 ) -> str:
-    columns = _acled_columns() if acled else CSV_COLUMNS
+    columns = PROFILES[profile]() if profile else CSV_COLUMNS
     if fields:
         columns = {name: columns[name] for name in fields}
     labelled: list[Any] = [literal_column(sql).label(name) for name, sql in columns.items()]

@@ -17,10 +17,13 @@ router = APIRouter(prefix="/v1/exports", tags=["exports"])
 
 
 class ExportParams(EventFilters):
-    """Every list filter, an order, and for CSV the ACLED column layout."""
+    """Every list filter, an order, and for CSV the column layout of ACLED or UCDP's GED."""
 
     sort: Sort = "event_date"
-    profile: Literal["acled"] | None = None
+    profile: Literal["acled", "ucdp"] | None = Field(
+        default=None,
+        description="CSV only: ACLED's columns, or those of UCDP's Georeferenced Event Dataset",
+    )
     fields: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
         default=None,
         description="comma-separated fields to keep, in this order (JSON members or CSV columns)",

@@ -31,21 +31,22 @@ class Export:
 
 @dataclass(frozen=True)
 class Layout:
-    """What each row holds: the format, ACLED's CSV columns or ours, and which fields."""
+    """What each row holds: the format, another dataset's CSV columns (profile) or ours, and
+    which fields."""
 
     fmt: Format
-    acled: bool
+    profile: str | None
     fields: list[str] | None
 
 
-def _fields(fmt: Format, acled: bool, fields: str | None) -> list[str] | None:
+def _fields(fmt: Format, profile: str | None, fields: str | None) -> list[str] | None:
     """The `fields=` names, checked against what the format has (422 naming the valid ones)."""
     if fields is None:
         return None
-    if acled:
+    if profile:
         raise UnprocessableContent(
-            "fields= selects from our own layout; profile=acled has its fixed columns.",
-            [{"loc": ["query", "fields"], "msg": "not with profile=acled"}],
+            f"fields= selects from our own layout; profile={profile} has its fixed columns.",
+            [{"loc": ["query", "fields"], "msg": f"not with profile={profile}"}],
         )
     names = [name.strip() for name in fields.split(",") if name.strip()]
     known = CSV_COLUMNS if fmt == "csv" else JSON_COLUMNS
@@ -79,12 +80,12 @@ def plan_export(
     ensure_may_see_deleted(filters.include_deleted, reader)
     if profile is not None and fmt != "csv":
         raise UnprocessableContent(
-            "profile=acled is a CSV layout: use events.csv.",
+            f"profile={profile} is a CSV layout: use events.csv.",
             [{"loc": ["query", "profile"], "msg": "only for csv"}],
         )
-    layout = Layout(fmt, profile is not None, _fields(fmt, profile is not None, fields))
+    layout = Layout(fmt, profile, _fields(fmt, profile, fields))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    suffix = "-acled" if profile else ""
+    suffix = f"-{profile}" if profile else ""
     body = _stream(filters, sort, layout, conninfo, options)
     return Export(
         body=compressed(body, encoding) if encoding else body,
@@ -111,13 +112,13 @@ async def _render(
     filters: EventFilters, sort: str, layout: Layout, conninfo: str, options: str
 ) -> AsyncGenerator[bytes]:
     geojson, wrapped = layout.fmt == "geojson", layout.fmt in ("json", "geojson")
-    if layout.fmt == "csv" and not layout.acled and not layout.fields:
+    if layout.fmt == "csv" and not layout.profile and not layout.fields:
         # Our own layout is stored with each event: its lines, under the header.
         yield CSV_HEADER.encode() + b"\n"
         query = repository.stored_csv_sql(filters, sort)
         copy_options = repository.BINARY_LINES
     elif layout.fmt == "csv":
-        query = repository.csv_sql(filters, sort, acled=layout.acled, fields=layout.fields)
+        query = repository.csv_sql(filters, sort, profile=layout.profile, fields=layout.fields)
         copy_options = repository.CSV_WITH_HEADER
     else:
         query = repository.json_rows_sql(

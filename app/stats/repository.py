@@ -58,7 +58,16 @@ CONTROL_CHANGE = (Event.control.is_not(None), Event.control["outcome"].astext ==
 CONTROL_SIDE = Event.control["side"].astext
 GRAIN_LENGTH = {"day": "1 day", "week": "1 week", "month": "1 month"}
 
-Row = tuple[dt.date, str | None, int, int]
+# What a series sums beside the count: the events' recorded fatalities, and their estimate of
+# fatalities from the sources (low, best, high: events/estimates.py).
+MEASURES = ("fatalities", "fatalities_low", "fatalities_best", "fatalities_high")
+Sums = tuple[int, int, int, int]
+Row = tuple[dt.date, str | None, int, Sums]
+
+
+def _sums(values: Any) -> Sums:
+    fatalities, low, best, high = (int(value or 0) for value in values)
+    return fatalities, low, best, high
 
 
 def rollup_can_answer(filters: EventFilters, group_by: str | None, kind: str = "events") -> bool:
@@ -68,6 +77,7 @@ def rollup_can_answer(filters: EventFilters, group_by: str | None, kind: str = "
         name
         for name in EventFilters.model_fields
         if getattr(filters, name) not in (None, [], False)
+        or (name == "disputed_figures" and filters.disputed_figures is not None)
     }
     grouped = group_by is None or group_by in ROLLUP_GROUPS
     return used <= ROLLUP_FILTERS and grouped and kind == "events"
@@ -101,12 +111,12 @@ def _rollup_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
 
 
 def _rollup_rows(filters: EventFilters, grain: str, key: Any) -> Any:
-    """(bucket, key, events, fatalities) rows of the rollup for these filters."""
+    """(bucket, key, events, *MEASURES) rows of the rollup for these filters."""
     conditions = _rollup_conditions(filters)
     columns = (
         key.label("key"),
         EventRollup.events.label("events"),
-        EventRollup.fatalities.label("fatalities"),
+        *(getattr(EventRollup, name).label(name) for name in MEASURES),
     )
     if filters.date_from is None and filters.date_to is None:
         return select(EventRollup.bucket.label("bucket"), *columns).where(
@@ -139,7 +149,12 @@ def _series_query(
         key = ROLLUP_GROUPS[group_by] if group_by else literal(None, Text)
         rows = _rollup_rows(filters, grain, key).subquery()
         return (
-            select(rows.c.bucket, rows.c.key, func.sum(rows.c.events), func.sum(rows.c.fatalities))
+            select(
+                rows.c.bucket,
+                rows.c.key,
+                func.sum(rows.c.events),
+                *(func.sum(rows.c[name]) for name in MEASURES),
+            )
             .group_by(rows.c.bucket, rows.c.key)
             .having(func.sum(rows.c.events) > 0)
         )
@@ -150,7 +165,8 @@ def _series_query(
         key = CONTROL_SIDE
     else:
         key = EVENT_GROUPS[group_by] if group_by else literal(None, Text)
-    query = select(bucket, key, func.count(), func.sum(func.coalesce(Event.fatalities, 0))).where(
+    sums = (func.sum(func.coalesce(getattr(Event, name), 0)) for name in MEASURES)
+    query = select(bucket, key, func.count(), *sums).where(
         *filter_conditions(filters), *(CONTROL_CHANGE if kind == "control_changes" else ())
     )
     if group_by == "unit":
@@ -165,19 +181,20 @@ async def series(
     group_by: str | None,
     kind: str = "events",
 ) -> list[Row]:
-    """(bucket start, group key, events or changes of control, fatalities) for every
+    """(bucket start, group key, events or changes of control, MEASURES' sums) for every
     non-empty bucket."""
     result = await session.execute(_series_query(filters, grain, group_by, kind))
-    return [(row[0], row[1], int(row[2]), int(row[3] or 0)) for row in result]
+    return [(row[0], row[1], int(row[2]), _sums(row[3:])) for row in result]
 
 
 async def totals(
     session: AsyncSession, filters: EventFilters, group_by: str, kind: str = "events"
-) -> list[tuple[str | None, int, int]]:
-    """(group key, events or changes of control, fatalities) over the whole filter."""
+) -> list[tuple[str | None, int, Sums]]:
+    """(group key, events or changes of control, MEASURES' sums) over the whole filter."""
     rows = _series_query(filters, "month", group_by, kind).subquery()
-    query = select(rows.c[1], func.sum(rows.c[2]), func.sum(rows.c[3])).group_by(rows.c[1])
-    return [(row[0], int(row[1]), int(row[2] or 0)) for row in await session.execute(query)]
+    sums = (func.sum(column) for column in list(rows.c)[3:])
+    query = select(rows.c[1], func.sum(rows.c[2]), *sums).group_by(rows.c[1])
+    return [(row[0], int(row[1]), _sums(row[2:])) for row in await session.execute(query)]
 
 
 async def date_range(

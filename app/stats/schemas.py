@@ -31,10 +31,19 @@ class GridParams(EventFilters):
     cell_km: Annotated[float, Field(ge=1, le=500)] = 25.0
 
 
-class Point(BaseModel):
+class Figures(BaseModel):
+    """Sums over events: their recorded fatalities, and their estimate of fatalities from the
+    sources' claims (docs/figures.md): the lows, the bests and the highs."""
+
+    fatalities: int
+    fatalities_low: int = 0
+    fatalities_best: int = 0
+    fatalities_high: int = 0
+
+
+class Point(Figures):
     t: dt.date
     count: int
-    fatalities: int
 
 
 class Series(BaseModel):
@@ -50,16 +59,14 @@ class Timeseries(BaseModel):
     series: list[Series]
 
 
-class Total(BaseModel):
+class Total(Figures):
     key: str | None
     label: str
     count: int
-    fatalities: int
 
 
-class Summary(BaseModel):
+class Summary(Figures):
     total: int
-    fatalities: int
     first_date: dt.date | None
     last_date: dt.date | None
     by_status: list[Total]

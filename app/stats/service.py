@@ -3,6 +3,7 @@
 import calendar
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -47,6 +48,26 @@ def bucket_count(first: dt.date, last: dt.date, interval: str) -> int:
     if interval == "week":
         return (last - first).days // 7 + 1
     return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+# A bucket's count and sums (repository.MEASURES) before any event.
+NOTHING = (0,) * (1 + len(repository.MEASURES))
+
+
+def _figures(sums: Sequence[int]) -> dict[str, int]:
+    return dict(zip(repository.MEASURES, sums, strict=True))
+
+
+def _totals(
+    rows: list[tuple[str | None, int, repository.Sums]], group_by: str, labels: dict[str, str]
+) -> list[Total]:
+    return sorted(
+        (
+            Total(key=key, label=_label(key, group_by, labels), count=count, **_figures(sums))
+            for key, count, sums in rows
+        ),
+        key=lambda item: (-item.count, item.key or ""),
+    )
 
 
 def _too_many(points: int) -> UnprocessableContent:
@@ -104,12 +125,12 @@ async def timeseries(
     last = last or max(buckets)
     if bucket_count(first, last, interval) > MAX_POINTS:
         raise _too_many(bucket_count(first, last, interval))
-    by_key: dict[str | None, dict[dt.date, tuple[int, int]]] = {}
-    for bucket, key, count, fatalities in rows:
+    by_key: dict[str | None, dict[dt.date, tuple[int, ...]]] = {}
+    for bucket, key, count, sums in rows:
         counts = by_key.setdefault(key, {})
         bucket = max(bucket, first)
-        before = counts.get(bucket, (0, 0))
-        counts[bucket] = (before[0] + count, before[1] + fatalities)
+        before = counts.get(bucket, NOTHING)
+        counts[bucket] = tuple(map(sum, zip(before, (count, *sums), strict=True)))
     points = len(by_key) * bucket_count(first, last, interval)
     if points > MAX_TOTAL_POINTS:
         raise UnprocessableContent(
@@ -127,7 +148,7 @@ async def timeseries(
 
 
 def _zero_filled(
-    by_key: dict[str | None, dict[dt.date, tuple[int, int]]],
+    by_key: dict[str | None, dict[dt.date, tuple[int, ...]]],
     first: dt.date,
     last: dt.date,
     interval: str,
@@ -138,8 +159,8 @@ def _zero_filled(
     for key, counts in by_key.items():
         points, bucket = [], first
         while bucket <= last:
-            count, fatalities = counts.get(bucket, (0, 0))
-            points.append(Point(t=bucket, count=count, fatalities=fatalities))
+            count, *sums = counts.get(bucket, NOTHING)
+            points.append(Point(t=bucket, count=count, **_figures(sums)))
             bucket = next_bucket(bucket, interval)
         series.append(Series(key=key, label=_label(key, group_by, labels), points=points))
     series.sort(key=lambda s: (-sum(p.count for p in s.points), s.key or ""))
@@ -149,37 +170,25 @@ def _zero_filled(
 async def summary(session: AsyncSession, filters: EventFilters) -> Summary:
     """Totals by status, region and event type, and the dates the events span."""
     groups: dict[str, list[Total]] = {}
-    total = fatalities = 0
     for group_by in ("status", "region", "event_type"):
         rows = await repository.totals(session, filters, group_by)
         labels = await _labels(session, group_by, [key for key, *_ in rows if key is not None])
-        groups[group_by] = sorted(
-            (
-                Total(key=key, label=_label(key, group_by, labels), count=count, fatalities=dead)
-                for key, count, dead in rows
-            ),
-            key=lambda item: (-item.count, item.key or ""),
-        )
-        total = sum(item.count for item in groups[group_by])
-        fatalities = sum(item.fatalities for item in groups[group_by])
+        groups[group_by] = _totals(rows, group_by, labels)
+    # Every event has one status: the statuses' totals are the whole filter's.
+    by_status = groups["status"]
+    figures = {name: sum(getattr(item, name) for item in by_status) for name in repository.MEASURES}
     first, last = await repository.date_range(session, filters)
     by_side = await repository.totals(session, filters, "side", "control_changes")
     return Summary(
-        total=total,
-        fatalities=fatalities,
+        total=sum(item.count for item in by_status),
+        **figures,
         first_date=first,
         last_date=last,
         by_status=groups["status"],
         by_region=groups["region"],
         by_event_type=groups["event_type"],
         control_changes=sum(count for _, count, _ in by_side),
-        control_changes_by_side=sorted(
-            (
-                Total(key=key, label=_label(key, "side", {}), count=count, fatalities=dead)
-                for key, count, dead in by_side
-            ),
-            key=lambda item: (-item.count, item.key or ""),
-        ),
+        control_changes_by_side=_totals(by_side, "side", {}),
     )
 
 
