@@ -80,6 +80,48 @@ def test_upgrade_downgrade_upgrade_with_rows(fresh_database_url: str):
     assert snapshot_of(fresh_database_url) == SNAPSHOT_FILE.read_text()
 
 
+# Two graded claims (2 and 10) on the seeded event, which records no fatalities.
+SEED_CLAIMS = """
+INSERT INTO source_report (event_id, event_date, source_name, reliability, credibility,
+                           figures, added_by)
+SELECT e.id, e.event_date, s.name, 'B', '2', jsonb_build_object('fatalities', s.dead),
+       e.created_by
+FROM event e, (VALUES ('Reuters', 2), ('AP', 10)) AS s(name, dead);
+SELECT count(*) FROM (SELECT array_agg(id) AS ids, array_agg(event_date) AS dates FROM event) e,
+    itk_event_docs(e.ids, e.dates)
+"""
+ROLLUP_SUMS = """SELECT sum(events), sum(fatalities_low), sum(fatalities_best),
+    sum(fatalities_high) FROM event_rollup WHERE grain = 'month'"""
+
+
+def test_events_from_before_the_stored_estimates_get_them_and_the_rollup_sums(
+    fresh_database_url: str,
+):
+    config = alembic_config(fresh_database_url)
+    url = libpq_url(fresh_database_url)
+    command.downgrade(config, "a1e6c3f8b4d2")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SEED_EVENT)
+        conn.execute(SEED_CLAIMS)
+    command.upgrade(config, "b2f7d4a9c1e6")
+    with psycopg.connect(url, autocommit=True) as conn:
+        stored = conn.execute(
+            "SELECT fatalities_low, fatalities_best, fatalities_high, figures_disputed,"
+            " (doc::json ->> 'figures_disputed')::boolean FROM event"
+        ).fetchone()
+        assert stored == (2, 2, 10, True, True)
+        assert conn.execute(ROLLUP_SUMS).fetchone() == (1, 2, 2, 10)
+        conn.execute("SELECT itk_rollup_compact()")
+        assert conn.execute(ROLLUP_SUMS).fetchone() == (1, 2, 2, 10)
+        # Deleted, the event leaves the sums (the rollup's trigger knows the new columns).
+        conn.execute("UPDATE event SET deleted_at = now()")
+        assert conn.execute(ROLLUP_SUMS).fetchone() == (0, 0, 0, 0)
+    command.downgrade(config, "a1e6c3f8b4d2")
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM event_rollup").fetchone() == (0,)
+    command.upgrade(config, "head")
+
+
 def test_models_match_migrations(fresh_database_url: str):
     load_all_models()
     engine = create_engine(sqlalchemy_url(fresh_database_url))
