@@ -19,7 +19,7 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.factories import event_body
+from tests.factories import DEMIDOVKA_CLAIM, event_body
 from tests.live import LiveServer, keys_for
 
 OSM = "https://tile.openstreetmap.org/**"
@@ -45,8 +45,17 @@ KHARKIV = 30
 TOTAL = len(BELGOROD_MARCH) + 1 + 2 + KHARKIV
 DENIAL = {
     "source_name": "DeepState", "stance": "denies", "reliability": "B", "credibility": "2",
-    "excerpt": "No advance confirmed.",
+    "excerpt": "No advance confirmed.", "figures": {"fatalities": 4, "outcome": "advanced"},
 }  # fmt: skip
+# The verified event's sources at creation: the official claim (F6, so not graded) and a
+# graded agency report; DeepState's denial (B2) comes later. The estimate of the dead: best 4
+# (the lower median of the graded 4 and 10), 4 to 10; the official 120 makes them disputed.
+CLAIMS = [
+    {**DEMIDOVKA_CLAIM["sources"][0],
+     "figures": {"fatalities": 120, "fatalities_by_side": {"UA": 120}, "outcome": "repelled"}},
+    {"source_name": "Reuters", "reliability": "B", "credibility": "2",
+     "figures": {"fatalities": 10, "wounded": 30}},
+]  # fmt: skip
 # A 1x1 PNG, served in place of OpenStreetMap's tiles when a test makes them "reachable".
 TILE = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
@@ -70,9 +79,10 @@ def _seed(base_url: str, secrets: dict[str, str]) -> dict[str, Any]:
 
         seeded: dict[str, Any] = {}
         for date, lat, lon, status, kind in BELGOROD_MARCH:
+            claims = {"sources": CLAIMS} if status == "verified" else {}
             event = create(
                 event_date=date, lat=lat, lon=lon, summary=f"Belgorod {date}",
-                event_type=kind, sub_event_type=SUB_EVENT[kind],
+                event_type=kind, sub_event_type=SUB_EVENT[kind], **claims,
             )  # fmt: skip
             if status == "verified":  # an official claim, and an analyst who denies it
                 added = analyst.post(f"/v1/events/{event['id']}/sources", json=DENIAL)
@@ -316,7 +326,7 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     expect(detail).to_be_visible()
     expect(detail).to_be_focused()
     sources = detail.locator(".sources li")
-    expect(sources).to_have_count(2)
+    expect(sources).to_have_count(3)
     official = sources.filter(has_text="Ministry of Defence of Russia")
     expect(official.locator(".stance")).to_have_text("supports")
     expect(official.locator(".grade")).to_have_text("F6")
@@ -379,6 +389,70 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
         if not url.startswith((live.base_url, "blob:", "data:"))
     }
     assert elsewhere <= {"tile.openstreetmap.org"}, elsewhere
+
+
+def test_the_sources_claims_side_by_side_and_the_fatalities_band(
+    open_page: PageFactory, server: Any
+):
+    live, secrets, seeded = server
+    page = open_page()
+    _sign_in(page, live.base_url, secrets["reader"])
+    _apply(page, Region="RU-BEL", From="2025-03-01", To="2025-03-31")
+    expect(page.locator("#events tbody tr")).to_have_count(5)
+    page.locator(f'#events tr[data-id="{seeded["verified"]["id"]}"]').get_by_role("button").click()
+    detail = page.locator("#detail")
+    expect(detail).to_be_focused()
+    expect(detail.locator(".disputed")).to_contain_text("Disputed figures")
+    claims = detail.locator("table.claims")
+    expect(claims.locator("thead th")).to_have_text(
+        ["Source", "Grade", "Stance", "Outcome", "Dead", "Civilians", "Wounded", "Captured",
+         "Dead by side"]
+    )  # fmt: skip
+    rows = claims.locator("tbody tr")
+    expect(rows).to_have_count(3)
+    # Side by side: each source's grade, stance, outcome and figures; the ungraded one apart.
+    expect(rows.nth(0).locator("th, td")).to_have_text(
+        ["Ministry of Defence of Russia", "F6", "supports", "Repelled", "120", "–", "–", "–",
+         "UA 120"]
+    )  # fmt: skip
+    expect(rows.nth(0)).to_have_class("ungraded")
+    expect(rows.nth(1).locator("th, td")).to_have_text(
+        ["Reuters", "B2", "supports", "–", "10", "–", "30", "–", "–"]
+    )  # fmt: skip
+    expect(rows.nth(1)).to_have_class("graded")
+    expect(rows.nth(2).locator("td").nth(2)).to_have_text("Advanced")
+    # The estimate under them: best, the span, and what it rests on.
+    estimate = claims.locator("tfoot td")
+    expect(estimate.nth(0)).to_have_text("4 (4–10) graded")
+    expect(estimate.nth(2)).to_have_text("30 (30–30) graded")
+    expect(estimate.nth(1)).to_have_text("–")
+    _shot(page, "claims")
+
+    # The chart's other mode: the weekly sums of the estimate, best in a low–high band.
+    page.get_by_label("Show").select_option("fatalities")
+    expect(page.locator("#chart")).to_have_attribute("data-mode", "fatalities")
+    expect(page.locator("#chart-title")).to_contain_text("low–high band")
+    chart = page.evaluate(
+        """() => { const c = Chart.getChart(document.getElementById("chart"));
+                   return { type: c.config.type, labels: c.data.labels,
+                            data: c.data.datasets.map((d) => [d.label, d.fill, d.data]) }; }"""
+    )
+    assert chart["type"] == "line"
+    assert chart["labels"][:2] == ["2025-02-24", "2025-03-03"]
+    assert chart["data"] == [
+        ["low", False, [0, 4, 0, 0, 0, 0]],
+        ["high", "-1", [0, 10, 0, 0, 0, 0]],
+        ["best", False, [0, 4, 0, 0, 0, 0]],
+    ]
+    expect(page.locator("#chart-data thead th")).to_have_text(["Week of", "low", "best", "high"])
+    expect(page.locator("#chart-data tbody tr").nth(1).locator("td")).to_have_text(["4", "4", "10"])
+    _shot(page, "fatalities-band")
+    # Back to the statuses: the stacked bars again.
+    page.get_by_label("Show").select_option("status")
+    expect(page.locator("#chart")).to_have_attribute("data-mode", "status")
+    expect(page.locator("#chart-data thead th")).to_have_text(
+        ["Week of", "claimed", "verified", "disputed"]
+    )
 
 
 def test_type_unit_and_text_filters(open_page: PageFactory, server: Any):

@@ -128,15 +128,34 @@ async function setUp() {
     $(".legend").append(element("li", {}, swatch, ` ${status}`));
   }
 
+  $("#chart-mode").addEventListener("change", () => loadChart().catch(report));
+}
+
+// The chart shows one of two things (#chart-mode): events per week stacked by status, or the
+// weekly sums of the events' estimate of fatalities, best as a line in a low–high band.
+const CHART_MODES = {
+  status: { title: "Events per week, by status", label: "Weekly bar chart of the filtered events, stacked by status" },
+  fatalities: { title: "Fatalities per week: best estimate, low–high band", label: "Weekly line chart of the filtered events' estimated fatalities, best with a low to high band" },
+};
+
+function drawChart(type, labels, datasets, stacked) {
+  if (chart) chart.destroy();
   chart = new Chart($("#chart"), {
-    type: "bar",
-    data: { labels: [], datasets: [] },
+    type,
+    data: { labels, datasets },
     options: {
       animation: false,
       maintainAspectRatio: false,
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+      interaction: { mode: "index", intersect: false },
+      scales: { x: { stacked }, y: { stacked, beginAtZero: true, ticks: { precision: 0 } } },
     },
   });
+}
+
+function chartTable(heading, rows) {
+  $("#chart-data thead").replaceChildren(element("tr", {}, ...heading.map((text) => element("th", { scope: "col", text }))));
+  $("#chart-data tbody").replaceChildren(...rows.map(([week, ...values]) => element("tr", { "data-week": week },
+    element("th", { scope: "row", text: week }), ...values.map((value) => element("td", { text: String(value) })))));
 }
 
 // OpenStreetMap tiles when the browser can reach them (one probe tile); else markers on a
@@ -263,23 +282,34 @@ async function loadMap() {
 
 async function loadChart() {
   const run = ++latest.chart;
-  const series = await api("/v1/stats/timeseries", { ...state.applied, interval: "week", group_by: "status" });
+  const mode = $("#chart-mode").value;
+  const byStatus = mode === "status";
+  const series = await api("/v1/stats/timeseries", { ...state.applied, interval: "week", group_by: byStatus ? "status" : "" });
   if (isStale("chart", run)) return;
+  $("#chart-title").textContent = CHART_MODES[mode].title;
+  $("#chart").setAttribute("aria-label", CHART_MODES[mode].label);
+  $("#chart").dataset.mode = mode;
   const weeks = [...new Set(series.series.flatMap((s) => s.points.map((p) => p.t)))].sort();
-  const counts = Object.fromEntries(series.series.map((s) => [s.key, Object.fromEntries(s.points.map((p) => [p.t, p.count]))]));
-  chart.data.labels = weeks;
-  chart.data.datasets = Object.entries(STATUSES)
-    .filter(([status]) => counts[status])
-    .map(([status, info]) => ({ label: status, backgroundColor: info.colour, data: weeks.map((w) => counts[status][w] || 0) }));
-  chart.update();
-
-  const statuses = chart.data.datasets.map((d) => d.label);
-  $("#chart-data thead").replaceChildren(element("tr", {}, element("th", { scope: "col", text: "Week of" }),
-    ...statuses.map((s) => element("th", { scope: "col", text: s }))));
-  $("#chart-data tbody").replaceChildren(...weeks.map((week, i) => element("tr", { "data-week": week },
-    element("th", { scope: "row", text: week }),
-    ...chart.data.datasets.map((d) => element("td", { text: String(d.data[i]) })))));
-  $("#chart").dataset.bars = String(weeks.filter((_, i) => chart.data.datasets.some((d) => d.data[i] > 0)).length);
+  if (byStatus) {
+    const counts = Object.fromEntries(series.series.map((s) => [s.key, Object.fromEntries(s.points.map((p) => [p.t, p.count]))]));
+    const datasets = Object.entries(STATUSES)
+      .filter(([status]) => counts[status])
+      .map(([status, info]) => ({ label: status, backgroundColor: info.colour, data: weeks.map((w) => counts[status][w] || 0) }));
+    drawChart("bar", weeks, datasets, true);
+    chartTable(["Week of", ...datasets.map((d) => d.label)], weeks.map((week, i) => [week, ...datasets.map((d) => d.data[i])]));
+    $("#chart").dataset.bars = String(weeks.filter((_, i) => datasets.some((d) => d.data[i] > 0)).length);
+    return;
+  }
+  const points = series.series[0]?.points ?? [];
+  const measure = (name) => points.map((p) => p[`fatalities_${name}`]);
+  // The band: high filled down to low (the dataset before it); best drawn over it.
+  drawChart("line", points.map((p) => p.t), [
+    { label: "low", data: measure("low"), borderColor: "#7a9cc6", borderWidth: 1, pointRadius: 0, fill: false },
+    { label: "high", data: measure("high"), borderColor: "#7a9cc6", borderWidth: 1, pointRadius: 0, fill: "-1", backgroundColor: "rgba(11, 79, 138, 0.18)" },
+    { label: "best", data: measure("best"), borderColor: "#0b4f8a", borderWidth: 2, pointRadius: 2, fill: false },
+  ], false);
+  chartTable(["Week of", "low", "best", "high"], points.map((p) => [p.t, p.fatalities_low, p.fatalities_best, p.fatalities_high]));
+  $("#chart").dataset.bars = String(points.filter((p) => p.fatalities_high > 0 || p.fatalities_best > 0).length);
 }
 
 // --- one event ------------------------------------------------------------------------------
@@ -302,6 +332,39 @@ function describeChange(diff) {
   }).join("; ");
 }
 
+// The figures a claim or an estimate can give, as the claims table's columns.
+const FIGURES = [
+  ["fatalities", "Dead"], ["civilian_fatalities", "Civilians"], ["wounded", "Wounded"], ["captured", "Captured"],
+];
+// Admiralty C3 or better: the claims the estimate weighs first (docs/figures.md).
+const isGraded = (s) => "ABC".includes(s.reliability) && "123".includes(s.credibility);
+
+// Each source's claimed figures side by side with its grade and stance, and under them the
+// event's estimate of each figure: best, with the low–high span and what it rests on.
+function claimsTable(event) {
+  const shown = (value) => (value === null || value === undefined ? "–" : String(value));
+  const bySide = (figures) => Object.entries(figures?.fatalities_by_side || {}).map(([side, dead]) => `${side} ${dead}`).join(", ");
+  const head = element("tr", {}, ...["Source", "Grade", "Stance", "Outcome", ...FIGURES.map(([, name]) => name), "Dead by side"]
+    .map((text) => element("th", { scope: "col", text })));
+  const rows = event.sources.map((s) => element("tr", { class: isGraded(s) ? "graded" : "ungraded" },
+    element("th", { scope: "row", text: s.source_name }),
+    element("td", {}, element("abbr", { class: "grade", title: isGraded(s) ? "graded: C3 or better" : "not graded: below C3", text: `${s.reliability}${s.credibility}` })),
+    element("td", { class: "stance-cell", text: s.stance }),
+    element("td", { text: label(s.figures?.outcome) || "–" }),
+    ...FIGURES.map(([name]) => element("td", { class: "figure", text: shown(s.figures?.[name]) })),
+    element("td", { text: bySide(s.figures) || "–" })));
+  const estimate = element("tr", { class: "estimate" }, element("th", { scope: "row", colspan: "4", text: "Estimate: best (low–high)" }),
+    ...FIGURES.map(([name]) => {
+      const e = event.estimates?.[name];
+      if (!e) return element("td", { text: "–" });
+      return element("td", { class: "figure", title: `${e.basis}, from ${e.sources} source${e.sources === 1 ? "" : "s"}` },
+        element("strong", { text: String(e.best) }), " ", element("span", { class: "spread", text: `(${e.low}–${e.high})` }),
+        element("span", { class: "basis muted", text: ` ${e.basis}` }));
+    }), element("td", {}));
+  return element("div", { class: "table-scroll" },
+    element("table", { class: "claims" }, element("thead", {}, head), element("tbody", {}, ...rows), element("tfoot", {}, estimate)));
+}
+
 async function showEvent(id) {
   const panel = $("#detail");
   try {
@@ -321,6 +384,11 @@ async function showEvent(id) {
           element("span", { class: "muted added-by", text: ` · added by ${actor(s.added_by_name, s.added_by)}` }),
           s.excerpt ? element("q", { text: s.excerpt }) : "");
       })),
+      element("h3", { text: "Claims and estimate" }),
+      event.figures_disputed
+        ? element("p", { class: "disputed", text: "Disputed figures: the sources' claims differ by more than a factor of two." })
+        : "",
+      claimsTable(event),
       element("h3", { text: `Units (${event.units.length})` }),
       element("ul", { class: "units" }, ...event.units.map((u) => element("li", { text: `${u.name} (${u.side})${u.role ? `, ${u.role}` : ""}` }))),
       element("h3", { text: `History (${history.items.length} revision${history.items.length === 1 ? "" : "s"})` }),
