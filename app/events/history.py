@@ -81,6 +81,16 @@ def _apply(state: dict[str, Any], revision: RevisionOut) -> None:
             sources: list[dict[str, Any]] = state["sources"]
             if "added" in change:
                 sources.append(change["added"])
+            if "changed" in change:
+                changed = change["changed"]
+                for source in sources:
+                    if source["id"] == changed["id"]:
+                        source.update(
+                            {k: v["to"] for k, v in changed.items() if isinstance(v, dict)}
+                        )
+            if "removed" in change:
+                removed = change["removed"]["id"]
+                state["sources"] = [s for s in sources if s["id"] != removed]
             if "moved" in change:
                 moved = set(change["moved"])
                 state["sources"] = [s for s in sources if s["id"] not in moved]

@@ -244,7 +244,8 @@ class Revision(Base):
         CheckConstraint(
             "action IN ('create', 'update', 'status', 'source_added', 'delete', 'restore', "
             "'merge', 'merged_into', 'import', 'unit_changed', 'unmerge', 'unmerged', "
-            "'relation_added', 'relation_removed', 'confidence')",
+            "'relation_added', 'relation_removed', 'confidence', 'source_changed', "
+            "'source_removed')",
             name="action",
         ),
         PARTITIONED_WITH_EVENT,

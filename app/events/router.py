@@ -22,6 +22,7 @@ from app.events.schemas import (
     RelationOut,
     RevisionOut,
     SourceIn,
+    SourcePatch,
     StatusChange,
 )
 
@@ -186,6 +187,49 @@ async def add_source(
 ) -> EventOut:
     """Attach another source's report; returns the event with all its sources."""
     return _with_etag(response, await service.add_source(session, event_id, body, analyst))
+
+
+@router.patch(
+    "/{event_id}/sources/{source_id}",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/merge-patch+json": {
+                    "schema": {"$ref": "#/components/schemas/SourcePatch"}
+                }
+            }
+        }
+    },
+)
+async def change_source(
+    event_id: uuid.UUID,
+    source_id: uuid.UUID,
+    body: SourcePatch,
+    session: SessionDep,
+    analyst: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventOut:
+    """Correct one source's report (JSON merge patch: regrade it, change its stance or
+    figures; a rationale goes into history). A change of content: a judged event goes back to
+    claimed. If-Match honoured when sent."""
+    event = await service.change_source(session, event_id, source_id, body, analyst, if_match)
+    return _with_etag(response, event)
+
+
+@router.delete("/{event_id}/sources/{source_id}")
+async def remove_source(
+    event_id: uuid.UUID,
+    source_id: uuid.UUID,
+    session: SessionDep,
+    analyst: Analyst,
+    response: Response,
+    if_match: IfMatch = None,
+) -> EventOut:
+    """Take a source off the event (the key that added it, or an admin); the event keeps at
+    least one (409). History keeps the whole report. Returns the event."""
+    event = await service.remove_source(session, event_id, source_id, analyst, if_match)
+    return _with_etag(response, event)
 
 
 @router.get("/{event_id}/history")

@@ -126,6 +126,44 @@ class SourceIn(BaseModel):
     figures: SourceFigures | None = None
 
 
+class SourcePatch(BaseModel):
+    """A correction of one source's report, as a JSON merge patch: the members given replace
+    its own (null clears one that may be empty). A regrade, another stance, other figures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_name: Name | None = None
+    url: Url | None = None
+    published_at: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = None
+    stance: Stance | None = None
+    excerpt: LongText | None = None
+    reliability: Reliability | None = None
+    credibility: Credibility | None = None
+    language: Language | None = None
+    figures: SourceFigures | None = None
+    # Why (kept with the revision): e.g. why the source is graded otherwise now.
+    rationale: Rationale | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> "SourcePatch":
+        cleared = [
+            name
+            for name in ("source_name", "stance", "reliability", "credibility")
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The report's members this patch sets, as the report's columns hold them (the
+        figures whole, as a new report's: exclude_unset would reach into them too)."""
+        changes = self.model_dump(exclude_unset=True, exclude={"rationale", "figures"})
+        if "figures" in self.model_fields_set:
+            changes["figures"] = self.figures.model_dump() if self.figures else None
+        return changes
+
+
 class UnitRef(BaseModel):
     """A unit named in a report; created on first use, matched by name and side."""
 

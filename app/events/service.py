@@ -40,6 +40,7 @@ from app.events.schemas import (
     RegionOut,
     RevisionOut,
     SourceIn,
+    SourcePatch,
     SourceSummary,
     StatusChange,
     UnitRef,
@@ -409,6 +410,63 @@ async def add_source(
     await session.flush()
     diff = {"sources": {"added": recording.source_state(report)}}
     return await record(session, event, analyst, "source_added", diff)
+
+
+def _source_of(event: Event, source_id: uuid.UUID) -> SourceReport:
+    for report in event.sources:
+        if report.id == source_id:
+            return report
+    raise NotFound(f"Event {event.id} has no source {source_id}.")
+
+
+async def change_source(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    source_id: uuid.UUID,
+    patch: SourcePatch,
+    analyst: ApiKey,
+    if_match: str | None,
+) -> EventOut:
+    """Correct one source's report (regrade it, change its stance or figures): a
+    `source_changed` revision with what changed from what, and, as any change of content, a
+    judged event back to claimed."""
+    event = await access.load_live(session, event_id)
+    access.check_version(event, if_match, required=False)
+    report = _source_of(event, source_id)
+    before = recording.source_state(report)
+    for name, value in patch.changes().items():
+        setattr(report, name, value)
+    await session.flush()
+    changed = recording.diff_of(before, recording.source_state(report))
+    if not changed:
+        return await render(session, event)
+    diff = {"sources": {"changed": {"id": str(report.id), **changed}}}
+    return await record(session, event, analyst, "source_changed", diff, patch.rationale)
+
+
+async def remove_source(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    source_id: uuid.UUID,
+    actor: ApiKey,
+    if_match: str | None,
+) -> EventOut:
+    """Take a source's report off the event (the key that added it, or an admin; an event
+    keeps at least one): a `source_removed` revision that keeps the whole report."""
+    event = await access.load_live(session, event_id)
+    report = _source_of(event, source_id)
+    if actor.role_level < Role.admin and report.added_by != actor.id:
+        raise Forbidden("Only the key that added this source, or an admin, may remove it.")
+    access.check_version(event, if_match, required=False)
+    if len(event.sources) == 1:
+        raise Conflict(
+            "An event keeps at least one source: add the one that replaces it first.",
+            current_version=event.version,
+        )
+    removed = recording.source_state(report)
+    event.sources.remove(report)
+    await session.flush()
+    return await record(session, event, actor, "source_removed", {"sources": {"removed": removed}})
 
 
 async def delete_event(

@@ -7,7 +7,10 @@ from app.events.fields import SUBSTANTIVE_FIELDS
 
 # The revisions that can change what an event says (the tombstone's own merged_into and
 # unmerged revisions hide and bring back content unchanged).
-CONTENT_ACTIONS = ("create", "update", "source_added", "merge", "unmerge", "import")
+CONTENT_ACTIONS = (
+    "create", "update", "source_added", "source_changed", "source_removed", "merge", "unmerge",
+    "import",
+)  # fmt: skip
 
 
 def unjudged(status: str, action: str, diff: dict[str, Any]) -> str | None:

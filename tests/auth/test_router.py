@@ -36,6 +36,9 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("POST", "/v1/events/{event_id}/status",
      {"json": {"status": "verified", "rationale": "x"}}, "verifier", 404),
     ("POST", "/v1/events/{event_id}/sources", {"json": {"source_name": "ISW"}}, "analyst", 404),
+    ("PATCH", "/v1/events/{event_id}/sources/{source_id}", {"json": {"reliability": "B"}},
+     "analyst", 404),
+    ("DELETE", "/v1/events/{event_id}/sources/{source_id}", {}, "analyst", 404),
     ("POST", "/v1/events/{event_id}/confidence",
      {"json": {"confidence": "high", "rationale": "x"}}, "analyst", 404),
     ("GET", "/v1/events/{event_id}/history", {}, "reader", 404),
@@ -82,6 +85,7 @@ ORDER = ["reader", "analyst", "verifier", "admin"]
 PATH_VALUES = {
     "event_id": EVENT, "revision": "1", "code": "RU-BEL", "place_id": EVENT, "unit_id": EVENT,
     "fmt": "ndjson", "key_id": "9a4f1c3e-0000-4000-8000-000000000001", "relation_id": OTHER,
+    "source_id": OTHER,
 }  # fmt: skip
 
 

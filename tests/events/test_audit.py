@@ -87,6 +87,15 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
     assert response.status_code == 200, response.text
     source = {"source_name": "DeepState", "published_at": "2025-03-19T10:00:00+03:00"}
     assert (await analyst.post(f"/v1/events/{a}/sources", json=source)).status_code == 201
+    # a source regraded, with figures now; another taken off
+    listed = {s["source_name"]: s["id"] for s in (await analyst.get(f"/v1/events/{a}")).json()[
+        "sources"]}  # fmt: skip
+    regrade = {"reliability": "B", "credibility": "2", "figures": {"fatalities": 3},
+               "rationale": "Their geolocations held up."}  # fmt: skip
+    response = await analyst.patch(f"/v1/events/{a}/sources/{listed['DeepState']}", json=regrade)
+    assert response.status_code == 200, response.text
+    response = await analyst.delete(f"/v1/events/{a}/sources/{listed['ISW']}")
+    assert response.status_code == 200, response.text
     status = {"status": "verified", "rationale": "Geolocated footage."}
     assert (await verifier.post(f"/v1/events/{a}/status", json=status)).status_code == 200
 
@@ -208,8 +217,9 @@ async def test_revisions_alone_rebuild_every_event_after_every_kind_of_write(
                 assert "back to claimed until another key checks it" in revision["rationale"]
                 resets += 1
     assert actions == {
-        "create", "update", "status", "source_added", "delete", "restore", "merge",
-        "merged_into", "import", "unit_changed", "unmerge", "unmerged",
+        "create", "update", "status", "source_added", "source_changed", "source_removed",
+        "delete", "restore", "merge", "merged_into", "import", "unit_changed", "unmerge",
+        "unmerged",
     }  # fmt: skip
     assert sum("Kraken Regiment" in [u["name"] for u in e["units"]] for e in events) == 2
     assert statuses == {"verified"}

@@ -89,8 +89,14 @@ async def _writes_and_reads(
     await _check(connection, admin, "a source added")
     graded = {"source_name": "ISW", "reliability": "B", "credibility": "2",
               "figures": {"fatalities": 5, "wounded": 3, "civilian_fatalities": 1}}  # fmt: skip
-    await _ok(await analyst.post(f"/v1/events/{a}/sources", json=graded), 201)
+    shown = await _ok(await analyst.post(f"/v1/events/{a}/sources", json=graded), 201)
     await _check(connection, admin, "a graded source added")
+    first, *_, last = shown["sources"]
+    regrade = {"reliability": "A", "credibility": "1", "figures": {"fatalities": 9}}
+    await _ok(await analyst.patch(f"/v1/events/{a}/sources/{last['id']}", json=regrade))
+    await _check(connection, admin, "a source regraded")
+    await _ok(await analyst.delete(f"/v1/events/{a}/sources/{first['id']}"))
+    await _check(connection, admin, "a source removed")
     status = {"status": "verified", "rationale": "Geolocated footage."}
     await _ok(await verifier.post(f"/v1/events/{a}/status", json=status))
     await _check(connection, admin, "status")

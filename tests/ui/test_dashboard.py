@@ -339,6 +339,7 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     expect(history).to_have_count(3)
     expect(history.nth(0)).to_contain_text("Create")
     expect(history.nth(1)).to_contain_text("Source added")
+    expect(history.nth(1).locator(".change")).to_contain_text("Source added: DeepState")
     expect(history.nth(2)).to_contain_text("Status")
     expect(history.nth(2)).to_contain_text("Checked: verified.")
     # who, by name, and what changed from what to what

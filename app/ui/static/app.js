@@ -324,6 +324,12 @@ function describeChange(diff) {
   const shown = (value) => (value === null || value === undefined || value === "" ? "none" : String(value));
   return Object.entries(diff).map(([field, change]) => {
     if (field === "attested_version") return `judged version ${change}`;
+    if (field === "sources" && change?.changed) {
+      const { id, ...members } = change.changed;
+      return `Source ${id.slice(0, 8)}: ${describeChange(members)}`;
+    }
+    if (field === "sources" && change?.removed) return `Source removed: ${change.removed.source_name}`;
+    if (field === "sources" && change?.added) return `Source added: ${change.added.source_name}`;
     if (change && typeof change === "object" && "to" in change && (change.to === null || typeof change.to !== "object")
         && (change.from === null || change.from === undefined || typeof change.from !== "object")) {
       return `${label(field)}: ${shown(change.from)} → ${shown(change.to)}`;

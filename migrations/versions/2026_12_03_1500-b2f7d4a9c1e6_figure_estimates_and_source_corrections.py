@@ -1,9 +1,11 @@
-"""The estimate of fatalities where the stats and filters can reach it. Each event stores its
-estimate of fatalities (low, best, high, from its sources' claims) and whether its sources'
-figures are disputed, written with its documents (itk_event_docs v5, which also adds
-`figures_disputed` to the JSON and the four to the CSV line); the rollup sums low, best and
-high per bucket (itk_rollup_* v2). Existing events are rendered again with the triggers that
-follow content off, and their sums are appended to the rollup as deltas of their own.
+"""The estimate of fatalities where the stats and filters can reach it, and sources that can
+be corrected or removed. Each event stores its estimate of fatalities (low, best, high, from
+its sources' claims) and whether its sources' figures are disputed, written with its documents
+(itk_event_docs v5, which also adds `figures_disputed` to the JSON and the four to the CSV
+line); the rollup sums low, best and high per bucket (itk_rollup_* v2). Existing events are
+rendered again with the triggers that follow content off, and their sums are appended to the
+rollup as deltas of their own. The revision log takes two more actions: source_changed and
+source_removed.
 
 Revision ID: b2f7d4a9c1e6
 Revises: a1e6c3f8b4d2
@@ -15,13 +17,23 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.sql import render_documents, run_sql
+from migrations.sql import (
+    remove_revision_actions,
+    render_documents,
+    run_sql,
+    set_revision_actions,
+)
 
 revision: str = "b2f7d4a9c1e6"
 down_revision: str | None = "a1e6c3f8b4d2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+ACTIONS = ("create", "update", "status", "source_added", "delete", "restore", "merge",
+           "merged_into", "import", "unit_changed", "unmerge", "unmerged", "relation_added",
+           "relation_removed", "confidence")  # fmt: skip
+# A source's report corrected (regraded, another stance or figures) or taken off its event.
+SOURCE_ACTIONS = ("source_changed", "source_removed")
 QUIET = ("event_changes_update", "event_rollup_update", "event_key_update",
          "event_children_follow_date", "event_control_claims_update")  # fmt: skip
 BOUNDS = ("fatalities_low", "fatalities_best", "fatalities_high")
@@ -43,6 +55,7 @@ def _rollup_index(include: list[str]) -> None:
 
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '10s'")
+    set_revision_actions((*ACTIONS, *SOURCE_ACTIONS))
     for name in BOUNDS:
         op.add_column("event", sa.Column(name, sa.Integer(), nullable=True))
         op.add_column(
@@ -82,6 +95,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '10s'")
+    remove_revision_actions(SOURCE_ACTIONS, kept=ACTIONS)
     op.drop_index("ix_event_disputed_date", table_name="event")
     for name in ROLLUP_FUNCTIONS:
         run_sql(f"functions/itk_rollup_{name}")
