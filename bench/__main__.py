@@ -269,7 +269,7 @@ def run(args: argparse.Namespace, ndjson: Path, size: int, workdir: Path) -> dic
         )
         baseline_s = psql(
             conninfo,
-            f"\\copy ({csv_sql(everything, 'event_date', acled=False)}) TO '/dev/null'"
+            f"\\copy ({csv_sql(everything, 'event_date', profile=None)}) TO '/dev/null'"
             " WITH (FORMAT csv, HEADER true)",
         )
         results["E2"] = {
