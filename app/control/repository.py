@@ -52,68 +52,43 @@ async def claim_sources(
     return found
 
 
-# A place held on a day as a GeoJSON Feature, rendered as text (`p` the place, `h` its
-# holders): the map of 10,000 places is one string from PostgreSQL, not 10,000 objects.
-_FEATURE = """'{"type":"Feature","id":"' || p.id || '","geometry":{"type":"Point","coordinates":['
-    || p.lon || ',' || p.lat || ']},"properties":{"place_id":"' || p.id
-    || '","name":' || to_json(p.name) || ',"country":' || to_json(p.country)
-    || ',"region_code":' || coalesce(to_json(p.region_code)::text, 'null')
-    || ',"state":"' || CASE WHEN cardinality(h.sides) = 1 THEN 'held' ELSE 'contested' END
-    || '","sides":' || to_json(h.sides) || ',"latest_claim":"' || to_char(h.latest, 'YYYY-MM-DD')
-    || '","events":' || to_json(h.events) || '}}'"""
-# Per place with a counted claim on or before :day (at most :limit places): the latest claim's
-# date, and the sides and events of the claims whose windows reach it (ledger.py's rule, for
-# many places at once); then each place's Feature, looked up by id.
+# The states (control_state, kept by itk_control_states) whose days hold :day on a basis, at
+# most :limit of them: how many, and their Features, comma-separated, in place id order.
 _HOLDERS = """
-WITH latest AS (
-    SELECT c.place_id, max(c.event_date) AS latest
-    FROM control_claim c {place_join}
-    WHERE c.event_date <= :day AND c.status = ANY(:statuses) {place_conditions}
-    GROUP BY c.place_id
+SELECT count(*) AS places, coalesce(string_agg(s.feature, ',' ORDER BY s.place_id), '') AS features
+FROM (
+    SELECT place_id, feature FROM control_state
+    WHERE basis = :basis AND valid @> CAST(:day AS date) {conditions}
     LIMIT :limit
-), held AS (
-    SELECT c.place_id, l.latest,
-           array_agg(DISTINCT c.side ORDER BY c.side) AS sides,
-           array_agg(DISTINCT c.event_id ORDER BY c.event_id) AS events
-    FROM control_claim c JOIN latest l ON l.place_id = c.place_id
-    WHERE c.event_date <= :day AND c.status = ANY(:statuses) AND c.event_date_end >= l.latest
-    GROUP BY c.place_id, l.latest
-)
-SELECT count(*) AS places, coalesce(string_agg(f.feature, ',' ORDER BY h.place_id), '') AS features
-FROM held h, LATERAL (
-    SELECT {feature} AS feature FROM place p WHERE p.id = h.place_id LIMIT 1
-) f
+) s
 """
 
 
 async def holders_on(
     session: AsyncSession,
     day: dt.date,
-    statuses: Sequence[str],
+    basis: str,
     bbox: tuple[float, float, float, float] | None,
     countries: Sequence[str],
     regions: Sequence[str],
     limit: int,
 ) -> tuple[int, str]:
-    """How many places have a claim on or before `day` (counting at most `limit`), and their
-    GeoJSON Features, comma-separated: who holds each (ledger.py's rule)."""
-    params: dict[str, Any] = {"day": day, "statuses": list(statuses), "limit": limit}
+    """How many places have a claim counted on this basis on or before `day` (counting at most
+    `limit`), and their GeoJSON Features, comma-separated: who holds each (ledger.py's rule,
+    kept per claim date in control_state)."""
+    params: dict[str, Any] = {"day": day, "basis": basis, "limit": limit}
     conditions = []
     if bbox is not None:
-        conditions.append("p.lon BETWEEN :min_lon AND :max_lon")
-        conditions.append("p.lat BETWEEN :min_lat AND :max_lat")
+        conditions.append("lon BETWEEN :min_lon AND :max_lon")
+        conditions.append("lat BETWEEN :min_lat AND :max_lat")
         params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), bbox, strict=True))
     if countries:
-        conditions.append("p.country = ANY(:countries)")
+        conditions.append("country = ANY(:countries)")
         params["countries"] = [code.upper() for code in countries]
     if regions:
-        conditions.append("p.region_code = ANY(:regions)")
+        conditions.append("region_code = ANY(:regions)")
         codes = await session.scalars(gazetteer.region_codes_matching(regions))
         params["regions"] = list(codes)
-    query = _HOLDERS.format(
-        place_join="JOIN place p ON p.id = c.place_id" if conditions else "",
-        place_conditions="".join(f" AND {condition}" for condition in conditions),
-        feature=_FEATURE,
-    )
+    query = _HOLDERS.format(conditions="".join(f" AND {condition}" for condition in conditions))
     row = (await session.execute(text(query), params)).one()
     return int(row.places), str(row.features)

@@ -78,7 +78,7 @@ async def control_map(session: AsyncSession, params: MapParams) -> str:
     places, features = await repository.holders_on(
         session,
         params.date,
-        STATUSES[params.basis],
+        params.basis,
         None if params.bbox is None else bbox_bounds(params.bbox),
         params.country,
         params.region,

@@ -31,6 +31,7 @@ from app.events.filters import (
 )
 from app.events.models import (
     ControlClaimRecord,
+    ControlState,
     Event,
     EventChange,
     EventRollup,
@@ -88,6 +89,7 @@ __all__ = [
     "UCDP_DATE_PRECISION",
     "UCDP_WHERE_PRECISION",
     "ControlClaimRecord",
+    "ControlState",
     "Event",
     "EventChange",
     "EventCreate",

@@ -21,7 +21,7 @@ from sqlalchemy import (
     and_,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import DATERANGE, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.core.models import Base, created_at_column, uuid_pk
@@ -370,6 +370,33 @@ class ControlClaimRecord(Base):
     side: Mapped[str] = mapped_column(Text)
     from_side: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
+
+
+class ControlState(Base):
+    """Who holds a place from one of its claim dates to the next, on each basis (claims, or
+    verified only): the state ledger.py derives, kept by statement-level triggers on
+    control_claim and on place (itk_control_states) in the writing transaction, with the
+    place's GeoJSON Feature rendered, so the map of a day is one index scan."""
+
+    __tablename__ = "control_state"
+    __table_args__ = (
+        Index("ix_control_state_basis_valid", "basis", "valid", postgresql_using="gist"),
+        CheckConstraint("basis IN ('claims', 'verified')", name="basis"),
+    )
+
+    basis: Mapped[str] = mapped_column(Text, primary_key=True)
+    place_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("place.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The claim date the state starts on, and its days: to the next claim date (exclusive).
+    since: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    valid: Mapped[Any] = mapped_column(DATERANGE, nullable=False)
+    # The place's point, country and region, for the map's filters.
+    lon: Mapped[float] = mapped_column(Double)
+    lat: Mapped[float] = mapped_column(Double)
+    country: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str | None] = mapped_column(Text)
+    feature: Mapped[str] = mapped_column(Text)
 
 
 class EventRelation(Base):

@@ -400,3 +400,136 @@ async def test_changes_of_control_per_week_by_side_and_region(client_for: Client
     assert summary["total"] == 5
     kursk_only = (await analyst.get("/v1/stats/summary", params={"region": "RU-KRS"})).json()
     assert kursk_only["control_changes"] == 3
+
+
+# The kept map states against a fresh derivation of all of them, in a transaction undone.
+STATES = (
+    "SELECT basis, place_id, since, valid, lon, lat, country, region_code, feature FROM"
+    " control_state ORDER BY basis, place_id, since"
+)
+REDERIVE = "SELECT itk_control_states(ARRAY(SELECT id FROM place))"
+
+
+async def _states_exact(url: str, reader: KeyedClient, places: dict[str, str], after: str) -> None:
+    import psycopg
+
+    from app.core.db import libpq_url
+
+    async with await psycopg.AsyncConnection.connect(libpq_url(url)) as connection:
+        kept = await (await connection.execute(STATES)).fetchall()
+        await connection.execute(REDERIVE)
+        fresh = await (await connection.execute(STATES)).fetchall()
+        await connection.rollback()
+    assert kept == fresh, f"after {after}"
+    # The map on a day agrees with each place's timeline (ledger.py) on that day.
+    for day in ("2024-08-01", "2024-09-15", "2025-03-12", "2025-03-13", "2025-06-01"):
+        for basis in ("claims", "verified"):
+            shown = await _holders(reader, date=day, basis=basis)
+            expected = {}
+            for name, place in places.items():
+                for state, sides, start, end, _ in await _timeline(reader, place, basis=basis):
+                    if start <= day and (end is None or day <= end):
+                        expected[name] = (state, sides)
+            assert shown == expected, f"after {after}: {basis} on {day}"
+
+
+async def test_the_map_stays_exact_after_every_kind_of_write(fresh_database_url: str) -> None:
+    async with live_app(fresh_database_url) as (_, keys, client):
+        analyst, verifier, admin, reader = (
+            KeyedClient(client, bearer(keys, role))
+            for role in ("analyst", "verifier", "admin", "reader")
+        )
+        names = {"Sudzha": (51.19, 35.27), "Makhnovka": (51.25, 35.19), "Guevo": (51.14, 35.25)}
+        places = {
+            name: await create_place(analyst, name, lat, lon)
+            for name, (lat, lon) in names.items()
+        }  # fmt: skip
+
+        async def check(after: str) -> None:
+            await _states_exact(fresh_database_url, reader, places, after)
+
+        def claim(day: str, place: str, side: str, other: str, **more: object) -> dict:
+            control = control_claim(places[place], side, other)
+            return event_body(
+                event_date=day, date_precision="day", sub_event_type=RETAKEN, control=control,
+                **more,
+            )  # fmt: skip
+
+        seized = await analyst.post("/v1/events", json=claim("2024-08-06", "Sudzha", "UA", "RU"))
+        seized_id = seized.json()["id"]
+        retaken = await analyst.post("/v1/events", json=claim("2025-03-12", "Sudzha", "RU", "UA"))
+        month = claim("2025-03-01", "Makhnovka", "UA", "RU")
+        month["date_precision"] = "month"
+        contested = await analyst.post("/v1/events", json=month)
+        assert {r.status_code for r in (seized, retaken, contested)} == {201}
+        await check("creates")
+        both = await analyst.post("/v1/events", json=claim("2025-03-12", "Makhnovka", "RU", "UA"))
+        await check("a contested claim")
+        etag = (await analyst.get(f"/v1/events/{seized_id}")).headers["etag"]
+        moved = {"event_date": "2024-09-01", "control": control_claim(places["Guevo"], "UA", "RU")}
+        patched = await client.patch(
+            f"/v1/events/{seized_id}", json=moved,
+            headers={**analyst.headers, "If-Match": etag},
+        )  # fmt: skip
+        assert patched.status_code == 200, patched.text
+        await check("a patch of the date and the place")
+        judged = {"status": "verified", "rationale": "Geolocated."}
+        for event in (seized_id, retaken.json()["id"]):
+            response = await verifier.post(f"/v1/events/{event}/status", json=judged)
+            assert response.status_code == 200, response.text
+        await check("verified")
+        refuted = {"status": "refuted", "rationale": "Staged."}
+        response = await verifier.post(f"/v1/events/{both.json()['id']}/status", json=refuted)
+        assert response.status_code == 200, response.text
+        await check("refuted")
+        deleted = await client.delete(
+            f"/v1/events/{retaken.json()['id']}", headers=analyst.headers
+        )  # fmt: skip
+        assert deleted.status_code == 204
+        await check("delete")
+        assert (await admin.post(f"/v1/events/{retaken.json()['id']}/restore")).status_code == 200
+        await check("restore")
+        same = await analyst.post("/v1/events", json=claim("2025-03-12", "Sudzha", "RU", "UA"))
+        merged = await verifier.post(
+            f"/v1/events/{same.json()['id']}/merge", json={"into": retaken.json()["id"]}
+        )
+        assert merged.status_code == 200, merged.text
+        await check("merge")
+        assert (await admin.post(f"/v1/events/{same.json()['id']}/unmerge")).status_code == 200
+        await check("unmerge")
+        sides = [("RU", "UA") if m % 2 else ("UA", "RU") for m in range(13)]
+        rows = [
+            claim(f"2024-{m:02d}-05", "Guevo", *sides[m], external_source="map-feed",
+                  external_id=f"m{m}")
+            for m in range(1, 13)
+        ]  # fmt: skip
+        ndjson = {**analyst.headers, **NDJSON}
+        body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+        imported = await client.post("/v1/imports", content=body, headers=ndjson)
+        assert imported.status_code == 200, imported.text
+        await check("import")
+        rows[8]["control"] = control_claim(places["Sudzha"], "UA", "RU")
+        body = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+        updated = await client.post(
+            "/v1/imports", params={"on_conflict": "update"}, content=body, headers=ndjson
+        )
+        assert updated.json()["updated"] == 1, updated.text
+        await check("update import")
+        # A place renamed or moved in the gazetteer: its Features follow.
+        import psycopg
+
+        from app.core.db import libpq_url
+
+        async with await psycopg.AsyncConnection.connect(
+            libpq_url(fresh_database_url), autocommit=True
+        ) as connection:
+            await connection.execute(
+                "UPDATE place SET name = 'Sudzha (Суджа)', lat = 51.2 WHERE id = %s",
+                (places["Sudzha"],),
+            )
+        places["Sudzha (Суджа)"] = places.pop("Sudzha")
+        await check("a place renamed")
+        shown = (await reader.get("/v1/control", params={"date": "2025-06-01"})).json()
+        sudzha = [f for f in shown["features"] if f["id"] == places["Sudzha (Суджа)"]]
+        assert sudzha[0]["properties"]["name"] == "Sudzha (Суджа)"
+        assert sudzha[0]["geometry"]["coordinates"] == [35.27, 51.2]
