@@ -103,24 +103,30 @@ _ESTIMATES = (
     " ELSE itk_estimates({claims}, event.fatalities, event.civilian_fatalities) END"
 )
 # The event's columns that store its estimate of fatalities and whether the sources' figures
-# are disputed (what the stats sum and the disputed_figures filter reads), as PostgreSQL renders
-# them with the documents, from the sources' claims (SQL giving the claims' JSON array).
+# are disputed (what the stats sum and the disputed_figures filter reads), written with the
+# documents.
 FIGURE_COLUMNS = ("fatalities_low", "fatalities_best", "fatalities_high", "figures_disputed")
 
 
-def _figure_columns(claims: str) -> dict[str, str]:
-    def bound(name: str) -> str:
-        return (
-            f"CASE WHEN {claims} IS NULL THEN event.fatalities ELSE (itk_estimates({claims},"
-            f" event.fatalities, NULL) -> 'fatalities' ->> '{name}')::integer END"
-        )
+def _figures_of(claims: str) -> str:
+    """A LATERAL subquery of an event's `estimates` (JSON) and whether its figures are
+    `disputed`, from `claims` (SQL giving the claims' JSON array; NULL when none): each
+    computed once per event (OFFSET 0 keeps PostgreSQL from copying the expressions into
+    every place that reads them)."""
+    return (
+        f"(SELECT {_ESTIMATES.format(claims=claims)} AS estimates,"
+        f" CASE WHEN {claims} IS NULL THEN false ELSE itk_figures_disputed({claims}) END"
+        " AS disputed OFFSET 0)"
+    )
 
-    return {
-        "fatalities_low": bound("low"),
-        "fatalities_best": bound("best"),
-        "fatalities_high": bound("high"),
-        "figures_disputed": f"coalesce(itk_figures_disputed({claims}), false)",
+
+def _figure_columns(figures: str) -> dict[str, str]:
+    """FIGURE_COLUMNS from the subquery `figures` (_figures_of)."""
+    bounds = {
+        f"fatalities_{name}": f"({figures}.estimates -> 'fatalities' ->> '{name}')::integer"
+        for name in ("low", "best", "high")
     }
+    return bounds | {"figures_disputed": f"{figures}.disputed"}
 
 
 # The sources' figures in CSV: a JSON array beside `sources`, one item per source in its order
@@ -283,16 +289,12 @@ CSV_HEADER = ",".join(CSV_COLUMNS)
 # event, its sources and units are written; a new event is written with its documents
 # (insert_new_events). Lists, exports, GeoJSON and the change feed read `event.doc`, CSV
 # exports `event.doc_csv`.
-# The event's figure columns are rendered with them, from the claims read once per event
-# (an UPDATE's SET sees the row as it was, so the documents read the claims, not the columns).
-_DOC_FIGURES = _figure_columns("written.claims")
+# The event's figure columns are rendered with them, from its claims, read once per event
+# with its estimates (an UPDATE's SET sees the row as it was, so nothing reads the columns).
+_DOC_FIGURES = _figure_columns("written")
 _DOC_ASSIGNMENTS = ",\n    ".join(f"{name} = {sql}" for name, sql in _DOC_FIGURES.items())
 _DOC_JSON = _json_object(
-    JSON_COLUMNS
-    | {
-        "estimates": _ESTIMATES.format(claims="written.claims"),
-        "figures_disputed": _DOC_FIGURES["figures_disputed"],
-    }
+    JSON_COLUMNS | {"estimates": "written.estimates", "figures_disputed": "written.disputed"}
 )
 _DOC_CSV = _csv_line(CSV_COLUMNS | _DOC_FIGURES)
 EVENT_DOCS = f"""CREATE OR REPLACE FUNCTION itk_event_docs(ids uuid[], dates date[])
@@ -301,10 +303,13 @@ LANGUAGE sql VOLATILE
 AS $$
 UPDATE event SET doc = ({_DOC_JSON})::text, doc_csv = {_DOC_CSV},
     {_DOC_ASSIGNMENTS}
-FROM (SELECT w.id, w.event_date, (SELECT jsonb_agg({_CLAIM} ORDER BY s.seq)
+FROM (SELECT w.id, w.event_date, figures.estimates, figures.disputed
+    FROM unnest(ids, dates) AS w(id, event_date)
+    JOIN event ON event.id = w.id AND event.event_date = w.event_date
+    CROSS JOIN LATERAL (SELECT jsonb_agg({_CLAIM} ORDER BY s.seq) AS claims
         {_OF_EVENT_SOURCES} WHERE s.event_id = w.id AND s.event_date = w.event_date
-        AND s.figures IS NOT NULL) AS claims
-    FROM unnest(ids, dates) AS w(id, event_date)) AS written
+        AND s.figures IS NOT NULL) AS c
+    CROSS JOIN LATERAL {_figures_of("c.claims")} AS figures) AS written
 WHERE event.id = written.id AND event.event_date = written.event_date
 RETURNING event.id, event.version, event.updated_at
 $$"""
@@ -335,7 +340,7 @@ def insert_new_events(events: str, written: str) -> str:
     with_clause, json, csv, from_clause = _rendered_with_children(events, written)
     columns = ", ".join(_NEW_EVENT_WRITTEN)
     values = ", ".join(f"event.{name}" for name in _NEW_EVENT_WRITTEN)
-    figures = _figure_columns("sources.claims")
+    figures = _figure_columns("figures")
     return f"""{with_clause}
 INSERT INTO event ({columns}, doc, doc_csv, {", ".join(figures)})
 SELECT {values}, {json}, {csv}, {", ".join(figures.values())}
@@ -350,13 +355,13 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
     CSV line, FROM clause) for a SELECT over `events` aliased `event`; `written` is a query
     of the events' (id, event_date). The same documents as itk_event_docs
     (tests/events/test_documents.py). A new event has no relations yet."""
-    figures = _figure_columns("sources.claims")
+    figures = _figure_columns("figures")
     json_columns = JSON_COLUMNS | {
         "units": "coalesce(units.json, '[]'::json)",
         "sources": "coalesce(sources.json, '[]'::json)",
         "relations": "'[]'::json",
-        "estimates": _ESTIMATES.format(claims="sources.claims"),
-        "figures_disputed": figures["figures_disputed"],
+        "estimates": "figures.estimates",
+        "figures_disputed": "figures.disputed",
     }
     csv_columns = (
         CSV_COLUMNS
@@ -388,7 +393,8 @@ def _rendered_with_children(events: str, written: str) -> tuple[str, str, str, s
     with_clause = f"WITH units AS (SELECT {units}), sources AS (SELECT {sources})"
     from_clause = f"""({events}) AS event
     LEFT JOIN units ON units.event_id = event.id AND units.event_date = event.event_date
-    LEFT JOIN sources ON sources.event_id = event.id AND sources.event_date = event.event_date"""
+    LEFT JOIN sources ON sources.event_id = event.id AND sources.event_date = event.event_date
+    CROSS JOIN LATERAL {_figures_of("sources.claims")} AS figures"""
     return with_clause, f"({_json_object(json_columns)})::text", _csv_line(csv_columns), from_clause
 
 

@@ -330,10 +330,13 @@ async def check_staging(
 ) -> list[tuple[int, str, str]]:
     """Resolve names and places, then (line, field, message) for every row that cannot go in."""
     problems: list[tuple[int, str, str]] = []
-    for field, statement in CHECKS:
+    for number, (field, statement) in enumerate(CHECKS, 1):
+        started = time.perf_counter()
         cursor = await conn.execute(statement)
         if field is not None:
             problems += [(line, field, message) for line, message in await cursor.fetchall()]
+        log.info("import check %d (%s): %.2f s", number, field or "resolving",
+                 time.perf_counter() - started)  # fmt: skip
     await conn.execute(MARK_EXISTING)
     if update:
         await _step(conn, "lock existing", LOCK_EXISTING)
