@@ -195,6 +195,18 @@ async def unmerge_event(session: AsyncSession, event_id: uuid.UUID, admin: ApiKe
     if merged_into is None or merge is None:
         raise Conflict("No merge of this event into its survivor is recorded.")
     brought = merged_into.diff.get("sources", {}).get("moved", [])
+    # Sources can be taken off since the merge: each event must keep at least one.
+    back = [source for source in survivor.sources if str(source.id) in brought]
+    if not back:
+        raise Conflict(
+            f"The sources this event brought to {survivor.id} have all been taken off it: "
+            "it would come back with none. Add one of its reports to the survivor first."
+        )
+    if len(back) == len(survivor.sources):
+        raise Conflict(
+            f"{survivor.id} would keep none of its sources (its own have been taken off): add "
+            "one of its reports to it first."
+        )
     moved = await repository.move_sources(
         session, [uuid.UUID(source_id) for source_id in brought], survivor, tombstone
     )

@@ -412,6 +412,11 @@ async def add_source(
     return await record(session, event, analyst, "source_added", diff)
 
 
+# What a source report is (which report of which source): its adder's (or an admin's) to
+# correct. Its grades, stance and figures are judgments any analyst may revise, on record.
+SOURCE_IDENTITY = frozenset({"source_name", "url", "published_at", "excerpt", "language"})
+
+
 def _source_of(event: Event, source_id: uuid.UUID) -> SourceReport:
     for report in event.sources:
         if report.id == source_id:
@@ -427,14 +432,23 @@ async def change_source(
     analyst: ApiKey,
     if_match: str | None,
 ) -> EventOut:
-    """Correct one source's report (regrade it, change its stance or figures): a
-    `source_changed` revision with what changed from what, and, as any change of content, a
-    judged event back to claimed."""
+    """Correct one source's report: any analyst may regrade it or change its stance or
+    figures, only its adder or an admin what it is (SOURCE_IDENTITY). A `source_changed`
+    revision with what changed from what, and, as any change of content, a judged event back
+    to claimed."""
     event = await access.load_live(session, event_id)
     access.check_version(event, if_match, required=False)
     report = _source_of(event, source_id)
+    changes = patch.changes()
+    identity = sorted(set(changes) & SOURCE_IDENTITY)
+    if identity and analyst.role_level < Role.admin and report.added_by != analyst.id:
+        raise Forbidden(
+            f"Only the key that added this source, or an admin, may change what it is "
+            f"({', '.join(identity)}); any analyst may regrade it or change its stance or "
+            "figures."
+        )
     before = recording.source_state(report)
-    for name, value in patch.changes().items():
+    for name, value in changes.items():
         setattr(report, name, value)
     await session.flush()
     changed = recording.diff_of(before, recording.source_state(report))

@@ -73,20 +73,27 @@ def _acled_columns() -> dict[str, str]:
     }
 
 
-# The side of the event's first unit (side_a), and of its first unit on another side (side_b),
-# as UCDP names actors: a state by its government.
-_SIDE = """(SELECT {actor} FROM event_unit eu JOIN unit u ON u.id = eu.unit_id
-    WHERE eu.event_id = event.id AND eu.event_date = event.event_date{other}
-    ORDER BY eu.position LIMIT 1)"""
+# The actor of the event's first unit (side_a), and of its first unit with another actor
+# (side_b), as UCDP names actors: a state's side (two letters, any case) by its government, an
+# unknown side (ACLED's units) by the unit's name, any other side as it is.
+_ACTOR_OF = """(SELECT a.actor FROM (
+        SELECT eu.position, coalesce('Government of ' || {state},
+                                     CASE WHEN lower(u.side) IN ('unknown', '') THEN u.name
+                                          ELSE u.side END) AS actor
+        FROM event_unit eu JOIN unit u ON u.id = eu.unit_id
+        WHERE eu.event_id = event.id AND eu.event_date = event.event_date) a
+    {other} ORDER BY a.position LIMIT 1)"""
 
 
 def _ucdp_columns() -> dict[str, str]:
     states = country_names()
-    actor = f"coalesce('Government of ' || {_case('u.side', states)}, u.side)"
-    first_side = _SIDE.format(actor="u.side", other="")
-    side_a = _SIDE.format(actor=actor, other="")
-    side_b = _SIDE.format(actor=actor, other=f" AND u.side <> {first_side}")
+    state = _case("upper(u.side)", states)
+    side_a = _ACTOR_OF.format(state=state, other="")
+    side_b = _ACTOR_OF.format(state=state, other=f"WHERE a.actor <> {side_a}")
     sources = "FROM source_report s WHERE s.event_id = event.id AND s.event_date = event.event_date"
+    # GED holds low <= best <= high: a best the analyst recorded outside the sources' span
+    # widens it.
+    best = "coalesce(event.fatalities_best, 0)"
     return {
         "id": "event.id",
         "relid": "coalesce(event.external_id, event.id::text)",
@@ -97,8 +104,10 @@ def _ucdp_columns() -> dict[str, str]:
         "number_of_sources": f"(SELECT count(*) {sources})",
         "source_article": f"(SELECT string_agg(s.source_name || coalesce(' ' || s.url, ''),"
         f" '; ' ORDER BY s.seq) {sources})",
-        "where_prec": "CASE WHEN event.lat IS NULL AND event.region_code IS NULL THEN 6 ELSE "
-        f"{_case('event.geo_precision', UCDP_WHERE_PRECISION)}::integer END",
+        # No point: the region (4) or the country (6), whatever the precision says.
+        "where_prec": "CASE WHEN event.lat IS NOT NULL THEN "
+        f"{_case('event.geo_precision', UCDP_WHERE_PRECISION)}::integer"
+        " WHEN event.region_code IS NOT NULL THEN 4 ELSE 6 END",
         "where_coordinates": "event.location_name",
         "adm_1": "(SELECT r.name FROM region r WHERE r.code = event.region_code)",
         "latitude": "event.lat",
@@ -109,12 +118,13 @@ def _ucdp_columns() -> dict[str, str]:
         "date_prec": _case("event.date_precision", UCDP_DATE_PRECISION),
         "date_start": "event.event_date",
         "date_end": "event.event_date_end",
-        # The recorded civilian dead, else the sources' estimate (the stored document's).
-        "deaths_civilians": "coalesce(event.civilian_fatalities, (event.doc::json -> 'estimates'"
-        " -> 'civilian_fatalities' ->> 'best')::integer, 0)",
-        "best": "coalesce(event.fatalities_best, 0)",
-        "high": "coalesce(event.fatalities_high, 0)",
-        "low": "coalesce(event.fatalities_low, 0)",
+        # The recorded civilian dead, else the sources' estimate (the stored document's),
+        # never more than best.
+        "deaths_civilians": f"least({best}, coalesce(event.civilian_fatalities,"
+        " (event.doc::json -> 'estimates' -> 'civilian_fatalities' ->> 'best')::integer, 0))",
+        "best": best,
+        "high": f"greatest(coalesce(event.fatalities_high, 0), {best})",
+        "low": f"least(coalesce(event.fatalities_low, 0), {best})",
     }
 
 

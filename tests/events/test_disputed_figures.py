@@ -237,6 +237,42 @@ async def _ucdp(analyst: Any, reader: Any) -> None:
     assert (second["side_b"], second["where_prec"], second["date_prec"]) == ("", "4", "1")
     assert second["latitude"] == second["geom_wkt"] == ""
 
+    # Sides in any case are one state; units of an unknown side (ACLED's) are named; a best
+    # the analyst recorded outside the sources' span widens low-high; no point is never
+    # "exact"; the civilians never outnumber best.
+    odd = [
+        await create_event(
+            analyst, tags=["ucdp-odd"], external_source="ucdp-odd", external_id=external_id,
+            **changes,
+        )
+        for external_id, changes in (
+            ("cases", {"units": [{"name": "A", "side": "ua"}, {"name": "B", "side": "UA"}]}),
+            ("unknown", {"units": [{"name": "Wagner Group", "side": "unknown"},
+                                   {"name": "Military Forces of Russia", "side": "unknown"}]}),
+            ("recorded", {"fatalities": 100, "sources": [INDEPENDENT]}),
+            ("no point", {"lat": None, "lon": None, "geo_precision": "exact"}),
+            ("civilians", {"fatalities": None, "sources": [
+                {"source_name": "Reuters", "reliability": "B", "credibility": "2",
+                 "figures": {"fatalities": 2}},
+                {"source_name": "Rybar", "figures": {"fatalities": 50, "civilian_fatalities": 40}},
+            ]}),
+        )
+    ]  # fmt: skip
+    exported = await reader.get(
+        "/v1/exports/events.csv", params={"tag": "ucdp-odd", "profile": "ucdp"}
+    )
+    rows = {row["relid"]: row for row in csv.DictReader(io.StringIO(exported.text))}
+    assert len(rows) == len(odd)
+    assert (rows["cases"]["side_a"], rows["cases"]["side_b"]) == ("Government of Ukraine", "")
+    assert (rows["unknown"]["side_a"], rows["unknown"]["side_b"]) == (
+        "Wagner Group", "Military Forces of Russia"
+    )  # fmt: skip
+    recorded = rows["recorded"]
+    assert (recorded["low"], recorded["best"], recorded["high"]) == ("4", "100", "100")
+    assert rows["no point"]["where_prec"] == "4"
+    civilians = rows["civilians"]
+    assert (civilians["best"], civilians["deaths_civilians"]) == ("2", "2")
+
 
 @pytest.mark.parametrize(
     ("path", "params"),

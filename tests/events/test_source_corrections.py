@@ -149,9 +149,20 @@ async def test_who_may_correct_or_remove_a_source(client_for: ClientFactory) -> 
     # may take it off: not another analyst, not a verifier.
     for name in ("analyst one", "verifier one", "verifier two"):
         assert_problem(await keys[name].delete(theirs), 403)
+    # What a report is (its name, URL, excerpt, date, language) is its adder's to correct,
+    # or an admin's; its grades, stance and figures any analyst's.
+    for name in ("analyst one", "verifier one"):
+        for identity in ({"excerpt": "Nothing happened."}, {"source_name": "Someone else"},
+                         {"url": "https://example.org/other"}, {"reliability": "A",
+                                                                "language": "en"}):  # fmt: skip
+            assert_problem(await keys[name].patch(theirs, json=identity), 403)
     assert (await filer.get(path)).json()["version"] == version
-    corrected = await filer.patch(theirs, json={"excerpt": "Limited gains near the border."})
+    regraded = await filer.patch(theirs, json={"reliability": "C", "stance": "unclear"})
+    assert regraded.status_code == 200, regraded.text
+    corrected = await keys["analyst two"].patch(theirs, json={"excerpt": "Limited gains."})
     assert corrected.status_code == 200, corrected.text
+    fixed = await admin.patch(theirs, json={"url": "https://example.org/isw"})
+    assert fixed.status_code == 200, fixed.text
     # An event keeps at least one source.
     assert (await keys["analyst two"].delete(theirs)).status_code == 200
     assert_problem(await filer.delete(mine), 409)
@@ -198,3 +209,21 @@ async def test_bad_corrections_are_refused_and_change_nothing(client_for: Client
     assert (await analyst.delete(path)).status_code == 204
     assert_problem(await analyst.patch(source, json={"reliability": "C"}), 410)
     assert_problem(await analyst.delete(source), 410)
+
+
+async def test_an_unmerge_never_leaves_an_event_without_sources(client_for: ClientFactory) -> None:
+    analyst, admin = client_for("analyst"), client_for("admin")
+    for taken_off in (INDEPENDENT, OFFICIAL):
+        survivor = await create_event(analyst, sources=[OFFICIAL])
+        merged = await create_event(analyst, sources=[INDEPENDENT])
+        into = {"into": survivor["id"]}
+        after = await _ok(await analyst.post(f"/v1/events/{merged['id']}/merge", json=into))
+        # The report the merge brought taken off (the merged event would come back with
+        # none), or the survivor's own (the survivor would keep none): refused.
+        source = _ids(after)[taken_off["source_name"]]
+        await _ok(await analyst.delete(f"/v1/events/{survivor['id']}/sources/{source}"))
+        assert_problem(await admin.post(f"/v1/events/{merged['id']}/unmerge"), 409)
+        kept = (await admin.get(f"/v1/events/{survivor['id']}")).json()["sources"]
+        assert len(kept) == 1
+        tombstone = await admin.get(f"/v1/events/{merged['id']}")
+        assert tombstone.status_code == 410
