@@ -162,6 +162,45 @@ def serve(
         serve_lock.release()
 
 
+@app.command()
+def worker() -> None:
+    """Deliver webhooks (and fold the stats rollup) without serving the API: for deployments
+    that run delivery apart (then set INCIDENTS_WEBHOOKS_IN_SERVE=false on the servers).
+    One process at a time delivers; a second waits to take over. Stops on SIGTERM/SIGINT."""
+    from app.stats.compaction import run_compactor
+    from app.subscriptions.delivery import run_delivery
+
+    settings = get_settings()
+    if settings.database_url is None:
+        err.print(
+            "[red]error:[/red] the worker shares a server's database: set INCIDENTS_DATABASE_URL."
+        )
+        raise typer.Exit(2)
+
+    async def run(url: str) -> None:
+        database = Database(url, settings)
+        tasks = [asyncio.create_task(run_delivery(database, settings))]
+        if settings.rollup_compact_interval_s > 0:
+            tasks.append(
+                asyncio.create_task(run_compactor(database, settings.rollup_compact_interval_s))
+            )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        typer.echo("delivering webhooks (SIGTERM to stop)")
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await database.dispose()
+
+    with _database_url(settings) as url:
+        asyncio.run(run(url))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the code's head revision."""

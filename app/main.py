@@ -31,6 +31,9 @@ from app.imports.router import router as imports_router
 from app.ops.router import router as ops_router
 from app.stats.compaction import run_compactor
 from app.stats.router import router as stats_router
+from app.subscriptions.delivery import run_delivery
+from app.subscriptions.router import searches as searches_router
+from app.subscriptions.router import subscriptions as subscriptions_router
 from app.ui.router import mount_dashboard
 
 log = logging.getLogger("app")
@@ -49,16 +52,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if owned:
             url, embedded = await anyio.to_thread.run_sync(prepare_database, settings)
             app.state.database = Database(url, settings, settings.read_database_url)
-        compactor = None
+        background = []
         if settings.rollup_compact_interval_s > 0:
-            compactor = asyncio.create_task(
-                run_compactor(app.state.database, settings.rollup_compact_interval_s)
+            background.append(
+                asyncio.create_task(
+                    run_compactor(app.state.database, settings.rollup_compact_interval_s)
+                )
             )
+        if settings.webhooks_in_serve:
+            background.append(asyncio.create_task(run_delivery(app.state.database, settings)))
         try:
             yield
         finally:
-            if compactor is not None:
-                compactor.cancel()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if owned:
                 await app.state.database.dispose()
                 app.state.database = None
@@ -120,5 +128,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(control_router)
+    app.include_router(searches_router)
+    app.include_router(subscriptions_router)
     mount_dashboard(app)
     return app

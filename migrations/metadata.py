@@ -8,7 +8,8 @@ def load_all_models() -> None:
     """Import every domain's models so that Base.metadata knows all tables."""
     import app.auth.models
     import app.events.models
-    import app.gazetteer.models  # noqa: F401
+    import app.gazetteer.models
+    import app.subscriptions.models  # noqa: F401
 
 
 PARTITION_NAME = re.compile(

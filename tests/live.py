@@ -81,6 +81,12 @@ class KeyedClient:
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.client.post(url, headers=self.headers, **kwargs)
 
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.patch(url, headers=self.headers, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.delete(url, headers=self.headers, **kwargs)
+
 
 class LiveServer:
     """The real app under uvicorn on a loopback port, in a thread of this process."""

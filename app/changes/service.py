@@ -11,12 +11,14 @@ from app.core.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.events import live_documents
 
 
-def _position(since: str | None) -> tuple[int, int]:
+def feed_position(since: str | None, param: str = "since") -> tuple[int, int]:
+    """The (xid, seq) a feed cursor stands for; (0, 0) for none; a 422 for a cursor the
+    feed did not hand out."""
     if not since:
         return 0, 0
-    xid, seq = decode_cursor(since, 2, param="since")
+    xid, seq = decode_cursor(since, 2, param=param)
     if not (isinstance(xid, int) and isinstance(seq, int)):
-        raise invalid_cursor("since")
+        raise invalid_cursor(param)
     return xid, seq
 
 
@@ -26,7 +28,7 @@ async def changes_since(session: AsyncSession, since: str | None, limit: int) ->
 
     next_cursor is always set: poll again with it, whether or not this page was full.
     """
-    xid, seq = _position(since)
+    xid, seq = feed_position(since)
     changes = await repository.changes_after(session, xid, seq, limit)
     live = await live_documents(session, list({change.event_id for change in changes}))
     items: list[dict[str, Any]] = []

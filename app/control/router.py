@@ -29,5 +29,5 @@ async def control_map(
 ) -> Any:
     """Who holds each place on a day, as GeoJSON points, contested places marked."""
     # Rendered by PostgreSQL as it is sent (the schema documents it).
-    content = await service.control_map(session, params)
+    content = await service.control_map(session, params, reader)
     return Response(content, media_type="application/json")

@@ -40,6 +40,10 @@ class MapParams(BaseModel):
         default_factory=list, max_length=MAX_VALUES
     )
     region: list[FilterText] = Field(default_factory=list, max_length=MAX_VALUES)
+    search: uuid.UUID | None = Field(
+        default=None,
+        description="a saved search's id: its bbox, country and region apply when not given",
+    )
 
     _split = field_validator("country", "region", mode="before")(split_values)
     _check_bbox = field_validator("bbox")(check_bbox)

@@ -5,6 +5,7 @@ import uuid
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.models import ApiKey
 from app.control import ledger, repository
 from app.control.schemas import (
     MAX_CLAIMS,
@@ -19,6 +20,7 @@ from app.control.schemas import (
 )
 from app.core.errors import NotFound, UnprocessableContent
 from app.core.query_params import bbox_bounds
+from app.events import saved_filters
 from app.gazetteer import repository as gazetteer
 from app.gazetteer.service import check_filter_values
 
@@ -70,10 +72,25 @@ async def place_control(session: AsyncSession, place_id: uuid.UUID, basis: str) 
     return PlaceControl(place=PlaceRef.model_validate(place), basis=basis, periods=periods)
 
 
-async def control_map(session: AsyncSession, params: MapParams) -> str:
+MAP_FILTERS = {"bbox", "country", "region"}
+
+
+async def control_map(session: AsyncSession, params: MapParams, reader: ApiKey) -> str:
     """Who holds each place with a claim on or before the day, as a GeoJSON
     FeatureCollection (JSON text, rendered by PostgreSQL). A country or region that names
     nothing is a 422 naming the nearest ones, as in the lists."""
+    if params.search is not None:
+        # The map reads places, not events: of a saved search, its box, countries, regions.
+        saved = MapParams.model_validate(
+            {"date": params.date}
+            | {
+                name: value
+                for name, value in (await saved_filters(session, params.search, reader)).items()
+                if name in MAP_FILTERS
+            }
+        )
+        for name in MAP_FILTERS - params.model_fields_set:
+            setattr(params, name, getattr(saved, name))
     await check_filter_values(session, params.country, params.region, [])
     places, features = await repository.holders_on(
         session,

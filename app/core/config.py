@@ -56,6 +56,20 @@ class Settings(BaseSettings):
     replica_wait_ms: int = Field(default=500, ge=0, le=30_000)
     # After a failed connection, how long reads go to the primary before trying again.
     replica_retry_s: float = Field(default=5, ge=0)
+    # Webhook delivery (docs/subscriptions.md): run by `incidents serve` unless this is off
+    # (then by `incidents worker`); how often the queue is looked at when idle; each POST's
+    # time limit; retries from retry_base_s doubling to retry_max_s (with jitter), the
+    # subscription paused after max_failures in a row; how many subscriptions at once.
+    webhooks_in_serve: bool = True
+    webhook_poll_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_timeout_s: float = Field(default=10, gt=0, le=120)
+    webhook_retry_base_s: float = Field(default=1, gt=0)
+    webhook_retry_max_s: float = Field(default=600, gt=0)
+    webhook_max_failures: int = Field(default=30, ge=1)
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
+    # Loopback, private and link-local addresses are refused as webhook URLs unless this is
+    # set (by whoever runs the service: a receiver on the same network).
+    webhook_allow_private: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod

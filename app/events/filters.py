@@ -130,6 +130,11 @@ class EventFilters(BaseModel):
     q: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)] | None = None
     include_deleted: bool = False
     min_lsn: MinLsn = None
+    search: uuid.UUID | None = Field(
+        default=None,
+        description="a saved search's id (/v1/searches): its filters apply, the request's own"
+        " parameters overriding those of the same name",
+    )
 
     @field_validator(
         "country",

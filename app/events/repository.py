@@ -126,6 +126,16 @@ async def live_documents(
     return {row[0]: row[1] for row in result}
 
 
+async def matching(
+    session: AsyncSession, filters: EventFilters, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The ones of these events the filters match (their names resolved first)."""
+    result = await session.execute(
+        select(Event.id).where(Event.id.in_(event_ids), *filter_conditions(filters))
+    )
+    return set(result.scalars())
+
+
 async def get_events(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> list[Event]:
     """Events by id, with everything EventOut needs."""
     result = await session.execute(

@@ -3,11 +3,12 @@
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +77,14 @@ async def live_documents(
 ) -> dict[uuid.UUID, str]:
     """The stored JSON documents of the live (not deleted) ones of these events, by id."""
     return await repository.live_documents(session, event_ids)
+
+
+async def events_matching(
+    session: AsyncSession, filters: EventFilters, event_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these events the filters (checked with check_filters) match now: a deleted
+    one never, unless include_deleted."""
+    return await repository.matching(session, filters, event_ids) if event_ids else set()
 
 
 async def render(
@@ -275,10 +284,48 @@ def ensure_may_see_deleted(include_deleted: bool, reader: ApiKey) -> None:
         raise Forbidden("include_deleted needs the admin role.")
 
 
+# How `search=` finds a saved search's filters (the subscriptions domain sets it): the
+# filters of the search with this id if the key may use it, else NotFound.
+SavedFilters = Callable[[AsyncSession, uuid.UUID, ApiKey], Awaitable[dict[str, Any]]]
+_saved_filters: list[SavedFilters] = []
+
+
+def on_saved_search(lookup: SavedFilters) -> None:
+    _saved_filters[:] = [lookup]
+
+
+async def saved_filters(
+    session: AsyncSession, search_id: uuid.UUID, reader: ApiKey
+) -> dict[str, Any]:
+    """The filters of a saved search this key may use (its own, or any for an admin)."""
+    if not _saved_filters:
+        raise NotFound(f"No saved search {search_id}.")
+    return await _saved_filters[0](session, search_id, reader)
+
+
+def merge_saved_filters(filters: EventFilters, saved: dict[str, Any]) -> None:
+    """Fill the filters this request did not give from a saved search's; 422 when the two
+    do not fit together (a date range turned inside out, a radius without its centre)."""
+    names = set(EventFilters.model_fields) - {"search"}
+    given = {name: getattr(filters, name) for name in filters.model_fields_set & names}
+    try:
+        merged = EventFilters.model_validate({**saved, **given})
+    except ValidationError as exc:
+        raise UnprocessableContent(
+            "The saved search's filters and this request's do not fit together.",
+            [{"loc": ["query", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()],
+        ) from exc
+    for name in names - set(given):
+        setattr(filters, name, getattr(merged, name))
+
+
 async def check_filters(session: AsyncSession, filters: EventFilters, reader: ApiKey) -> None:
-    """Before a list, export or statistic: include_deleted is for admins (403), and a
-    country, region or unit value that names nothing is a 422 naming the nearest real ones
-    (place names stay fuzzy: they match similar names by design)."""
+    """Before a list, export or statistic: a saved search's filters fill in the ones not
+    given (`search=`), include_deleted is for admins (403), and a country, region or unit
+    value that names nothing is a 422 naming the nearest real ones (place names stay fuzzy:
+    they match similar names by design)."""
+    if filters.search is not None:
+        merge_saved_filters(filters, await saved_filters(session, filters.search, reader))
     ensure_may_see_deleted(filters.include_deleted, reader)
     await gazetteer_service.check_filter_values(
         session, filters.country, filters.region, filters.unit

@@ -40,6 +40,9 @@ from app.gazetteer import repository as gazetteer
 
 # Filters the rollup's key can answer; anything else reads the events themselves.
 ROLLUP_FILTERS = {"country", "region", "status", "event_type", "date_from", "date_to"}
+# Parameters beside the filters: a saved search's (merged into the filters by then) and the
+# read-your-writes position.
+NOT_FILTERS = {"search", "min_lsn"}
 ROLLUP_GROUPS = {
     "region": EventRollup.region_code,
     "country": EventRollup.country,
@@ -75,7 +78,7 @@ def rollup_can_answer(filters: EventFilters, group_by: str | None, kind: str = "
     events are counted."""
     used = {
         name
-        for name in EventFilters.model_fields
+        for name in set(EventFilters.model_fields) - NOT_FILTERS
         if getattr(filters, name) not in (None, [], False)
         or (name == "disputed_figures" and filters.disputed_figures is not None)
     }

@@ -76,6 +76,24 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("GET", "/v1/stats/timeseries", {}, "reader", 200),
     ("GET", "/v1/stats/summary", {}, "reader", 200),
     ("GET", "/v1/stats/grid", {}, "reader", 200),
+    ("GET", "/v1/searches", {}, "reader", 200),
+    ("POST", "/v1/searches", {"json": lambda role: {"name": f"Kursk of {role}",
+     "filters": {"region": "RU-KRS"}}}, "reader", 201),
+    ("GET", "/v1/searches/{search_id}", {}, "reader", 404),
+    ("PATCH", "/v1/searches/{search_id}", {"json": {"name": "x"}}, "reader", 404),
+    ("DELETE", "/v1/searches/{search_id}", {}, "reader", 404),
+    ("POST", "/v1/searches/{search_id}/feed-token", {}, "reader", 404),
+    ("GET", "/v1/searches/{search_id}/feed.atom", {}, "reader", 404),
+    ("GET", "/v1/subscriptions", {}, "reader", 200),
+    ("POST", "/v1/subscriptions", {"json": {"search_id": OTHER, "url": "https://example.org/h"}},
+     "reader", 404),
+    ("GET", "/v1/subscriptions/{subscription_id}", {}, "reader", 404),
+    ("PATCH", "/v1/subscriptions/{subscription_id}", {"json": {"active": True}}, "reader", 404),
+    ("DELETE", "/v1/subscriptions/{subscription_id}", {}, "reader", 404),
+    ("POST", "/v1/subscriptions/{subscription_id}/secret", {}, "reader", 404),
+    ("POST", "/v1/subscriptions/{subscription_id}/replay", {"params": {"since": "x"}}, "reader",
+     404),
+    ("GET", "/v1/subscriptions/{subscription_id}/deliveries", {}, "reader", 404),
     ("GET", "/v1/keys", {}, "admin", 200),
     ("POST", "/v1/keys", {"json": {"name": "ci", "role": "reader"}}, "admin", 201),
     ("DELETE", "/v1/keys/{key_id}", {}, "admin", 404),
@@ -85,7 +103,7 @@ ORDER = ["reader", "analyst", "verifier", "admin"]
 PATH_VALUES = {
     "event_id": EVENT, "revision": "1", "code": "RU-BEL", "place_id": EVENT, "unit_id": EVENT,
     "fmt": "ndjson", "key_id": "9a4f1c3e-0000-4000-8000-000000000001", "relation_id": OTHER,
-    "source_id": OTHER,
+    "source_id": OTHER, "search_id": OTHER, "subscription_id": OTHER,
 }  # fmt: skip
 
 
