@@ -106,10 +106,11 @@ async def _address_allowed(url: str, settings: Settings) -> str | None:
         return None
     parts = urlsplit(url)
     try:
-        found = await anyio.getaddrinfo(parts.hostname or "", parts.port or 443,
-                                        type=socket.SOCK_STREAM)  # fmt: skip
-    except OSError as exc:
-        return f"the host does not resolve: {exc}"
+        with anyio.fail_after(settings.webhook_timeout_s):
+            found = await anyio.getaddrinfo(parts.hostname or "", parts.port or 443,
+                                            type=socket.SOCK_STREAM)  # fmt: skip
+    except (OSError, TimeoutError) as exc:
+        return f"the host does not resolve: {exc or 'timed out'}"
     for info in found:
         ip = ipaddress.ip_address(str(info[4][0]))
         if not ip.is_global or ip.is_multicast:

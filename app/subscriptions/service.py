@@ -46,6 +46,8 @@ NOT_SAVED = {"include_deleted", "search", "min_lsn"}
 MAX_MEMBERS = 200_000
 # The most messages one replay queues again.
 MAX_REPLAY = 100_000
+# How long a webhook URL's host may take to resolve.
+RESOLVE_S = 5
 FEED_TOKEN_PREFIX = "itf_"  # noqa: S105 (a prefix, not a secret)
 
 
@@ -236,8 +238,9 @@ async def check_url(url: str, settings: Settings, field: str = "url") -> None:
     if settings.webhook_allow_private:
         return
     try:
-        found = await anyio.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
-    except OSError as exc:
+        with anyio.fail_after(RESOLVE_S):
+            found = await anyio.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError) as exc:
         raise refuse(f"The URL's host {parts.hostname} does not resolve.") from exc
     addresses = {str(info[4][0]) for info in found}
     if any(_private(address) for address in addresses):
