@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_compose_services_and_commands():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"db", "migrate", "api"}
+    assert set(services) == {"db", "migrate", "api", "worker"}
 
     db = services["db"]
     assert db["image"].startswith("postgres:")
@@ -29,12 +29,18 @@ def test_compose_services_and_commands():
     assert "--workers" in api["command"]
     assert api["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert api["environment"]["INCIDENTS_ENV"] == "production"
+    # Webhooks are delivered by the worker, not by the API's processes.
+    assert api["environment"]["INCIDENTS_WEBHOOKS_IN_SERVE"] == "false"
+    worker = services["worker"]
+    assert worker["command"] == ["incidents", "worker"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert worker["environment"]["INCIDENTS_ENV"] == "production"
     # Every service that talks to PostgreSQL points at the db service with the same credentials.
     user = db["environment"]["POSTGRES_USER"]
     password = db["environment"]["POSTGRES_PASSWORD"]
     name = db["environment"]["POSTGRES_DB"]
     expected = f"postgresql://{user}:{password}@db:5432/{name}"
-    for service in (migrate, api):
+    for service in (migrate, api, worker):
         assert service["environment"]["INCIDENTS_DATABASE_URL"] == expected
     port = api["command"][api["command"].index("--port") + 1]
     assert api["ports"] == [f"{port}:{port}"]

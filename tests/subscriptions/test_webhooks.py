@@ -306,3 +306,38 @@ async def test_revoking_the_owners_key_pauses_its_webhooks(fresh_database_url: s
         assert "revoked" in shown["paused_reason"]
         assert len(receiver.accepted) == 1
     await receiver.stop()
+
+
+async def test_incidents_worker_delivers_apart_from_the_api(
+    fresh_database_url: str, tmp_path: Any
+) -> None:
+    import signal
+    from asyncio.subprocess import PIPE, create_subprocess_exec
+
+    from tests.live import INCIDENTS, serve_env
+
+    receiver = await Receiver().start()
+    env = serve_env(tmp_path, database_url=fresh_database_url, webhook_allow_private="true",
+                    webhook_poll_s="0.05")  # fmt: skip
+    # Without a database to share, it says so and stops.
+    alone = await create_subprocess_exec(INCIDENTS, "worker", env=serve_env(tmp_path),
+                                         stdout=PIPE, stderr=PIPE)  # fmt: skip
+    _, complaint = await alone.communicate()
+    assert alone.returncode == 2
+    assert b"INCIDENTS_DATABASE_URL" in complaint
+    process = await create_subprocess_exec(INCIDENTS, "worker", env=env, stdout=PIPE,
+                                           stderr=PIPE)  # fmt: skip
+    try:
+        async with live_app(fresh_database_url, webhook_allow_private=True) as (_, keys, client):
+            analyst = KeyedClient(client, bearer(keys, "analyst"))
+            subscription = await _subscribe(analyst, receiver)
+            made = await _create(analyst)
+            await receiver.wait_for(lambda r: len(r.accepted) >= 1)
+            (message,) = _verified(receiver, subscription["secret"])
+            assert message["data"]["event_id"] == made["id"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = await process.communicate()
+    assert process.returncode == 0, err
+    assert b"delivering webhooks" in out
+    await receiver.stop()
