@@ -211,3 +211,20 @@ async def test_fuzzy_place_filters_are_few_and_short(client_for: ClientFactory):
     assert_problem(long, 422)
     ten = await reader.get("/v1/events", params={"place": ",".join(["Demidovka"] * 10)})
     assert ten.status_code == 200
+
+
+async def test_a_parameter_of_one_value_given_twice_is_refused(client_for: ClientFactory):
+    reader = client_for("reader")
+    for path, query in (
+        ("/v1/events", "q=a&q=b"),
+        ("/v1/events", "limit=5&limit=6"),
+        ("/v1/stats/timeseries", "interval=week&interval=month"),
+        ("/v1/control", "date=2025-01-01&date=2025-02-01"),
+    ):
+        problem = assert_problem(await reader.get(f"{path}?{query}"), 422)
+        assert "more than once" in problem["detail"]
+    # Filters that take several values still take them repeated or comma-separated.
+    both = await reader.get("/v1/events?region=RU-BEL&region=RU-KRS&status=claimed,verified")
+    assert both.status_code == 200, both.text
+    unknown = assert_problem(await reader.get("/v1/events?regoin=RU-BEL"), 422)
+    assert "regoin" in unknown["detail"]

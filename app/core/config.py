@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     webhook_retry_max_s: float = Field(default=600, gt=0)
     webhook_max_failures: int = Field(default=30, ge=1)
     webhook_concurrency: int = Field(default=16, ge=1, le=256)
+    # Delivered messages are kept this many days (the deliveries page, replays).
+    webhook_keep_days: int = Field(default=30, ge=1)
     # Loopback, private and link-local addresses are refused as webhook URLs unless this is
     # set (by whoever runs the service: a receiver on the same network).
     webhook_allow_private: bool = False

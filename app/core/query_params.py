@@ -1,7 +1,8 @@
 """Query parameters: unknown ones are errors, not silently ignored filters; list values
 (repeated or comma-separated), number pairs and the text of a filter value."""
 
-from typing import Annotated, Any
+from collections import Counter
+from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -11,41 +12,67 @@ from pydantic import BaseModel, StringConstraints
 from app.core.errors import UnprocessableContent, UnsupportedMediaType
 from app.core.text import NO_NUL
 
-_allowed_by_route: dict[int, frozenset[str]] = {}
+# Per route: the query parameters it takes, and those of them that take several values.
+_allowed_by_route: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
 
-def _query_names(dependant: Dependant) -> set[str]:
+def _takes_list(annotation: Any) -> bool:
+    if get_origin(annotation) is list:
+        return True
+    return any(_takes_list(arg) for arg in get_args(annotation) if arg is not type(None))
+
+
+def _query_names(dependant: Dependant) -> tuple[set[str], set[str]]:
     names: set[str] = set()
+    lists: set[str] = set()
     for param in dependant.query_params:
         annotation: Any = param.field_info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            names.update(field.alias or name for name, field in annotation.model_fields.items())
+            for name, field in annotation.model_fields.items():
+                names.add(field.alias or name)
+                if _takes_list(field.annotation):
+                    lists.add(field.alias or name)
         else:
             names.add(param.alias)
+            if _takes_list(annotation):
+                lists.add(param.alias)
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        sub_names, sub_lists = _query_names(sub)
+        names |= sub_names
+        lists |= sub_lists
+    return names, lists
 
 
-def _allowed_params(route: APIRoute) -> frozenset[str]:
-    return frozenset(_query_names(route.dependant))
+def _allowed_params(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
+    names, lists = _query_names(route.dependant)
+    return frozenset(names), frozenset(lists)
 
 
 async def reject_unknown_query_params(request: Request) -> None:
-    """A dependency on every route: 422 when the query names a parameter the route lacks."""
+    """A dependency on every route: 422 when the query names a parameter the route lacks, or
+    gives one that takes a single value more than once (rather than keep one silently)."""
     if not request.query_params:
         return
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    allowed = _allowed_by_route.get(id(route))
-    if allowed is None:
-        allowed = _allowed_by_route[id(route)] = _allowed_params(route)
-    unknown = sorted(set(request.query_params.keys()) - allowed)
+    known = _allowed_by_route.get(id(route))
+    if known is None:
+        known = _allowed_by_route[id(route)] = _allowed_params(route)
+    allowed, lists = known
+    given = [name for name, _ in request.query_params.multi_items()]
+    unknown = sorted(set(given) - allowed)
     if unknown:
         raise UnprocessableContent(
             f"Unknown query parameter(s): {', '.join(unknown)}.",
             [{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown],
+        )
+    repeated = sorted({name for name, count in Counter(given).items() if count > 1} - lists)
+    if repeated:
+        raise UnprocessableContent(
+            f"Query parameter(s) given more than once: {', '.join(repeated)}; each takes one "
+            "value.",
+            [{"loc": ["query", name], "msg": "given more than once"} for name in repeated],
         )
 
 

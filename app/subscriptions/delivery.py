@@ -406,12 +406,25 @@ async def run_delivery(database: Database, settings: Settings) -> None:
                     await _step_down(leader)
 
 
+# Delivered messages are kept this long (for the deliveries page and replays), then trimmed
+# with their attempts, once an hour.
+TRIM_EVERY_S = 3600
+TRIM = text(
+    "DELETE FROM delivery WHERE state = 'delivered'"
+    " AND delivered_at < now() - make_interval(days => :days)"
+)
+
+
 async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
     running: dict[uuid.UUID, asyncio.Task[int]] = {}
+    trimmed_at = 0.0
     try:
         while True:
             # The lock's connection must still be there: if it is gone, so is the lock.
             await leader.execute(text("SELECT 1"))
+            if time.monotonic() - trimmed_at > TRIM_EVERY_S:
+                await leader.execute(TRIM, {"days": settings.webhook_keep_days})
+                trimmed_at = time.monotonic()
             for subscription_id, task in list(running.items()):
                 if task.done():
                     del running[subscription_id]

@@ -88,6 +88,8 @@ class Delivery(Base):
     __tablename__ = "delivery"
     __table_args__ = (
         Index(None, "subscription_id", "seq"),
+        # The hourly trim of old delivered messages.
+        Index(None, "delivered_at"),
         CheckConstraint("state IN ('pending', 'delivered')", name="state"),
     )
 

@@ -106,6 +106,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_delivery_id")),
     )
     op.create_index(op.f("ix_delivery_subscription_id_seq"), "delivery", ["subscription_id", "seq"])
+    op.create_index(op.f("ix_delivery_delivered_at"), "delivery", ["delivered_at"])
     op.create_table(
         "delivery_attempt",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
