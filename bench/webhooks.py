@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.webhooks", description=__doc__)
     parser.add_argument("--server", action="append", default=[],
                         help="embedded, or a PostgreSQL URL (an administrator's); repeatable")  # fmt: skip
+    parser.add_argument("--database-url", help="a server to use: the same as --server URL")
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--subscriptions", type=int, default=4)
     parser.add_argument("--clients", type=int, default=4)
@@ -111,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                  "subscriptions": args.subscriptions, "clients": args.clients},
         "servers": {},
     }  # fmt: skip
-    for server in args.server or ["embedded"]:
+    servers = args.server or [args.database_url or "embedded"]
+    for server in servers:
         args.database_url = None if server == "embedded" else server
         url, embedded = prepare_database(args, "incidents_webhooks")
         try:

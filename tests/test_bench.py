@@ -101,3 +101,18 @@ def test_soak_harness_runs(tmp_path: Path):
     answered = sum(n for codes in statuses.values() for n in codes.values())
     assert answered == result["requests"] >= clients
     assert (tmp_path / "results" / result_file.name.replace(".json", ".md")).exists()
+
+
+@pytest.mark.slow
+def test_webhook_bench_runs(tmp_path: Path):
+    done = _run(
+        tmp_path, "bench.webhooks", "--events", "20", "--subscriptions", "2", "--paced", "5",
+        "--paced-per-s", "50",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (result_file,) = (tmp_path / "results").glob("*-webhooks.json")
+    (server,) = json.loads(result_file.read_text())["servers"].values()
+    assert server["deliveries"] == 40
+    assert server["latency"]["n"] == 40
+    assert server["deliveries_per_s"] > 0
+    assert server["paced"]["latency"]["n"] == 5

@@ -145,6 +145,11 @@ class Database:
         # written in short transactions of their own, never inside a request's (see
         # app.auth.rate_limit and app.auth.repository.touch).
         self.bookkeeping_engine = self._engine(url, settings, pool_size=1, max_overflow=2)
+        # Webhook delivery's own pool (app.subscriptions.delivery): the lock's connection and
+        # one per webhook worked at once, so the API's requests never wait on delivery.
+        self.delivery_engine = self._engine(
+            url, settings, pool_size=1, max_overflow=settings.webhook_concurrency + 1
+        )
         self.sessionmaker = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self.read_sessionmaker = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.replica_state = ReplicaState()
@@ -174,6 +179,7 @@ class Database:
         )
 
     async def dispose(self) -> None:
+        await self.delivery_engine.dispose()
         await self.bookkeeping_engine.dispose()
         await self.write_engine.dispose()
         if self.has_replica:

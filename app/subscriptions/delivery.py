@@ -247,10 +247,14 @@ class Worker:
     settings: Settings
     client: httpx.AsyncClient
 
+    def session(self) -> AsyncSession:
+        """A session on delivery's own pool."""
+        return AsyncSession(self.database.delivery_engine, expire_on_commit=False)
+
     async def lease(self, most: int) -> list[uuid.UUID]:
         """Take at most `most` of the subscriptions due (active, not waiting out a backoff,
         not leased)."""
-        async with self.database.write_engine.begin() as conn:
+        async with self.database.delivery_engine.begin() as conn:
             result = await conn.execute(
                 text("""
                 UPDATE subscription SET leased_until = now() + make_interval(secs => :lease)
@@ -271,7 +275,7 @@ class Worker:
             return [row[0] for row in result]
 
     async def release(self, subscription_id: uuid.UUID) -> None:
-        async with self.database.write_engine.begin() as conn:
+        async with self.database.delivery_engine.begin() as conn:
             await conn.execute(
                 text("UPDATE subscription SET leased_until = NULL WHERE id = :id"),
                 {"id": subscription_id},
@@ -295,7 +299,7 @@ class Worker:
                 await self.release(subscription_id)
 
     async def defer(self, subscription_id: uuid.UUID, seconds: float) -> None:
-        async with self.database.write_engine.begin() as conn:
+        async with self.database.delivery_engine.begin() as conn:
             await conn.execute(
                 text(
                     "UPDATE subscription SET next_attempt_at = now() + make_interval(secs => :s)"
@@ -307,7 +311,7 @@ class Worker:
     async def _turn(self, subscription_id: uuid.UUID, deadline: float) -> int:
         sent = 0
         while time.monotonic() < deadline and sent < SENDS_PER_TURN:
-            async with self.database.sessionmaker() as session, session.begin():
+            async with self.session() as session, session.begin():
                 subscription = await session.get(Subscription, subscription_id)
                 if subscription is None or subscription.state != "active":
                     return sent
@@ -344,7 +348,7 @@ class Worker:
         if outcome.ok:
             # The common case in one statement: the attempt, the delivery done, the count of
             # failures in a row back to none.
-            async with self.database.write_engine.begin() as conn:
+            async with self.database.delivery_engine.begin() as conn:
                 await conn.execute(
                     DELIVERED,
                     {
@@ -354,7 +358,7 @@ class Worker:
                     },
                 )  # fmt: skip
             return True
-        async with self.database.sessionmaker() as session, session.begin():
+        async with self.session() as session, session.begin():
             session.add(
                 DeliveryAttempt(
                     delivery_seq=seq, status_code=outcome.status_code,
@@ -385,7 +389,7 @@ async def _lead(database: Database) -> Any:
     """A connection (autocommit: it holds no transaction open) holding the delivery lock, or
     None when another process holds it. A session lock: run the worker on a direct
     connection, not through a PgBouncer in transaction mode."""
-    conn = await database.write_engine.connect()
+    conn = await database.delivery_engine.connect()
     try:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         if await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": DELIVERY_LOCK}):
