@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from app.auth.dependencies import Reader, current_key
 from app.auth.models import ApiKey
 from app.core.db import SessionDep
-from app.core.pagination import CursorQuery, Page
+from app.core.pagination import CURSOR_SCHEMA, CursorQuery, Page
 from app.subscriptions import feed, service
 from app.subscriptions.schemas import (
     DeliveryOut,
@@ -146,7 +146,14 @@ async def replay(
     subscription_id: uuid.UUID,
     session: SessionDep,
     key: Reader,
-    since: Annotated[str, Query(max_length=200, description="a cursor from a delivery")],
+    since: Annotated[
+        str,
+        Query(
+            max_length=500,
+            json_schema_extra=CURSOR_SCHEMA,
+            description="a delivery's cursor: what came after it is sent again",
+        ),
+    ],
 ) -> ReplayOut:
     """Send again, in order, what was delivered about the changes after `since`."""
     return await service.replay(session, subscription_id, since, key)
