@@ -16,9 +16,13 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _not_modified(request: Request, session: Any, response: Response) -> bool:
-    """Set ETag and Cache-Control; True when the client's copy is current (answer 304)."""
-    tag = await service.etag(session, list(request.query_params.multi_items()))
+async def _not_modified(
+    request: Request, session: Any, response: Response, params: EventFilters
+) -> bool:
+    """Set ETag and Cache-Control; True when the client's copy is current (answer 304). The
+    question is the query and the filters it came to (a saved search's may change)."""
+    asked = [*request.query_params.multi_items(), ("filters", params.model_dump_json())]
+    tag = await service.etag(session, asked)
     response.headers["ETag"] = tag
     response.headers["Cache-Control"] = CACHE_CONTROL
     given = request.headers.get("if-none-match", "")
@@ -42,7 +46,7 @@ async def timeseries(
     kind=control_changes, the events claiming a side took control, also per side taking it
     (group_by=side)."""
     await check_filters(session, params, reader)
-    if await _not_modified(request, session, response):
+    if await _not_modified(request, session, response, params):
         return _unchanged(response)
     return await service.timeseries(session, params, params.interval, params.group_by, params.kind)
 
@@ -58,7 +62,7 @@ async def summary(
     """Totals by status, region and event type, the date range covered, and the changes of
     control by the side that took control."""
     await check_filters(session, params, reader)
-    if await _not_modified(request, session, response):
+    if await _not_modified(request, session, response, params):
         return _unchanged(response)
     return await service.summary(session, params)
 
@@ -73,6 +77,6 @@ async def grid(
 ) -> Any:
     """A heat map: event counts per cell of about cell_km, as GeoJSON polygons."""
     await check_filters(session, params, reader)
-    if await _not_modified(request, session, response):
+    if await _not_modified(request, session, response, params):
         return _unchanged(response)
     return await service.grid(session, params, params.cell_km)

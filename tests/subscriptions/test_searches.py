@@ -55,10 +55,22 @@ async def test_a_saved_search_filters_lists_stats_and_the_map(client_for: Client
         await reader.get("/v1/events", params={**inside_out, "search": dated["id"]}), 422
     )
 
-    # Renamed and refiltered; listed; deleted.
+    # Renamed and refiltered; listed; deleted. The stats' ETag follows the search's filters
+    # (no event changed, but the question did).
+    tagged = await reader.get("/v1/stats/summary", params={"search": search["id"]})
+    etag = tagged.headers["etag"]
+    same = await reader.get(
+        "/v1/stats/summary", params={"search": search["id"]}, headers={"If-None-Match": etag}
+    )
+    assert same.status_code == 304
     patched = await _ok(
         await reader.patch(f"/v1/searches/{search['id']}", json={"filters": {"country": "UA"}})
     )
+    refiltered = await reader.get(
+        "/v1/stats/summary", params={"search": search["id"]}, headers={"If-None-Match": etag}
+    )
+    assert refiltered.status_code == 200
+    assert refiltered.json()["total"] == 0
     assert patched["filters"] == {"country": ["UA"]}
     assert {s["id"] for s in await _ok(await reader.get("/v1/searches"))} == {
         search["id"], dated["id"]
