@@ -12,6 +12,7 @@ SKIP LOCKED) and worked by a task of its own, so a slow receiver delays no other
 """
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import logging
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 import orjson
+import psycopg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
@@ -33,7 +35,7 @@ from standardwebhooks.webhooks import Webhook
 from app.auth.models import ApiKey
 from app.changes import changes_after
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, libpq_url
 from app.core.pagination import encode_cursor
 from app.events import (
     Event,
@@ -445,9 +447,59 @@ TRIM = text(
 )
 
 
+# The channel the change feed's trigger notifies at commit (itk_notify_changes).
+CHANGES_CHANNEL = "itk_event_changes"
+
+
+@dataclass
+class Wake:
+    """What ends the delivery loop's wait: a change committed (a notification), or a turn
+    that ended after one came; otherwise the poll interval."""
+
+    event: asyncio.Event
+    generation: int = 0
+
+    def changed(self) -> None:
+        self.generation += 1
+        self.event.set()
+
+    async def wait(self, timeout_s: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self.event.wait()
+        self.event.clear()
+
+
+async def _listen(database: Database, wake: Wake) -> None:
+    """LISTEN for committed changes on a connection of its own (psycopg, autocommit) until
+    cancelled; reconnects after a failure (the poll goes on meanwhile)."""
+    while True:
+        try:
+            conn = await psycopg.AsyncConnection.connect(libpq_url(database.url), autocommit=True)
+            async with conn:
+                await conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                async for _ in conn.notifies():
+                    wake.changed()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("listening for changes failed; polling meanwhile", exc_info=True)
+            await asyncio.sleep(5)
+
+
 async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
     running: dict[uuid.UUID, asyncio.Task[int]] = {}
     trimmed_at = 0.0
+    wake = Wake(asyncio.Event())
+    listener = asyncio.create_task(_listen(worker.database, wake))
+
+    def start(subscription_id: uuid.UUID) -> asyncio.Task[int]:
+        # A turn that ends after a change came may have read the feed before it: look again.
+        seen = wake.generation
+        task = asyncio.create_task(worker.turn(subscription_id))
+        task.add_done_callback(lambda _: wake.event.set() if wake.generation > seen else None)
+        return task
+
     try:
         while True:
             # The lock's connection must still be there: if it is gone, so is the lock.
@@ -462,11 +514,11 @@ async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
                         log.warning("webhook turn failed", exc_info=error)
             if (free := settings.webhook_concurrency - len(running)) > 0:
                 for subscription_id in await worker.lease(free):
-                    running[subscription_id] = asyncio.create_task(worker.turn(subscription_id))
-            await asyncio.sleep(settings.webhook_poll_s)
+                    running[subscription_id] = start(subscription_id)
+            await wake.wait(settings.webhook_poll_s)
     finally:
+        listener.cancel()
         for task in running.values():
             task.cancel()
-        if running:
-            with anyio.CancelScope(shield=True):
-                await asyncio.gather(*running.values(), return_exceptions=True)
+        with anyio.CancelScope(shield=True):
+            await asyncio.gather(listener, *running.values(), return_exceptions=True)

@@ -29,7 +29,7 @@ BELGOROD = {"region": ["RU-BEL"]}
 @contextlib.asynccontextmanager
 async def worker(database: Any, url: str, **settings: Any) -> AsyncIterator[None]:
     """The delivery worker, as `incidents serve` runs it, until the block ends."""
-    task = asyncio.create_task(run_delivery(database, make_settings(url, **FAST, **settings)))
+    task = asyncio.create_task(run_delivery(database, make_settings(url, **(FAST | settings))))
     try:
         yield
     finally:
@@ -340,4 +340,23 @@ async def test_incidents_worker_delivers_apart_from_the_api(
         out, err = await process.communicate()
     assert process.returncode == 0, err
     assert b"delivering webhooks" in out
+    await receiver.stop()
+
+
+async def test_a_commit_wakes_the_worker_between_polls(fresh_database_url: str) -> None:
+    # A poll a minute: only the notification sent at commit can bring the message sooner
+    # (the wait below guards against hanging, it asserts no speed).
+    receiver = await Receiver().start()
+    async with (
+        live_app(fresh_database_url, **FAST) as (database, keys, client),
+        worker(database, fresh_database_url, webhook_poll_s=60),
+    ):
+        analyst = KeyedClient(client, bearer(keys, "analyst"))
+        subscription = await _subscribe(analyst, receiver)
+        # The worker's first look happened before the webhook existed; the next poll is a
+        # minute away.
+        made = [await _create(analyst, summary=f"woken {n}") for n in range(2)]
+        await receiver.wait_for(lambda r: len(r.accepted) >= 2, guard_s=50)
+        ids = [m["data"]["event_id"] for m in _verified(receiver, subscription["secret"])]
+        assert ids == [event["id"] for event in made]
     await receiver.stop()
