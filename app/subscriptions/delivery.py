@@ -447,8 +447,10 @@ TRIM = text(
 )
 
 
-# The channel the change feed's trigger notifies at commit (itk_notify_changes).
+# The channel the change feed's trigger notifies at commit (itk_notify_changes), and how
+# long the worker lets commits gather once woken.
 CHANGES_CHANNEL = "itk_event_changes"
+COALESCE_S = 0.02
 
 
 @dataclass
@@ -464,9 +466,12 @@ class Wake:
         self.event.set()
 
     async def wait(self, timeout_s: float) -> None:
+        """Until woken or timeout_s; once woken, a moment more (COALESCE_S), so that a burst
+        of commits starts one round of turns, not one per commit."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
                 await self.event.wait()
+                await asyncio.sleep(COALESCE_S)
         self.event.clear()
 
 
