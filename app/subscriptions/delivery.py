@@ -451,6 +451,7 @@ TRIM = text(
 # long the worker lets commits gather once woken.
 CHANGES_CHANNEL = "itk_event_changes"
 COALESCE_S = 0.02
+RECHECK_S, RECHECKS = 0.1, 3
 
 
 @dataclass
@@ -497,6 +498,7 @@ async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
     trimmed_at = 0.0
     wake = Wake(asyncio.Event())
     listener = asyncio.create_task(_listen(worker.database, wake))
+    rechecks = 0
 
     def start(subscription_id: uuid.UUID) -> asyncio.Task[int]:
         # A turn that ends after a change came may have read the feed before it: look again.
@@ -520,7 +522,11 @@ async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
             if (free := settings.webhook_concurrency - len(running)) > 0:
                 for subscription_id in await worker.lease(free):
                     running[subscription_id] = start(subscription_id)
-            await wake.wait(settings.webhook_poll_s)
+            # After a commit, look again a few times shortly: the feed holds a change back
+            # while an older transaction is still open, and no second notification comes.
+            seen = wake.generation
+            await wake.wait(RECHECK_S if rechecks else settings.webhook_poll_s)
+            rechecks = RECHECKS if wake.generation != seen else max(0, rechecks - 1)
     finally:
         listener.cancel()
         for task in running.values():
