@@ -14,10 +14,8 @@ SKIP LOCKED) and worked by a task of its own, so a slow receiver delays no other
 import asyncio
 import contextlib
 import datetime as dt
-import ipaddress
 import logging
 import random
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,7 +45,7 @@ from app.events import (
 )
 from app.subscriptions.models import Delivery, DeliveryAttempt, SavedSearch, Subscription
 from app.subscriptions.repository import add_members, members_among, queue, remove_members
-from app.subscriptions.service import usable
+from app.subscriptions.service import non_public_address, usable
 
 log = logging.getLogger("app.subscriptions")
 
@@ -120,16 +118,12 @@ async def _address_allowed(url: str, settings: Settings) -> str | None:
         return None
     parts = urlsplit(url)
     try:
-        with anyio.fail_after(settings.webhook_timeout_s):
-            found = await anyio.getaddrinfo(parts.hostname or "", parts.port or 443,
-                                            type=socket.SOCK_STREAM)  # fmt: skip
+        address = await non_public_address(
+            parts.hostname or "", parts.port, settings.webhook_timeout_s
+        )
     except (OSError, TimeoutError) as exc:
         return f"the host does not resolve: {exc or 'timed out'}"
-    for info in found:
-        ip = ipaddress.ip_address(str(info[4][0]))
-        if not ip.is_global or ip.is_multicast:
-            return f"the host resolves to a non-public address ({ip})"
-    return None
+    return None if address is None else f"the host resolves to a non-public address ({address})"
 
 
 @dataclass

@@ -212,9 +212,17 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _private(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return not ip.is_global or ip.is_multicast
+async def non_public_address(hostname: str, port: int | None, timeout_s: float) -> str | None:
+    """The first of the host's addresses that is loopback, private, link-local or multicast,
+    or None; OSError (or TimeoutError, past timeout_s) when the host does not resolve. Checked
+    when a webhook URL is given and again before each POST (a name may point elsewhere later)."""
+    with anyio.fail_after(timeout_s):
+        found = await anyio.getaddrinfo(hostname, port or 443, type=socket.SOCK_STREAM)
+    for info in found:
+        ip = ipaddress.ip_address(str(info[4][0]))
+        if not ip.is_global or ip.is_multicast:
+            return str(ip)
+    return None
 
 
 async def check_url(url: str, settings: Settings, field: str = "url") -> None:
@@ -238,12 +246,10 @@ async def check_url(url: str, settings: Settings, field: str = "url") -> None:
     if settings.webhook_allow_private:
         return
     try:
-        with anyio.fail_after(RESOLVE_S):
-            found = await anyio.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
+        address = await non_public_address(parts.hostname, port, RESOLVE_S)
     except (OSError, TimeoutError) as exc:
         raise refuse(f"The URL's host {parts.hostname} does not resolve.") from exc
-    addresses = {str(info[4][0]) for info in found}
-    if any(_private(address) for address in addresses):
+    if address is not None:
         raise refuse(
             f"The URL's host {parts.hostname} is a loopback, private or link-local address; "
             "the service's operator may allow those (INCIDENTS_WEBHOOK_ALLOW_PRIVATE)."
