@@ -39,6 +39,15 @@ class ApiKey(Base):
     def role_level(self) -> Role:
         return Role[self.role]
 
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= dt.datetime.now(dt.UTC)
+
+    @property
+    def usable(self) -> bool:
+        """Neither revoked nor expired: what authenticates (repository.USABLE in SQL)."""
+        return self.revoked_at is None and not self.expired
+
 
 class RateWindow(Base):
     """Requests per key per minute, for INCIDENTS_RATE_LIMIT_PER_MINUTE: in the database, so

@@ -59,7 +59,7 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> ApiK
         raise Unauthorized("The API key is not valid.")
     if key.revoked_at is not None:
         raise Unauthorized("The API key has been revoked.")
-    if key.expires_at is not None and key.expires_at <= dt.datetime.now(dt.UTC):
+    if key.expired:
         raise Unauthorized("The API key has expired.")
     return key
 

@@ -45,7 +45,7 @@ from app.events import (
 )
 from app.subscriptions.models import Delivery, DeliveryAttempt, SavedSearch, Subscription
 from app.subscriptions.repository import add_members, members_among, queue, remove_members
-from app.subscriptions.service import non_public_address, usable
+from app.subscriptions.service import non_public_address
 
 log = logging.getLogger("app.subscriptions")
 
@@ -187,7 +187,7 @@ async def _filters_of(session: AsyncSession, subscription: Subscription) -> Even
     longer read (revoked or expired): the subscription is then paused."""
     search = await session.get(SavedSearch, subscription.search_id)
     owner = await session.get(ApiKey, subscription.owner)
-    if search is None or owner is None or not usable(owner):
+    if search is None or owner is None or not owner.usable:
         return None
     filters = EventFilters.model_validate(search.filters)
     await check_filters(session, filters, owner)
@@ -207,17 +207,17 @@ async def queue_changes(session: AsyncSession, subscription: Subscription) -> in
         return 0
     ids = list({change.event_id for change in changes})
     now_in = await events_matching(session, filters, ids)
-    members = await members_among(session, subscription.id, ids)
-    documents = await live_documents(session, list(now_in | members))
-    entered: set[uuid.UUID] = set()
-    left: set[uuid.UUID] = set()
+    were_in = await members_among(session, subscription.id, ids)
+    documents = await live_documents(session, list(now_in | were_in))
+    # Each event is judged as it is now, so its first change in the batch enters or leaves
+    # and its later ones (if it is in) change.
+    members = set(were_in)
     rows = []
     for change in changes:
         before, after = change.event_id in members, change.event_id in now_in
         if not before and not after:
             continue
         kind = "changed" if before and after else "entered" if after else "left"
-        (entered if after else left).add(change.event_id)
         (members.add if after else members.discard)(change.event_id)
         rows.append(
             {
@@ -231,8 +231,8 @@ async def queue_changes(session: AsyncSession, subscription: Subscription) -> in
             }
         )
     await queue(session, rows)
-    await add_members(session, subscription.id, sorted(entered - left))
-    await remove_members(session, subscription.id, sorted(left - entered))
+    await add_members(session, subscription.id, sorted(now_in - were_in))
+    await remove_members(session, subscription.id, sorted(were_in - now_in))
     subscription.feed_xid, subscription.feed_seq = changes[-1].xid, changes[-1].seq
     return len(changes)
 

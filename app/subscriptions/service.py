@@ -1,7 +1,6 @@
 """Saved searches and webhooks: who owns what, what a search may hold, what a URL may be."""
 
 import base64
-import datetime as dt
 import hashlib
 import ipaddress
 import secrets
@@ -173,16 +172,6 @@ async def new_feed_token(session: AsyncSession, search_id: uuid.UUID, key: ApiKe
     return FeedToken(feed_url=_feed_url(search.id), token=token)
 
 
-def usable(key: ApiKey | None) -> bool:
-    """Whether a key may still read (not revoked, not expired)."""
-    now = dt.datetime.now(dt.UTC)
-    return (
-        key is not None
-        and key.revoked_at is None
-        and (key.expires_at is None or key.expires_at > now)
-    )
-
-
 async def search_for_feed(
     session: AsyncSession, search_id: uuid.UUID, key: ApiKey | None, token: str | None
 ) -> tuple[SavedSearch, ApiKey]:
@@ -195,7 +184,7 @@ async def search_for_feed(
     if (
         search is None
         or owner is None
-        or not usable(owner)
+        or not owner.usable
         or token is None
         or search.feed_token_sha256 is None
         or not secrets.compare_digest(search.feed_token_sha256, _sha256(token))
