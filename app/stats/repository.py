@@ -78,9 +78,9 @@ def rollup_can_answer(filters: EventFilters, group_by: str | None, kind: str = "
     events are counted."""
     used = {
         name
-        for name in set(EventFilters.model_fields) - NOT_FILTERS
-        if getattr(filters, name) not in (None, [], False)
-        or (name == "disputed_figures" and filters.disputed_figures is not None)
+        for name, field in EventFilters.model_fields.items()
+        if name not in NOT_FILTERS
+        and getattr(filters, name) != field.get_default(call_default_factory=True)
     }
     grouped = group_by is None or group_by in ROLLUP_GROUPS
     return used <= ROLLUP_FILTERS and grouped and kind == "events"
