@@ -167,8 +167,7 @@ def worker() -> None:
     """Deliver webhooks (and fold the stats rollup) without serving the API: for deployments
     that run delivery apart (then set INCIDENTS_WEBHOOKS_IN_SERVE=false on the servers).
     One process at a time delivers; a second waits to take over. Stops on SIGTERM/SIGINT."""
-    from app.stats.compaction import run_compactor
-    from app.subscriptions.delivery import run_delivery
+    from app.ops.background import background_work
 
     settings = get_settings()
     if settings.database_url is None:
@@ -179,22 +178,15 @@ def worker() -> None:
 
     async def run(url: str) -> None:
         database = Database(url, settings)
-        tasks = [asyncio.create_task(run_delivery(database, settings))]
-        if settings.rollup_compact_interval_s > 0:
-            tasks.append(
-                asyncio.create_task(run_compactor(database, settings.rollup_compact_interval_s))
-            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         typer.echo("delivering webhooks (SIGTERM to stop)")
         try:
-            await stop.wait()
+            async with background_work(database, settings, deliver=True):
+                await stop.wait()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await database.dispose()
 
     with _database_url(settings) as url:

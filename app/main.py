@@ -1,6 +1,5 @@
 """create_app(): routers, middleware, exception handlers."""
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,10 +27,9 @@ from app.events.sources_router import router as sources_router
 from app.exports.router import router as exports_router
 from app.gazetteer.router import router as gazetteer_router
 from app.imports.router import router as imports_router
+from app.ops.background import background_work
 from app.ops.router import router as ops_router
-from app.stats.compaction import run_compactor
 from app.stats.router import router as stats_router
-from app.subscriptions.delivery import run_delivery
 from app.subscriptions.router import searches as searches_router
 from app.subscriptions.router import subscriptions as subscriptions_router
 from app.ui.router import mount_dashboard
@@ -52,21 +50,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if owned:
             url, embedded = await anyio.to_thread.run_sync(prepare_database, settings)
             app.state.database = Database(url, settings, settings.read_database_url)
-        background = []
-        if settings.rollup_compact_interval_s > 0:
-            background.append(
-                asyncio.create_task(
-                    run_compactor(app.state.database, settings.rollup_compact_interval_s)
-                )
-            )
-        if settings.webhooks_in_serve:
-            background.append(asyncio.create_task(run_delivery(app.state.database, settings)))
         try:
-            yield
+            async with background_work(
+                app.state.database, settings, deliver=settings.webhooks_in_serve
+            ):
+                yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
             if owned:
                 await app.state.database.dispose()
                 app.state.database = None
