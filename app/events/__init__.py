@@ -28,11 +28,13 @@ from app.events.filters import (
     Sort,
     filter_conditions,
     resolved_names,
+    used_filters,
 )
 from app.events.models import (
     ControlClaimRecord,
     ControlState,
     Event,
+    EventCell,
     EventChange,
     EventRollup,
     EventUnit,
@@ -95,6 +97,7 @@ __all__ = [
     "ControlClaimRecord",
     "ControlState",
     "Event",
+    "EventCell",
     "EventChange",
     "EventCreate",
     "EventFilters",
@@ -121,4 +124,5 @@ __all__ = [
     "period_start",
     "resolved_names",
     "saved_filters",
+    "used_filters",
 ]

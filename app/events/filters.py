@@ -195,6 +195,22 @@ class EventListParams(EventFilters):
     cursor: CursorField | None = None
 
 
+# Parameters beside the filters: a saved search's (merged into the filters by then) and the
+# read-your-writes position.
+NOT_FILTERS = {"search", "min_lsn"}
+
+
+def used_filters(filters: EventFilters) -> set[str]:
+    """The names of the filters set to anything but their default (what a rollup must hold
+    to answer in the events' stead)."""
+    return {
+        name
+        for name, field in EventFilters.model_fields.items()
+        if name not in NOT_FILTERS
+        and getattr(filters, name) != field.get_default(call_default_factory=True)
+    }
+
+
 # ---------------------------------------------------------------- to SQL
 
 

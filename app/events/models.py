@@ -348,6 +348,27 @@ class EventRollup(Base):
     fatalities_high: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
+class EventCell(Base):
+    """Live, located event count deltas per (Web Mercator cell of zoom 14, status), with the
+    sums of the events' zoom 24 positions, appended by statement-level triggers on event
+    (itk_cells_follow) and folded by itk_cells_compact(): the map tiles' clusters at low zooms
+    (app/tiles) without reading the events."""
+
+    __tablename__ = "event_cell"
+    __table_args__ = (
+        Index(None, "cx", "cy", postgresql_include=["status", "events", "sum_x", "sum_y"]),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # The cell: column and row of the 2^14 grid (itk_mercator_column(lon) >> 10, …).
+    cx: Mapped[int] = mapped_column(Integer)
+    cy: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(Text)
+    events: Mapped[int] = mapped_column(BigInteger)
+    sum_x: Mapped[int] = mapped_column(BigInteger)
+    sum_y: Mapped[int] = mapped_column(BigInteger)
+
+
 class ControlClaimRecord(Base):
     """One place an event's control claim names (its own place when it names none), kept by
     statement-level triggers on event (itk_control_claims) in the writing transaction, for

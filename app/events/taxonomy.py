@@ -77,6 +77,7 @@ SubEventType = Literal[
 ]
 
 Status = Literal["claimed", "verified", "disputed", "refuted"]
+STATUSES: tuple[str, ...] = get_args(Status)
 # Analytic confidence in the event's account, as estimative language grades it: apart from the
 # status (what a second key attests), an analyst's judgment of how well the sources hold up.
 Confidence = Literal["low", "moderate", "high"]

@@ -22,7 +22,9 @@ async def compact_once(database: Database) -> int | None:
         lock = text("SELECT pg_try_advisory_xact_lock(:k)")
         if not await conn.scalar(lock, {"k": COMPACTION_LOCK}):
             return None
-        return int(await conn.scalar(text("SELECT itk_rollup_compact()")) or 0)
+        # The stats rollup, and the map tiles' cells (app/tiles): the same kind of deltas.
+        folded = await conn.scalar(text("SELECT itk_rollup_compact() + itk_cells_compact()"))
+        return int(folded or 0)
 
 
 ENSURE_PARTITIONS = text(

@@ -35,14 +35,12 @@ from app.events import (
     filter_conditions,
     of_its_event,
     resolved_names,
+    used_filters,
 )
 from app.gazetteer import repository as gazetteer
 
 # Filters the rollup's key can answer; anything else reads the events themselves.
 ROLLUP_FILTERS = {"country", "region", "status", "event_type", "date_from", "date_to"}
-# Parameters beside the filters: a saved search's (merged into the filters by then) and the
-# read-your-writes position.
-NOT_FILTERS = {"search", "min_lsn"}
 ROLLUP_GROUPS = {
     "region": EventRollup.region_code,
     "country": EventRollup.country,
@@ -76,12 +74,7 @@ def _sums(values: Any) -> Sums:
 def rollup_can_answer(filters: EventFilters, group_by: str | None, kind: str = "events") -> bool:
     """True when only filters the rollup's key holds are set (deleted events excluded) and
     events are counted."""
-    used = {
-        name
-        for name, field in EventFilters.model_fields.items()
-        if name not in NOT_FILTERS
-        and getattr(filters, name) != field.get_default(call_default_factory=True)
-    }
+    used = used_filters(filters)
     grouped = group_by is None or group_by in ROLLUP_GROUPS
     return used <= ROLLUP_FILTERS and grouped and kind == "events"
 

@@ -16,12 +16,16 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _not_modified(
+async def not_modified(
     request: Request, session: Any, response: Response, params: EventFilters
 ) -> bool:
     """Set ETag and Cache-Control; True when the client's copy is current (answer 304). The
     question is the query and the filters it came to (a saved search's may change)."""
-    asked = [*request.query_params.multi_items(), ("filters", params.model_dump_json())]
+    asked = [
+        ("path", request.url.path),
+        *request.query_params.multi_items(),
+        ("filters", params.model_dump_json()),
+    ]
     tag = await service.etag(session, asked)
     response.headers["ETag"] = tag
     response.headers["Cache-Control"] = CACHE_CONTROL
@@ -29,7 +33,7 @@ async def _not_modified(
     return tag in {part.strip() for part in given.split(",")} or given.strip() == "*"
 
 
-def _unchanged(response: Response) -> Response:
+def unchanged(response: Response) -> Response:
     return Response(status_code=304, headers=dict(response.headers))
 
 
@@ -46,8 +50,8 @@ async def timeseries(
     kind=control_changes, the events claiming a side took control, also per side taking it
     (group_by=side)."""
     await check_filters(session, params, reader)
-    if await _not_modified(request, session, response, params):
-        return _unchanged(response)
+    if await not_modified(request, session, response, params):
+        return unchanged(response)
     return await service.timeseries(session, params, params.interval, params.group_by, params.kind)
 
 
@@ -62,8 +66,8 @@ async def summary(
     """Totals by status, region and event type, the date range covered, and the changes of
     control by the side that took control."""
     await check_filters(session, params, reader)
-    if await _not_modified(request, session, response, params):
-        return _unchanged(response)
+    if await not_modified(request, session, response, params):
+        return unchanged(response)
     return await service.summary(session, params)
 
 
@@ -77,6 +81,6 @@ async def grid(
 ) -> Any:
     """A heat map: event counts per cell of about cell_km, as GeoJSON polygons."""
     await check_filters(session, params, reader)
-    if await _not_modified(request, session, response, params):
-        return _unchanged(response)
+    if await not_modified(request, session, response, params):
+        return unchanged(response)
     return await service.grid(session, params, params.cell_km)

@@ -1,0 +1,169 @@
+"""The tiles' queries: cluster counts from the cells (event_cell) or from the events, and the
+events that are points."""
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.events import Event, EventCell, EventFilters, filter_conditions
+from app.tiles.grid import CELL_LEVEL, GRID_LEVEL, Span, Tile
+
+MERCATOR_COLUMN = func.itk_mercator_column(Event.lon)
+MERCATOR_ROW = func.itk_mercator_row(Event.lat)
+
+
+@dataclass
+class Group:
+    """Events of one status in one cluster cell: their count, the sums of their positions and
+    the corners of the box they lie in (2^24 grid)."""
+
+    column: int
+    row: int
+    status: str
+    events: int
+    sum_x: int
+    sum_y: int
+    low: tuple[int, int]
+    high: tuple[int, int]
+
+
+@dataclass
+class PointRow:
+    id: uuid.UUID
+    status: str
+    event_type: str
+    event_date: dt.date
+    location_name: str | None
+    column: int
+    row: int
+
+
+def _within(span: Span) -> list[ColumnElement[bool]]:
+    """Events in a square of the grid: latitude and longitude ranges the (lat, lon,
+    event_date) index serves, then the integer grid, which decides."""
+    west, south, east, north = span.bounds()
+    return [
+        Event.lat.between(south, north),
+        Event.lon.between(west, east),
+        MERCATOR_COLUMN.op(">>")(span.shift) == span.x,
+        MERCATOR_ROW.op(">>")(span.shift) == span.y,
+    ]
+
+
+def _shifted(column: Any, bits: int) -> Any:
+    return column.op(">>")(bits) if bits else column
+
+
+async def groups_from_cells(
+    session: AsyncSession, tile: Tile, statuses: Sequence[str]
+) -> list[Group]:
+    """Clusters of the live, located events (of these statuses, all when empty) from the
+    rollup of zoom 14 cells: tiles up to zoom 11."""
+    down = CELL_LEVEL - tile.level
+    bits = CELL_LEVEL - tile.cluster_level
+    conditions = [
+        EventCell.cx.between(tile.x << down, ((tile.x + 1) << down) - 1),
+        EventCell.cy.between(tile.y << down, ((tile.y + 1) << down) - 1),
+    ]
+    if statuses:
+        conditions.append(EventCell.status.in_(statuses))
+    column, row = _shifted(EventCell.cx, bits), _shifted(EventCell.cy, bits)
+    query = (
+        select(
+            column,
+            row,
+            EventCell.status,
+            func.sum(EventCell.events),
+            func.sum(EventCell.sum_x),
+            func.sum(EventCell.sum_y),
+            func.min(EventCell.cx),
+            func.min(EventCell.cy),
+            func.max(EventCell.cx),
+            func.max(EventCell.cy),
+        )
+        .where(*conditions)
+        .group_by(column, row, EventCell.status)
+        .having(func.sum(EventCell.events) > 0)
+    )
+    up = GRID_LEVEL - CELL_LEVEL
+    return [
+        Group(
+            r[0],
+            r[1],
+            r[2],
+            int(r[3]),
+            int(r[4]),
+            int(r[5]),
+            (r[6] << up, r[7] << up),
+            (r[8] << up, r[9] << up),
+        )
+        for r in await session.execute(query)
+    ]
+
+
+async def groups_from_events(
+    session: AsyncSession, tile: Tile, filters: EventFilters
+) -> list[Group]:
+    """Clusters of the events matching the filters, counted from the events themselves."""
+    located = (
+        select(MERCATOR_COLUMN.label("mx"), MERCATOR_ROW.label("my"), Event.status.label("status"))
+        .where(*filter_conditions(filters), *_within(tile))
+        .subquery()
+    )
+    bits = GRID_LEVEL - tile.cluster_level
+    column, row = _shifted(located.c.mx, bits), _shifted(located.c.my, bits)
+    query = select(
+        column,
+        row,
+        located.c.status,
+        func.count(),
+        func.sum(located.c.mx),
+        func.sum(located.c.my),
+        func.min(located.c.mx),
+        func.min(located.c.my),
+        func.max(located.c.mx),
+        func.max(located.c.my),
+    ).group_by(column, row, located.c.status)
+    return [
+        Group(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), (r[6], r[7]), (r[8], r[9]))
+        for r in await session.execute(query)
+    ]
+
+
+def _point_query(filters: EventFilters, *where: ColumnElement[bool]) -> Any:
+    return select(
+        Event.id,
+        Event.status,
+        Event.event_type,
+        Event.event_date,
+        Event.location_name,
+        MERCATOR_COLUMN,
+        MERCATOR_ROW,
+    ).where(*filter_conditions(filters), *where)
+
+
+async def points_in(
+    session: AsyncSession, tile: Tile, filters: EventFilters, limit: int
+) -> list[PointRow]:
+    """Up to `limit` events matching the filters in the tile, the latest first."""
+    query = (
+        _point_query(filters, *_within(tile))
+        .order_by(Event.event_date.desc(), Event.id)
+        .limit(limit)
+    )
+    return [PointRow(*row) for row in await session.execute(query)]
+
+
+async def points_in_cells(
+    session: AsyncSession, cells: Sequence[Span], filters: EventFilters
+) -> list[PointRow]:
+    """The events matching the filters in these cells (each a small range of the indexes)."""
+    if not cells:
+        return []
+    query = _point_query(filters, or_(*(and_(*_within(cell)) for cell in cells)))
+    return [PointRow(*row) for row in await session.execute(query)]

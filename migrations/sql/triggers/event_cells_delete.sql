@@ -1,0 +1,3 @@
+CREATE TRIGGER event_cells_delete AFTER DELETE ON event
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION itk_cells_follow();

@@ -1,0 +1,3 @@
+CREATE TRIGGER event_cells_insert AFTER INSERT ON event
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION itk_cells_follow();
