@@ -32,6 +32,7 @@ from app.ops.router import router as ops_router
 from app.stats.router import router as stats_router
 from app.subscriptions.router import searches as searches_router
 from app.subscriptions.router import subscriptions as subscriptions_router
+from app.tiles.router import router as tiles_router
 from app.ui.router import mount_dashboard
 
 log = logging.getLogger("app")
@@ -119,5 +120,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(control_router)
     app.include_router(searches_router)
     app.include_router(subscriptions_router)
+    app.include_router(tiles_router)
     mount_dashboard(app)
     return app
