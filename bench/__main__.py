@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ GOALS = {
     "Q3": ("p50_ms", 20.0, "fuzzy place search over the gazetteer, p50"),
     "W1": ("ratio", 0.5, "POST /v1/events req/s vs bare Starlette doing the same INSERTs"),
     "C1": ("p50_ms", 50.0, "who holds what on a day, every one of 10,000 places, p50"),
+    "T1": ("p50_ms", 30.0, "vector tile of a map browse, zoom 5 to 13, some by week, p50"),
 }
 HALF_YEAR = {"date_from": "2024-01-01", "date_to": "2024-06-30"}
 DASHBOARD: dict[str, dict[str, str]] = {
@@ -60,6 +62,35 @@ DASHBOARD: dict[str, dict[str, str]] = {
     "D7": {"near": "50.6,36.6", "radius_km": "15", **HALF_YEAR},
 }  # fmt: skip
 W1_ROUNDS = 3
+
+
+def _tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    row = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(row)
+
+
+def browse_tiles() -> list[tuple[str, dict[str, str]]]:
+    """T1: the tiles a dashboard asks for in a browse of the data: the whole border at zoom 5,
+    zooming in on Belgorod through 7, 9, 11 and 13 (a 3 x 2 screen of tiles at each), and the
+    time slider's weeks at zoom 7."""
+    tiles: list[tuple[str, dict[str, str]]] = []
+    for z in (5, 7, 9, 11, 13):
+        x, y = _tile_of(50.6, 36.6, z)
+        tiles += [
+            (f"/v1/tiles/{z}/{x + dx}/{y + dy}.mvt", {}) for dx in (-1, 0, 1) for dy in (0, 1)
+        ]
+    x, y = _tile_of(50.6, 36.6, 7)
+    for week in range(6):
+        first = dt.date(2024, 3, 4) + dt.timedelta(weeks=week)
+        span = {
+            "date_from": first.isoformat(),
+            "date_to": (first + dt.timedelta(days=6)).isoformat(),
+        }
+        tiles += [(f"/v1/tiles/7/{x + dx}/{y}.mvt", span) for dx in (-1, 0, 1)]
+    return tiles
+
+
 # C1: the territorial events' claims name the 10,000 gazetteer places nearest the border
 # (round-robin), set around the service as the status mix is: the claims and documents are
 # kept by the same triggers and function a write uses.
@@ -347,6 +378,23 @@ def run(args: argparse.Namespace, ndjson: Path, size: int, workdir: Path) -> dic
         results["C1"] = {
             "api": percentiles(samples), "places": places,
             "features": len(whole.json()["features"]), "bytes": len(whole.content),
+        }  # fmt: skip
+
+        log("T1: vector tiles of a map browse")
+        tiles = browse_tiles()
+        sizes = [len(client.get(path, params=query).content) for path, query in tiles]
+        samples = []
+        for n in range(args.requests + 20):
+            path, query = tiles[n % len(tiles)]
+            started = time.perf_counter()
+            response = client.get(path, params=query)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path} -> {response.status_code}: {response.text[:300]}")
+            if n >= 20:
+                samples.append(time.perf_counter() - started)
+        results["T1"] = {
+            "api": percentiles(samples), "tiles": len(tiles),
+            "bytes_p50": int(statistics.median(sizes)), "bytes_max": max(sizes),
         }  # fmt: skip
 
         log("W1: POST /v1/events")
