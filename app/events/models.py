@@ -349,14 +349,19 @@ class EventRollup(Base):
 
 
 class EventCell(Base):
-    """Live, located event count deltas per (Web Mercator cell of zoom 14, status), with the
-    sums of the events' zoom 24 positions, appended by statement-level triggers on event
-    (itk_cells_follow) and folded by itk_cells_compact(): the map tiles' clusters at low zooms
-    (app/tiles) without reading the events."""
+    """Live, located event count deltas per (Web Mercator cell of zoom 14, status, country,
+    region), with the sums of the events' zoom 24 positions, appended by statement-level
+    triggers on event (itk_cells_follow) and folded by itk_cells_compact(): the map tiles'
+    clusters at low zooms (app/tiles) without reading the events."""
 
     __tablename__ = "event_cell"
     __table_args__ = (
-        Index(None, "cx", "cy", postgresql_include=["status", "events", "sum_x", "sum_y"]),
+        Index(
+            None,
+            "cx",
+            "cy",
+            postgresql_include=["status", "country", "region_code", "events", "sum_x", "sum_y"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -364,6 +369,8 @@ class EventCell(Base):
     cx: Mapped[int] = mapped_column(Integer)
     cy: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str | None] = mapped_column(Text)
     events: Mapped[int] = mapped_column(BigInteger)
     sum_x: Mapped[int] = mapped_column(BigInteger)
     sum_y: Mapped[int] = mapped_column(BigInteger)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events import Event, EventCell, EventFilters, filter_conditions
+from app.events import Event, EventCell, EventFilters, filter_conditions, resolved_names
 from app.tiles.grid import CELL_LEVEL, GRID_LEVEL, Span, Tile
 
 MERCATOR_COLUMN = func.itk_mercator_column(Event.lon)
@@ -60,18 +60,22 @@ def _shifted(column: Any, bits: int) -> Any:
 
 
 async def groups_from_cells(
-    session: AsyncSession, tile: Tile, statuses: Sequence[str]
+    session: AsyncSession, tile: Tile, filters: EventFilters
 ) -> list[Group]:
-    """Clusters of the live, located events (of these statuses, all when empty) from the
-    rollup of zoom 14 cells: tiles up to zoom 11."""
+    """Clusters of the live, located events from the rollup of zoom 14 cells: tiles up to
+    zoom 11, filtered by status, country and region only."""
     down = CELL_LEVEL - tile.level
     bits = CELL_LEVEL - tile.cluster_level
     conditions = [
         EventCell.cx.between(tile.x << down, ((tile.x + 1) << down) - 1),
         EventCell.cy.between(tile.y << down, ((tile.y + 1) << down) - 1),
     ]
-    if statuses:
-        conditions.append(EventCell.status.in_(statuses))
+    if filters.status:
+        conditions.append(EventCell.status.in_(filters.status))
+    if filters.country:
+        conditions.append(EventCell.country.in_([code.upper() for code in filters.country]))
+    if filters.region:
+        conditions.append(EventCell.region_code.in_(resolved_names(filters).region_codes))
     column, row = _shifted(EventCell.cx, bits), _shifted(EventCell.cy, bits)
     query = (
         select(

@@ -25,7 +25,7 @@ from app.tiles.grid import (
 from app.tiles.repository import Group, PointRow
 
 # The filters the rollup of cells holds (beside the deleted events, always left out there).
-CELL_FILTERS = {"status"}
+CELL_FILTERS = {"status", "country", "region"}
 ENCODING = {"extents": EXTENT, "y_coord_down": True}
 
 
@@ -64,7 +64,7 @@ async def _clustered(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(points, clusters): cells of several events are clusters, a cell of one its event."""
     if tile.level <= ROLLUP_MAX_ZOOM and used_filters(filters) <= CELL_FILTERS:
-        groups = await repository.groups_from_cells(session, tile, filters.status)
+        groups = await repository.groups_from_cells(session, tile, filters)
         precision = CELL_LEVEL
     else:
         groups = await repository.groups_from_events(session, tile, filters)

@@ -1,5 +1,5 @@
 """Map tiles' clusters without reading the events: event_cell keeps live, located event
-counts per (Web Mercator cell of zoom 14, status) with the sums of their positions, appended
+counts per (Web Mercator cell of zoom 14, status, country, region) with the sums of their positions, appended
 by statement-level triggers on event (itk_cells_follow) and folded by itk_cells_compact().
 
 Revision ID: f7a2c9e4b1d8
@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("cx", sa.Integer(), nullable=False),
         sa.Column("cy", sa.Integer(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=False),
+        sa.Column("region_code", sa.Text(), nullable=True),
         sa.Column("events", sa.BigInteger(), nullable=False),
         sa.Column("sum_x", sa.BigInteger(), nullable=False),
         sa.Column("sum_y", sa.BigInteger(), nullable=False),
@@ -39,7 +41,7 @@ def upgrade() -> None:
         "event_cell",
         ["cx", "cy"],
         unique=False,
-        postgresql_include=["status", "events", "sum_x", "sum_y"],
+        postgresql_include=["status", "country", "region_code", "events", "sum_x", "sum_y"],
     )
     run_sql("functions/itk_mercator_column")
     run_sql("functions/itk_mercator_row")
@@ -48,11 +50,11 @@ def upgrade() -> None:
     # Under the table lock, so no write lands between the fill and the triggers.
     op.execute("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
     op.execute(
-        "INSERT INTO event_cell (cx, cy, status, events, sum_x, sum_y)"
-        " SELECT mx >> 10, my >> 10, status, count(*), sum(mx), sum(my)"
-        " FROM (SELECT itk_mercator_column(lon) AS mx, itk_mercator_row(lat) AS my, status"
-        "       FROM event WHERE deleted_at IS NULL AND lat IS NOT NULL) d"
-        " GROUP BY 1, 2, 3"
+        "INSERT INTO event_cell (cx, cy, status, country, region_code, events, sum_x, sum_y)"
+        " SELECT mx >> 10, my >> 10, status, country, region_code, count(*), sum(mx), sum(my)"
+        " FROM (SELECT itk_mercator_column(lon) AS mx, itk_mercator_row(lat) AS my, status,"
+        "       country, region_code FROM event WHERE deleted_at IS NULL AND lat IS NOT NULL) d"
+        " GROUP BY 1, 2, 3, 4, 5"
     )
     for trigger in TRIGGERS:
         run_sql(f"triggers/{trigger}")

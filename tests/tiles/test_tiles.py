@@ -117,7 +117,8 @@ async def test_low_zooms_cluster_by_status_and_a_lone_event_stays_a_point(
     # and after the cells' deltas are folded: the same clusters.
     answers = [
         await fetch(reader, z, x, y),
-        await fetch(reader, z, x, y, country="RU"),
+        await fetch(reader, z, x, y, event_type="battles"),
+        await fetch(reader, z, x, y, country="RU", region="Belgorod"),
     ]
     await connection.execute(text("SELECT itk_cells_compact()"))
     answers.append(await fetch(reader, z, x, y))
@@ -135,6 +136,9 @@ async def test_low_zooms_cluster_by_status_and_a_lone_event_stays_a_point(
         (drawn,) = tile["clusters"]["features"]
         centre = pixel_of(50.9508, 35.5506, z, x, y)  # the five's
         assert near_enough(drawn["geometry"]["coordinates"], centre, z)
+    # Country and region: the rollup answers them too.
+    assert await fetch(reader, z, x, y, region="UA-59") == {}
+    assert await fetch(reader, z, x, y, country="UA") == {}
     # A status filter: the rollup answers it too.
     only = await fetch(reader, z, x, y, status="verified,refuted")
     (cluster,) = clusters(only)
@@ -184,7 +188,7 @@ async def test_each_event_is_in_exactly_one_tile(client_for: ClientFactory):
     for lat, lon in placed:
         await create_event(analyst, lat=round(lat, 9), lon=round(lon, 9))
     reader = client_for("reader")
-    for params in ({}, {"country": "RU"}):
+    for params in ({}, {"event_type": "battles"}):
         parent = total(await fetch(reader, z, x, y, **params))
         children = [
             total(await fetch(reader, z + 1, 2 * x + dx, 2 * y + dy, **params))
@@ -218,6 +222,18 @@ async def test_moves_deletions_and_statuses_follow_at_once(client_for: ClientFac
     assert set(points(tile)) == {outlier}
     there = await fetch(reader, z, *tile_of(48.0, 37.8, z))
     assert set(points(there)) == {village[0]}
+    # A region corrected: the region filter follows (from the cells and from the events).
+    response = await analyst.get(f"/v1/events/{village[2]}")
+    regioned = await analyst.patch(
+        f"/v1/events/{village[2]}",
+        json={"region_code": "RU-KRS"},
+        headers={"If-Match": response.headers["ETag"]},
+    )
+    assert regioned.status_code == 200, regioned.text
+    for extra in ({}, {"event_type": "battles"}):
+        assert set(points(await fetch(reader, z, x, y, region="RU-KRS", **extra))) == {village[2]}
+        (cluster,) = clusters(await fetch(reader, z, x, y, region="RU-BEL", **extra))
+        assert cluster["count"] == 2
     # Deleted events are for admins who ask (include_deleted), and only them.
     assert_problem(
         await reader.get(f"/v1/tiles/{z}/{x}/{y}.mvt", params={"include_deleted": "true"}), 403
