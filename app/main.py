@@ -27,6 +27,7 @@ from app.events.sources_router import router as sources_router
 from app.exports.router import router as exports_router
 from app.gazetteer.router import router as gazetteer_router
 from app.imports.router import router as imports_router
+from app.ogc.router import router as ogc_router
 from app.ops.background import background_work
 from app.ops.router import router as ops_router
 from app.stats.router import router as stats_router
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(imports_router)
     app.include_router(stats_router)
     app.include_router(control_router)
+    app.include_router(ogc_router)
     app.include_router(searches_router)
     app.include_router(subscriptions_router)
     app.include_router(tiles_router)

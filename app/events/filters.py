@@ -300,8 +300,11 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
     # is what the planner estimates, prunes partitions and scans the date indexes by.
     if filters.date_from:
         conditions.append(Event.event_date_end >= filters.date_from)
+        # (No earlier than the first day a date can be: date_from may be 0001-01-01.)
+        earliest = dt.date.min + dt.timedelta(days=MAX_PERIOD_DAYS)
         conditions.append(
-            Event.event_date >= filters.date_from - dt.timedelta(days=MAX_PERIOD_DAYS)
+            Event.event_date
+            >= max(filters.date_from, earliest) - dt.timedelta(days=MAX_PERIOD_DAYS)
         )
     if filters.date_to:
         conditions.append(Event.event_date <= filters.date_to)

@@ -46,6 +46,8 @@ class Place(Base):
         CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="coords"),
         CheckConstraint("origin IN ('geonames', 'analyst')", name="origin"),
         Index(None, "country", "region_code"),
+        # Boxes (OGC API's bbox on places) as latitude and longitude ranges.
+        Index(None, "lat", "lon"),
         Index(
             "ix_place_names_key_trgm",
             "names_key",

@@ -1,6 +1,7 @@
 """Map tiles' clusters without reading the events: event_cell keeps live, located event
-counts per (Web Mercator cell of zoom 14, status, country, region) with the sums of their positions, appended
-by statement-level triggers on event (itk_cells_follow) and folded by itk_cells_compact().
+counts per (Web Mercator cell of zoom 14, status, country, region) with the sums of their
+positions, appended by statement-level triggers on event (itk_cells_follow) and folded by
+itk_cells_compact(). And places found by box (OGC API's bbox): an index on (lat, lon).
 
 Revision ID: f7a2c9e4b1d8
 Revises: e6c1a7d3f9b4
@@ -43,6 +44,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_include=["status", "country", "region_code", "events", "sum_x", "sum_y"],
     )
+    op.create_index(op.f("ix_place_lat_lon"), "place", ["lat", "lon"], unique=False)
     run_sql("functions/itk_mercator_column")
     run_sql("functions/itk_mercator_row")
     run_sql("functions/itk_cells_follow")
@@ -69,3 +71,4 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION itk_mercator_column(double precision)")
     op.drop_index(op.f("ix_event_cell_cx_cy"), table_name="event_cell")
     op.drop_table("event_cell")
+    op.drop_index(op.f("ix_place_lat_lon"), table_name="place")

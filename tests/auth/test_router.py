@@ -77,6 +77,16 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("GET", "/v1/stats/summary", {}, "reader", 200),
     ("GET", "/v1/stats/grid", {}, "reader", 200),
     ("GET", "/v1/tiles/{z}/{x}/{y}.mvt", {}, "reader", 200),
+    ("GET", "/ogc", {}, "reader", 200),
+    ("GET", "/ogc/conformance", {}, "reader", 200),
+    ("GET", "/ogc/collections", {}, "reader", 200),
+    ("GET", "/ogc/collections/{collection_id}", {}, "reader", 200),
+    ("GET", "/ogc/collections/events/items", {}, "reader", 200),
+    ("GET", "/ogc/collections/events/items/{feature_id}", {}, "reader", 404),
+    ("GET", "/ogc/collections/places/items", {}, "reader", 200),
+    ("GET", "/ogc/collections/places/items/{feature_id}", {}, "reader", 404),
+    ("GET", "/ogc/collections/control/items", {}, "reader", 200),
+    ("GET", "/ogc/collections/control/items/{feature_id}", {}, "reader", 404),
     ("GET", "/v1/searches", {}, "reader", 200),
     ("POST", "/v1/searches", {"json": lambda role: {"name": f"Kursk of {role}",
      "filters": {"region": "RU-KRS"}}}, "reader", 201),
@@ -105,7 +115,7 @@ PATH_VALUES = {
     "event_id": EVENT, "revision": "1", "code": "RU-BEL", "place_id": EVENT, "unit_id": EVENT,
     "fmt": "ndjson", "key_id": "9a4f1c3e-0000-4000-8000-000000000001", "relation_id": OTHER,
     "source_id": OTHER, "search_id": OTHER, "subscription_id": OTHER, "z": "5", "x": "19",
-    "y": "10",
+    "y": "10", "collection_id": "events", "feature_id": EVENT,
 }  # fmt: skip
 
 

@@ -349,6 +349,19 @@ async def test_updated_since_with_any_offset(analyst: httpx.AsyncClient, reader:
     assert len(listed.json()["items"]) == 1
 
 
+async def test_a_range_from_the_first_days_of_the_calendar(
+    analyst: httpx.AsyncClient, reader: httpx.AsyncClient
+):
+    """date_from in January of year 1 (found by the /ogc fuzzing) is an open start, not a
+    500: the filter's own bound would be a date before the first."""
+    event = await create(analyst)
+    for path in ("/v1/events", "/v1/exports/events.ndjson", "/v1/stats/summary"):
+        response = await reader.get(path, params={"date_from": "0001-01-05"})
+        assert response.status_code == 200, response.text
+    listed = await reader.get("/v1/events", params={"date_from": "0001-01-01"})
+    assert [item["id"] for item in listed.json()["items"]] == [event["id"]]
+
+
 async def test_cursor_from_another_sort_is_rejected(
     analyst: httpx.AsyncClient, reader: httpx.AsyncClient
 ):
