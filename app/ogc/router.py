@@ -4,6 +4,7 @@ clients (QGIS, ArcGIS Pro, OWSLib): docs/ogc.md."""
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -13,11 +14,13 @@ from app.core.db import SessionDep
 from app.core.errors import BadRequest, UnprocessableContent
 from app.core.replica import ReadSessionDep
 from app.ogc import service
+from app.ogc.definition import ogc_definition
 from app.ogc.schemas import (
     FEATURE_COLLECTION_SCHEMA,
     FEATURE_SCHEMA,
     GEOJSON,
     JSON,
+    OPENAPI_JSON,
     Collection,
     Collections,
     Conformance,
@@ -92,6 +95,17 @@ async def landing_page(request: Request, reader: Reader, f: DocumentFormat = Non
 
 
 router.add_api_route("/", landing_page, methods=["GET"], include_in_schema=False)
+
+
+@router.get(
+    "/api",
+    response_class=Response,
+    responses={200: {"content": {OPENAPI_JSON: {}}, "description": "OpenAPI 3.0.3"}},
+)
+async def api_definition(request: Request, reader: Reader) -> Response:
+    """The API definition of /ogc in OpenAPI 3.0 (the oas30 conformance class): the
+    operations of /openapi.json under /ogc, said in OpenAPI 3.0.3."""
+    return Response(orjson.dumps(ogc_definition(request.app.openapi())), media_type=OPENAPI_JSON)
 
 
 @router.get("/conformance")

@@ -74,7 +74,7 @@ def landing_page(here: Here) -> LandingPage:
         "controls them, as OGC API - Features.",
         links=[
             _link(here.url("/ogc"), "self", JSON, "This document"),
-            _link(here.url("/openapi.json"), "service-desc", OPENAPI_JSON, "The API definition"),
+            _link(here.url("/ogc/api"), "service-desc", OPENAPI_JSON, "The API definition"),
             _link(here.url("/docs"), "service-doc", "text/html", "The API documentation"),
             _link(here.url("/ogc/conformance"), "conformance", JSON, "Conformance classes"),
             _link(here.url("/ogc/collections"), "data", JSON, "The collections"),

@@ -78,6 +78,7 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
     ("GET", "/v1/stats/grid", {}, "reader", 200),
     ("GET", "/v1/tiles/{z}/{x}/{y}.mvt", {}, "reader", 200),
     ("GET", "/ogc", {}, "reader", 200),
+    ("GET", "/ogc/api", {}, "reader", 200),
     ("GET", "/ogc/conformance", {}, "reader", 200),
     ("GET", "/ogc/collections", {}, "reader", 200),
     ("GET", "/ogc/collections/{collection_id}", {}, "reader", 200),

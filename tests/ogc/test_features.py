@@ -76,7 +76,7 @@ async def test_the_landing_page_links_to_the_api_definition_conformance_and_data
     assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(links)
     assert links["self"]["href"] == "http://test/ogc"
     assert links["service-desc"]["type"] == "application/vnd.oai.openapi+json;version=3.0"
-    assert _local(links["service-desc"]["href"]) == "/openapi.json"
+    assert _local(links["service-desc"]["href"]) == "/ogc/api"
     assert _local(links["service-doc"]["href"]) == "/docs"
     assert links["service-doc"]["type"] == "text/html"
     for link in page["links"]:
@@ -92,6 +92,28 @@ async def test_the_landing_page_links_to_the_api_definition_conformance_and_data
     assert (await reader.get("/ogc/")).json() == page
     assert (await reader.get(OGC, params={"f": "json"})).json() == page
     assert_problem(await reader.get(OGC, params={"f": "html"}), 400)
+
+
+async def test_the_api_definition_is_openapi_30(client_for: ClientFactory):
+    """/ogc/api, the landing page's service-desc: a valid OpenAPI 3.0 document (checked by
+    openapi-spec-validator) of every /ogc operation, nulls and bounds said the 3.0 way."""
+    from openapi_spec_validator import OpenAPIV30SpecValidator, validate
+
+    response = await client_for("reader").get("/ogc/api")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
+    definition = response.json()
+    assert definition["openapi"] == "3.0.3"
+    validate(definition, cls=OpenAPIV30SpecValidator)
+    full = (await client_for("reader").get("/openapi.json")).json()
+    ogc = {path for path in full["paths"] if path.startswith("/ogc")}
+    assert set(definition["paths"]) == ogc
+    text = response.text
+    assert '"type":"null"' not in text.replace(" ", "")
+    assert '"nullable":true' in text.replace(" ", "")
+    items = definition["paths"]["/ogc/collections/events/items"]["get"]
+    names = {parameter["name"] for parameter in items["parameters"]}
+    assert {"bbox", "datetime", "limit", "cursor", "region", "status"} <= names
 
 
 async def test_the_api_definition_describes_the_items_parameters(client_for: ClientFactory):
