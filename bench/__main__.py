@@ -70,17 +70,20 @@ def _tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
     return int((lon + 180) / 360 * n), int(row)
 
 
-def browse_tiles() -> list[tuple[str, dict[str, str]]]:
+def browse_tiles(seed: int = 2025) -> list[tuple[str, dict[str, str]]]:
     """T1: the tiles a dashboard asks for in a browse of the data: the whole border at zoom 5,
-    zooming in on Belgorod through 7, 9, 11 and 13 (a 3 x 2 screen of tiles at each), and the
-    time slider's weeks at zoom 7."""
+    zooming in on a village of Belgorod's region (one the data set puts events at) through 7,
+    9, 11 and 13 (a 3 x 2 screen of tiles at each), and the time slider's weeks at zoom 7."""
+    _, north, east = data.villages(seed)[0]
+    _, _, lat, lon, spread, _ = next(r for r in data.REGIONS if r[0] == "RU-BEL")
+    lat, lon = lat + (north - 0.5) * 2 * spread, lon + (east - 0.5) * 2 * spread
     tiles: list[tuple[str, dict[str, str]]] = []
     for z in (5, 7, 9, 11, 13):
-        x, y = _tile_of(50.6, 36.6, z)
+        x, y = _tile_of(lat, lon, z)
         tiles += [
             (f"/v1/tiles/{z}/{x + dx}/{y + dy}.mvt", {}) for dx in (-1, 0, 1) for dy in (0, 1)
         ]
-    x, y = _tile_of(50.6, 36.6, 7)
+    x, y = _tile_of(lat, lon, 7)
     for week in range(6):
         first = dt.date(2024, 3, 4) + dt.timedelta(weeks=week)
         span = {
@@ -381,7 +384,7 @@ def run(args: argparse.Namespace, ndjson: Path, size: int, workdir: Path) -> dic
         }  # fmt: skip
 
         log("T1: vector tiles of a map browse")
-        tiles = browse_tiles()
+        tiles = browse_tiles(args.seed)
         sizes = [len(client.get(path, params=query).content) for path, query in tiles]
         samples = []
         for n in range(args.requests + 20):

@@ -56,7 +56,7 @@ START = dt.date(2023, 1, 1)
 DAYS = 3 * 365
 
 
-def _villages(seed: int) -> list[tuple[str, float, float]]:
+def villages(seed: int) -> list[tuple[str, float, float]]:
     rng = random.Random(seed)
     first = ["Demid", "Krasn", "Nov", "Star", "Bel", "Sosn", "Ivan", "Mikhail", "Petr", "Olkh"]
     last = ["ovka", "ivka", "oye", "aya Lipa", "o", "ino", "ovo", "ivske", "yarivka", "ka"]
@@ -66,7 +66,7 @@ def _villages(seed: int) -> list[tuple[str, float, float]]:
 def events(count: int, seed: int = 2025) -> Iterator[dict[str, Any]]:
     """`count` event bodies as POST /v1/events takes them, reproducible from the seed."""
     rng = random.Random(seed)
-    villages = _villages(seed)
+    spots = villages(seed)
     units = [(f"{n}th {rng.choice(UNIT_KINDS)}", rng.choice(["UA", "RU"])) for n in range(1, 201)]
     region_weights = [region[-1] for region in REGIONS]
     type_weights = [kind[-1] for kind in TYPES]
@@ -75,7 +75,7 @@ def events(count: int, seed: int = 2025) -> Iterator[dict[str, Any]]:
         event_type, sub_event_type, _ = rng.choices(TYPES, type_weights)[0]
         roll = rng.random()
         precision = "day" if roll < 0.85 else "week" if roll < 0.95 else "month"
-        village, dy, dx = rng.choice(villages)
+        village, dy, dx = rng.choice(spots)
         sources = []
         for name, reliability, credibility, stance, language in rng.sample(
             SOURCES, rng.randint(1, 3)

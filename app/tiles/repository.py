@@ -7,10 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Double, func, literal, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.events import Event, EventCell, EventFilters, filter_conditions, resolved_names
+from app.events import (
+    Event,
+    EventCell,
+    EventFilters,
+    filter_conditions,
+    resolved_names,
+    used_filters,
+)
 from app.tiles.grid import CELL_LEVEL, GRID_LEVEL, Span, Tile
 
 MERCATOR_COLUMN = func.itk_mercator_column(Event.lon)
@@ -151,23 +159,57 @@ def _point_query(filters: EventFilters, *where: ColumnElement[bool]) -> Any:
     ).where(*filter_conditions(filters), *where)
 
 
+async def _plan_once(session: AsyncSession) -> None:
+    """Let the statements after this one in the transaction keep one plan for any values
+    once prepared (the service's connections plan each execution for its values): planning
+    over the event table's yearly partitions costs more than these statements run."""
+    await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+
+
 async def points_in(
     session: AsyncSession, tile: Tile, filters: EventFilters, limit: int
 ) -> list[PointRow]:
-    """Up to `limit` events matching the filters in the tile, the latest first."""
-    query = (
-        _point_query(filters, *_within(tile))
-        .order_by(Event.event_date.desc(), Event.id)
-        .limit(limit)
-    )
+    """Up to `limit` events matching the filters in the tile (in no order: the caller takes
+    all of them or none). With no filter, one plan serves every tile: the (lat, lon,
+    event_date) index is the only one a box can use, and without an order there is no other
+    to prefer."""
+    if not used_filters(filters):
+        await _plan_once(session)
+    query = _point_query(filters, *_within(tile)).limit(limit)
     return [PointRow(*row) for row in await session.execute(query)]
 
 
 async def points_in_cells(
     session: AsyncSession, cells: Sequence[Span], filters: EventFilters
 ) -> list[PointRow]:
-    """The events matching the filters in these cells (each a small range of the indexes)."""
+    """The events matching the filters in these cells (all of one level), a small range of
+    the (lat, lon, event_date) index each: one statement whatever their number (the cells'
+    bounds as arrays), so that it is prepared once and planned once."""
     if not cells:
         return []
-    query = _point_query(filters, or_(*(and_(*_within(cell)) for cell in cells)))
+    # The boxes are the lateral's parameters: no plan knows them, one plan does as well.
+    await _plan_once(session)
+    bounds = [cell.bounds() for cell in cells]
+    arrays = [
+        literal([box[n] for box in bounds], ARRAY(Double)) for n in range(4)
+    ] + [literal([cell.x for cell in cells], ARRAY(BigInteger)),
+         literal([cell.y for cell in cells], ARRAY(BigInteger))]  # fmt: skip
+    wanted = (
+        func.unnest(*arrays)
+        .table_valued("west", "south", "east", "north", "x", "y")
+        .render_derived(name="cell")
+    )
+    shift = cells[0].shift
+    found = (
+        _point_query(
+            filters,
+            Event.lat.between(wanted.c.south, wanted.c.north),
+            Event.lon.between(wanted.c.west, wanted.c.east),
+            MERCATOR_COLUMN.op(">>")(shift) == wanted.c.x,
+            MERCATOR_ROW.op(">>")(shift) == wanted.c.y,
+        )
+        .limit(2)
+        .lateral()
+    )
+    query = select(found).select_from(wanted).join(found, true())
     return [PointRow(*row) for row in await session.execute(query)]
