@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.changes import WATERMARK
 from app.events import (
     Event,
     EventChange,
@@ -207,9 +208,28 @@ async def date_range(
     return row[0], row[1]
 
 
-async def data_version(session: AsyncSession) -> int:
-    """Grows with every write to any event: the basis of the stats ETags."""
-    return int(await session.scalar(select(func.coalesce(func.max(EventChange.seq), 0))) or 0)
+async def data_version(session: AsyncSession) -> str:
+    """Changes whenever this reader's view of the events does: the basis of the stats' and
+    the tiles' ETags.
+
+    Not the last change's sequence number alone: a transaction that took a lower one commits
+    after a higher one became visible (a long import, a slow write), and a client would keep
+    its copy without the late one for good. The change feed's split does it: the last
+    (xid, seq) of the transactions that have all ended (below the snapshot's xmin) grows
+    whenever one of them joins it, and until then the number of visible changes of the
+    transactions at or above the xmin grows as each commits."""
+    ended = (
+        select(func.concat(EventChange.xid, ".", EventChange.seq))
+        .where(EventChange.xid < WATERMARK)
+        .order_by(EventChange.xid.desc(), EventChange.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    recent = (
+        select(func.count()).select_from(EventChange).where(EventChange.xid >= WATERMARK)
+    ).scalar_subquery()
+    row = (await session.execute(select(func.coalesce(ended, "0"), recent))).one()
+    return f"{row[0]}.{row[1]}"
 
 
 async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:

@@ -84,24 +84,35 @@ async def groups_from_cells(
         conditions.append(EventCell.country.in_([code.upper() for code in filters.country]))
     if filters.region:
         conditions.append(EventCell.region_code.in_(resolved_names(filters).region_codes))
-    column, row = _shifted(EventCell.cx, bits), _shifted(EventCell.cy, bits)
-    query = (
+    # Each cell's deltas summed first: a cell whose events are all gone (deleted, moved,
+    # refiltered; not yet compacted) must not widen its cluster's box.
+    cells = (
         select(
-            column,
-            row,
+            EventCell.cx,
+            EventCell.cy,
             EventCell.status,
-            func.sum(EventCell.events),
-            func.sum(EventCell.sum_x),
-            func.sum(EventCell.sum_y),
-            func.min(EventCell.cx),
-            func.min(EventCell.cy),
-            func.max(EventCell.cx),
-            func.max(EventCell.cy),
+            func.sum(EventCell.events).label("events"),
+            func.sum(EventCell.sum_x).label("sum_x"),
+            func.sum(EventCell.sum_y).label("sum_y"),
         )
         .where(*conditions)
-        .group_by(column, row, EventCell.status)
+        .group_by(EventCell.cx, EventCell.cy, EventCell.status)
         .having(func.sum(EventCell.events) > 0)
+        .subquery()
     )
+    column, row = _shifted(cells.c.cx, bits), _shifted(cells.c.cy, bits)
+    query = select(
+        column,
+        row,
+        cells.c.status,
+        func.sum(cells.c.events),
+        func.sum(cells.c.sum_x),
+        func.sum(cells.c.sum_y),
+        func.min(cells.c.cx),
+        func.min(cells.c.cy),
+        func.max(cells.c.cx),
+        func.max(cells.c.cy),
+    ).group_by(column, row, cells.c.status)
     up = GRID_LEVEL - CELL_LEVEL
     return [
         Group(

@@ -1,6 +1,6 @@
 """A tile's features: the events as points at high zooms, clusters counted by status below
-(from the rollup of cells when only statuses are filtered, else from the events), a cluster
-of one event being that event's point."""
+(from the rollup of cells when only status, country and region are filtered, else from the
+events), a cluster of one event being that event's point."""
 
 from collections import defaultdict
 from typing import Any
