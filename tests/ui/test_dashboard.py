@@ -1,317 +1,70 @@
-"""The dashboard in a real headless Chromium (Debian's), against the real server on loopback.
-
-Screenshots go to $INCIDENTS_TEST_ARTIFACTS (default: tests/artifacts/) for a person to look
-at. Where Chromium is missing and apt-get can install it (root on Debian or Ubuntu), the suite
-installs it, as the dashboard issue asks; anywhere else the test fails saying what to install.
-"""
+"""The dashboard in a real headless Chromium (Debian's), against the real server on loopback
+with seeded events (tests/ui/dashboard.py): reading, filtering, the map, the chart, the table
+and the event drawer. The page's writes are tested in test_writes.py, its accessibility in
+test_accessibility.py, its palette in test_palette.py."""
 
 import contextlib
 import csv
 import io
-import os
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
-import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Route, expect
 
-from tests.factories import DEMIDOVKA_CLAIM, event_body
-from tests.live import LiveServer, keys_for
-
-OSM = "https://tile.openstreetmap.org/**"
-CHROMIUM = os.environ.get("INCIDENTS_CHROMIUM", "/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parent.parent.parent
-ARTIFACTS = (
-    Path(os.environ.get("INCIDENTS_TEST_ARTIFACTS", ROOT / "tests" / "artifacts")) / "dashboard"
-)
-# Belgorod in March 2025: five events over three ISO weeks, three statuses, two types.
-BELGOROD_MARCH = [
-    ("2025-03-03", 50.60, 36.60, "claimed", "battles"),
-    ("2025-03-05", 50.95, 35.55, "verified", "battles"),
-    ("2025-03-12", 50.40, 36.90, "claimed", "explosions_remote_violence"),
-    ("2025-03-13", 50.70, 36.00, "disputed", "battles"),
-    ("2025-03-20", 51.00, 36.20, "claimed", "battles"),
-]
-COLOURS = {
-    "claimed": "rgb(178, 106, 0)", "verified": "rgb(27, 94, 32)", "disputed": "rgb(106, 27, 154)",
-}  # fmt: skip
-SUB_EVENT = {"battles": "armed_clash", "explosions_remote_violence": "air_drone_strike"}
-# Kharkiv in June 2024: thirty events a few streets apart (a dense cluster, two pages).
-KHARKIV = 30
-TOTAL = len(BELGOROD_MARCH) + 1 + 2 + KHARKIV
-DENIAL = {
-    "source_name": "DeepState", "stance": "denies", "reliability": "B", "credibility": "2",
-    "excerpt": "No advance confirmed.", "figures": {"fatalities": 4, "outcome": "advanced"},
-}  # fmt: skip
-# The verified event's sources at creation: the official claim (F6, so not graded) and a
-# graded agency report; DeepState's denial (B2) comes later. The estimate of the dead: best 4
-# (the lower median of the graded 4 and 10), 4 to 10; the official 120 makes them disputed.
-CLAIMS = [
-    {**DEMIDOVKA_CLAIM["sources"][0],
-     "figures": {"fatalities": 120, "fatalities_by_side": {"UA": 120}, "outcome": "repelled"}},
-    {"source_name": "Reuters", "reliability": "B", "credibility": "2",
-     "figures": {"fatalities": 10, "wounded": 30}},
-]  # fmt: skip
-# A 1x1 PNG, served in place of OpenStreetMap's tiles when a test makes them "reachable".
-TILE = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415478"
-    "9c63b8ffec1500055702b064b1efc40000000049454e44ae426082"
+from tests.ui.dashboard import (
+    BELGOROD_MARCH,
+    COLOURS,
+    DRAWN_POINTS,
+    INKS,
+    KHARKIV,
+    ROOT,
+    TOTAL,
+    PageFactory,
+    apply_filters,
+    map_shows,
+    point_on_screen,
+    shot,
+    sign_in,
 )
 
-
-def _seed(base_url: str, secrets: dict[str, str]) -> dict[str, Any]:
-    def client(role: str) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {secrets[role]}"}
-        return httpx.Client(base_url=base_url, headers=headers, timeout=120)
-
-    with client("analyst") as analyst, client("verifier") as verifier:
-
-        def create(**changes: Any) -> dict[str, Any]:
-            body = event_body(date_precision="day", **changes)
-            response = analyst.post("/v1/events", json=body)
-            assert response.status_code == 201, response.text
-            created: dict[str, Any] = response.json()
-            return created
-
-        seeded: dict[str, Any] = {}
-        for date, lat, lon, status, kind in BELGOROD_MARCH:
-            claims = {"sources": CLAIMS} if status == "verified" else {}
-            event = create(
-                event_date=date, lat=lat, lon=lon, summary=f"Belgorod {date}",
-                event_type=kind, sub_event_type=SUB_EVENT[kind], **claims,
-            )  # fmt: skip
-            if status == "verified":  # an official claim, and an analyst who denies it
-                added = analyst.post(f"/v1/events/{event['id']}/sources", json=DENIAL)
-                assert added.status_code == 201, added.text
-            if status != "claimed":
-                change = {"status": status, "rationale": f"Checked: {status}."}
-                response = verifier.post(f"/v1/events/{event['id']}/status", json=change)
-                assert response.status_code == 200, response.text
-            seeded.setdefault(status, event)
-        create(event_date="2025-04-02", summary="Belgorod in April")
-        for day in ("2025-03-04", "2025-03-18"):
-            create(
-                event_date=day, country="UA", region_code="UA-59", location_name="Krasnopillia",
-                lat=50.77, lon=35.27, summary=f"Sumy {day}",
-                units=[{"name": "Kraken", "side": "UA"}],
-            )  # fmt: skip
-        rows = [
-            event_body(
-                event_date=f"2024-06-{1 + n % 28:02d}",
-                date_precision="day",
-                country="UA",
-                region_code="UA-63",
-                location_name="Kharkiv",
-                lat=49.99 + n * 0.0003,
-                lon=36.23,
-                summary=f"Kharkiv {n}",
-                external_source="ui",
-                external_id=f"k{n}",
-            )
-            for n in range(KHARKIV)
-        ]
-        imported = analyst.post(
-            "/v1/imports",
-            content=b"".join(orjson.dumps(row) + b"\n" for row in rows),
-            headers={"content-type": "application/x-ndjson"},
-        )
-        assert imported.status_code == 200, imported.text
-        assert imported.json()["created"] == KHARKIV
-    return seeded
-
-
-@pytest.fixture(scope="module")
-def server(
-    admin_url: str, template_db: str
-) -> Iterator[tuple[LiveServer, dict[str, str], dict[str, Any]]]:
-    from tests.conftest import copy_database, drop_database
-
-    name = f"itk_ui_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    url = copy_database(admin_url, template_db, name)
-    secrets = keys_for(url).secrets
-    with LiveServer(url, rollup_compact_interval_s=0) as live:
-        seeded = _seed(live.base_url, secrets)
-        yield live, secrets, seeded
-    drop_database(admin_url, name)
-
-
-def _ensure_chromium() -> None:
-    """apt-get install chromium if it is missing and this process may; one worker at a time."""
-    import fcntl
-    import shutil
-    import subprocess
-
-    if Path(CHROMIUM).exists():
-        return
-    if shutil.which("apt-get") and os.geteuid() == 0:
-        with open("/tmp/incidents-chromium.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not Path(CHROMIUM).exists():
-                env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-                install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-                if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-                    subprocess.run(["apt-get", "update"], env=env, capture_output=True)
-                    subprocess.run(install, env=env, capture_output=True)
-    assert Path(CHROMIUM).exists(), (
-        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) "
-        "or set INCIDENTS_CHROMIUM to a Chromium binary"
-    )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    _ensure_chromium()
-    with sync_playwright() as playwright:
-        # The map needs WebGL: with no GPU, Chromium's software renderer (SwiftShader), which
-        # it only offers to pages when told to.
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        yield launched
-        launched.close()
-
-
-PageFactory = Callable[..., Page]
-GUARD_MS = 60_000
-expect.set_options(timeout=GUARD_MS)
-
-
-@pytest.fixture
-def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[PageFactory]:
-    """New pages at a viewport (1280x800 unless told); each is screenshotted if the test
-    fails, every URL it requests is kept in `page.requested`, and its uncaught errors and
-    the browser's refusals (Content-Security-Policy) in `page.problems`."""
-    pages: list[Page] = []
-
-    def factory(width: int = 1280, height: int = 800, osm: str = "unreachable") -> Page:
-        context = browser.new_context(
-            viewport={"width": width, "height": height}, accept_downloads=True
-        )
-        page = context.new_page()
-        # Guards against a hang, generous for a busy machine: each wait ends at its event.
-        page.set_default_timeout(GUARD_MS)
-        # No network here: OpenStreetMap's tiles fail fast, unless a test serves its own
-        # stand-in ("served") or has them never answer ("silent", a network that drops them).
-        if osm == "served":
-            page.route(OSM, lambda route: route.fulfill(body=TILE, content_type="image/png"))
-        elif osm == "unreachable":
-            page.route(OSM, lambda route: route.abort())
-        else:
-            page.route(OSM, lambda route: None)
-        requested: list[str] = []
-        page.on("request", lambda sent: requested.append(sent.url))
-        page.requested = requested  # type: ignore[attr-defined]
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on(
-            "console",
-            lambda message: (
-                problems.append(message.text) if "Content Security Policy" in message.text else None
-            ),
-        )
-        page.problems = problems  # type: ignore[attr-defined]
-        pages.append(page)
-        return page
-
-    yield factory
-    failed = getattr(request.node, "report_call", None)
-    for number, page in enumerate(pages):
-        if failed is not None and failed.failed:
-            _shot(page, f"FAILED-{request.node.name}-{number}")
-        page.context.close()
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def _sign_in(page: Page, base_url: str, key: str) -> None:
-    page.goto(base_url + "/")
-    page.get_by_role("textbox", name="API key").fill(key)
-    page.get_by_role("button", name="Open the dashboard").click()
-
-
-def _apply(page: Page, **fields: str) -> None:
-    """Fill filters by their labels, then press Enter in the last (the filters are a form)."""
-    for label, value in fields.items():
-        field = page.get_by_label(label.replace("_", " "), exact=True)
-        if field.evaluate("node => node.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-    page.get_by_label("Text", exact=True).press("Enter")
-
-
-def _map_shows(page: Page, **state: str) -> None:
-    """Wait until the map has drawn (it writes what it drew on #map once idle: data-points,
-    data-clusters, data-drawn, data-by-status, data-tiles, ...) and that agrees with `state`."""
-    drawn = page.locator("#map")
-    for name, value in state.items():
-        expect(drawn).to_have_attribute(f"data-{name.replace('_', '-')}", value)
-
-
-# The points the map draws in view: each one's status, the icon drawn for it, that icon's
-# colour (a pixel of its disc, beside the letter) and whether white letter pixels are in it.
-DRAWN_POINTS = """() => {
-  const map = document.getElementById("map").dashboardMap;
-  return map.queryRenderedFeatures({ layers: ["points"] }).map((feature) => {
-    const name = feature.layer.layout["icon-image"].name ?? feature.layer.layout["icon-image"];
-    const { width, data } = map.getImage(name).data;
-    const pixel = (x, y) => Array.from(data.slice((y * width + x) * 4, (y * width + x) * 4 + 3));
-    const centre = width / 2;
-    let letter = 0;
-    for (let y = centre - 6; y < centre + 6; y++)
-      for (let x = centre - 6; x < centre + 6; x++) if (pixel(x, y).every((v) => v > 230)) letter++;
-    const [r, g, b] = pixel(centre, centre - 15);
-    return [feature.properties.status, name, `rgb(${r}, ${g}, ${b})`, letter > 5];
-  });
-}"""
-
-
-def _point_on_screen(page: Page) -> tuple[float, float, str]:
-    """Where a drawn point is on the page, and its event's id."""
-    x, y, event = page.evaluate(
-        """() => { const map = document.getElementById("map").dashboardMap;
-                   const [point] = map.queryRenderedFeatures({ layers: ["points"] });
-                   const { x, y } = map.project(point.geometry.coordinates);
-                   const [found] = map.queryRenderedFeatures([x, y], { layers: ["points"] });
-                   return [x, y, found.properties.id]; }"""
-    )
-    box = page.locator("#map").bounding_box()
-    assert box is not None
-    return box["x"] + x, box["y"] + y, event
+# The ring round the open event: its event, where it stands (lon, lat), and whether it is
+# inside the map's box, over whatever is drawn there.
+SELECTED = """() => { const container = document.getElementById("map");
+  const marker = container.dashboardSelected;
+  if (!marker) return [];
+  const ring = marker.getElement().getBoundingClientRect(), box = container.getBoundingClientRect();
+  const x = ring.left + ring.width / 2, y = ring.top + ring.height / 2;
+  const inside = x >= box.left && x <= box.right && y >= box.top && y <= box.bottom;
+  const { lng, lat } = marker.getLngLat();
+  return [[marker.getElement().dataset.id, Math.round(lng * 100) / 100,
+           Math.round(lat * 100) / 100, inside, getComputedStyle(marker.getElement()).zIndex]]; }"""
 
 
 def test_a_wrong_key_gets_a_clear_message(open_page: PageFactory, server: Any):
     live, _, _ = server
     page = open_page()
-    _sign_in(page, live.base_url, "itk_not_a_real_key_0000000000")
+    sign_in(page, live.base_url, "itk_not_a_real_key_0000000000")
     error = page.locator("#login-error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("not accepted")
     expect(error).to_contain_text("401")
     expect(page.locator("#main")).to_be_hidden()
-    _shot(page, "wrong-key")
+    shot(page, "wrong-key")
 
 
 def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory, server: Any):
     live, secrets, seeded = server
     key = secrets["reader"]
     page = open_page()
-    _sign_in(page, live.base_url, key)
+    sign_in(page, live.base_url, key)
     expect(page.locator("#main")).to_be_visible()
     # The opening view over the border draws every event, grouped; the count is the total.
-    _map_shows(page, total=str(TOTAL), drawn=str(TOTAL), tiles="")
+    map_shows(page, total=str(TOTAL), drawn=str(TOTAL), tiles="")
     expect(page.locator("#map-count")).to_have_text(f"({TOTAL} events)")
     expect(page.locator("#events tbody tr")).to_have_count(25)  # the first page
     assert page.evaluate("sessionStorage.getItem('incidents.key')") == key
@@ -327,14 +80,14 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     # The tiles asked for carry the filters; the map moves to the region and draws its five
     # events (as points, or clusters where two share a cell), by status.
     query = "region=RU-BEL&date_from=2025-03-01&date_to=2025-03-31"
-    _map_shows(page, tiles=query, total="5", drawn="5")
-    _map_shows(page, by_status="claimed 3, verified 1, disputed 1")
+    map_shows(page, tiles=query, total="5", drawn="5")
+    map_shows(page, by_status="claimed 3, verified 1, disputed 1")
     expect(page.locator("#map-count")).to_have_text("(5 events)")
     tiles = [url for url in page.requested if "/v1/tiles/" in url]  # type: ignore[attr-defined]
     assert [url for url in tiles if urlsplit(url).query == query]
     assert {urlsplit(url).query for url in tiles} <= {"", query}
     # Each point is a disc in its status's colour with the status's letter in white.
-    points = page.evaluate(DRAWN_POINTS)
+    points = page.evaluate(DRAWN_POINTS, INKS)
     assert points
     assert all(
         (icon, colour, lettered) == (f"status-{status}", COLOURS[status], True)
@@ -368,7 +121,7 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     expect(rows.filter(has_text="verified")).to_have_count(1)
     expect(rows.filter(has_text="disputed")).to_have_count(1)
     expect(page.locator("#next")).to_be_disabled()
-    _shot(page, "filtered")
+    shot(page, "filtered")
 
     # Keyboard: focus the verified event's link and press Enter.
     verified = rows.filter(has_text="verified").get_by_role("button")
@@ -403,7 +156,7 @@ def test_filter_to_a_region_and_month_then_open_an_event(open_page: PageFactory,
     expect(detail.locator(".filed-by")).to_contain_text("last changed by verifier")
     expect(analyst.locator(".added-by")).to_contain_text("added by analyst")
     assert seeded["verified"]["summary"] in detail.inner_text()
-    _shot(page, "event-detail")
+    shot(page, "event-detail", full_page=False)
 
     # The current filter, in each format, through the export endpoints.
     downloaded = {}
@@ -456,8 +209,8 @@ def test_the_sources_claims_side_by_side_and_the_fatalities_band(
 ):
     live, secrets, seeded = server
     page = open_page()
-    _sign_in(page, live.base_url, secrets["reader"])
-    _apply(page, Region="RU-BEL", From="2025-03-01", To="2025-03-31")
+    sign_in(page, live.base_url, secrets["reader"])
+    apply_filters(page, Region="RU-BEL", From="2025-03-01", To="2025-03-31")
     expect(page.locator("#events tbody tr")).to_have_count(5)
     page.locator(f'#events tr[data-id="{seeded["verified"]["id"]}"]').get_by_role("button").click()
     detail = page.locator("#detail")
@@ -486,7 +239,7 @@ def test_the_sources_claims_side_by_side_and_the_fatalities_band(
     expect(estimate.nth(0)).to_have_text("4 (4–10) graded")
     expect(estimate.nth(2)).to_have_text("30 (30–30) graded")
     expect(estimate.nth(1)).to_have_text("–")
-    _shot(page, "claims")
+    shot(page, "claims", full_page=False)
 
     # The chart's other mode: the weekly sums of the estimate, best in a low–high band.
     page.get_by_label("Show").select_option("fatalities")
@@ -506,7 +259,7 @@ def test_the_sources_claims_side_by_side_and_the_fatalities_band(
     ]
     expect(page.locator("#chart-data thead th")).to_have_text(["Week of", "low", "best", "high"])
     expect(page.locator("#chart-data tbody tr").nth(1).locator("td")).to_have_text(["4", "4", "10"])
-    _shot(page, "fatalities-band")
+    shot(page, "fatalities-band")
     # Back to the statuses: the stacked bars again.
     page.get_by_label("Show").select_option("status")
     expect(page.locator("#chart")).to_have_attribute("data-mode", "status")
@@ -518,21 +271,21 @@ def test_the_sources_claims_side_by_side_and_the_fatalities_band(
 def test_type_unit_and_text_filters(open_page: PageFactory, server: Any):
     live, secrets, _ = server
     page = open_page()
-    _sign_in(page, live.base_url, secrets["reader"])
+    sign_in(page, live.base_url, secrets["reader"])
     rows = page.locator("#events tbody tr")
     expect(rows).to_have_count(25)
-    _apply(page, Event_type="explosions_remote_violence")
+    apply_filters(page, Event_type="explosions_remote_violence")
     expect(rows).to_have_count(1)
-    _map_shows(page, tiles="event_type=explosions_remote_violence", drawn="1")
+    map_shows(page, tiles="event_type=explosions_remote_violence", drawn="1")
     expect(rows.first).to_contain_text("Belgorod 2025-03-12")
     page.get_by_role("button", name="Clear").click()
     expect(rows).to_have_count(25)
-    _apply(page, Unit="Kraken")
+    apply_filters(page, Unit="Kraken")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="Sumy")).to_have_count(2)
-    _map_shows(page, tiles="unit=Kraken", total="2", drawn="2")
+    map_shows(page, tiles="unit=Kraken", total="2", drawn="2")
     page.get_by_role("button", name="Clear").click()
-    _apply(page, Text="April")
+    apply_filters(page, Text="April")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Belgorod in April")
 
@@ -550,47 +303,49 @@ def test_a_filter_applied_while_tiles_load_draws_only_its_events(
         "**/v1/tiles/**",
         lambda route: held.append(route) if "?" not in route.request.url else route.continue_(),
     )
-    _sign_in(page, live.base_url, secrets["reader"])
+    sign_in(page, live.base_url, secrets["reader"])
     for _ in range(600):  # until the map asks for its first tiles (a guard, not a speed)
         if held:
             break
         page.wait_for_timeout(100)
     assert held
-    _apply(page, Event_type="explosions_remote_violence")
+    apply_filters(page, Event_type="explosions_remote_violence")
     expect(page.locator("#map-count")).to_have_text("(1 event)")  # the map has the filter
     for route in held:
         with contextlib.suppress(PlaywrightError):  # the map may have let go of it: fine
             route.continue_()
-    _map_shows(page, tiles="event_type=explosions_remote_violence", drawn="1")
-    _map_shows(page, by_status="claimed 1")
+    map_shows(page, tiles="event_type=explosions_remote_violence", drawn="1")
+    map_shows(page, by_status="claimed 1")
 
 
 def test_pages_of_the_table_and_a_dense_cluster(open_page: PageFactory, server: Any):
     live, secrets, _ = server
     page = open_page()
-    _sign_in(page, live.base_url, secrets["reader"])
-    _apply(page, Region="UA-63")
+    sign_in(page, live.base_url, secrets["reader"])
+    apply_filters(page, Region="UA-63")
     rows = page.locator("#events tbody tr")
     expect(rows.filter(has_text="Kharkiv")).to_have_count(25)
-    expect(page.locator("#page-label")).to_have_text("Page 1")
+    expect(page.locator("#page-label")).to_have_text("Page 1 of 2")
+    expect(page.locator("#table-count")).to_have_text(f"(1–25 of {KHARKIV})")
     # Thirty events a few streets apart: one cluster that says 30, no single points.
-    _map_shows(page, tiles="region=UA-63", total=str(KHARKIV), drawn=str(KHARKIV), points="0")
+    map_shows(page, tiles="region=UA-63", total=str(KHARKIV), drawn=str(KHARKIV), points="0")
     cluster = page.locator("#map button.cluster")
     expect(cluster).to_have_text([str(KHARKIV)])
     expect(cluster).to_have_accessible_name(f"{KHARKIV} events: {KHARKIV} claimed. Zoom in")
-    _shot(page, "dense-cluster")
+    shot(page, "dense-cluster")
     first_page = rows.all_inner_texts()
 
     # A double click turns one page: the pager is off while a page loads.
     page.get_by_role("button", name="Next").dblclick()
-    expect(page.locator("#page-label")).to_have_text("Page 2")
+    expect(page.locator("#page-label")).to_have_text("Page 2 of 2")
+    expect(page.locator("#table-count")).to_have_text(f"(26–{KHARKIV} of {KHARKIV})")
     expect(rows).to_have_count(KHARKIV - 25)
     expect(page.locator("#next")).to_be_disabled()
     assert all("Kharkiv" in text for text in rows.all_inner_texts())
     # A filter typed but not applied does not change what the pages show.
     page.get_by_label("Region").fill("RU-BEL")
     page.get_by_role("button", name="Previous").click()
-    expect(page.locator("#page-label")).to_have_text("Page 1")
+    expect(page.locator("#page-label")).to_have_text("Page 1 of 2")
     expect(rows).to_have_count(25)
     assert rows.all_inner_texts() == first_page
     expect(page.locator("#prev")).to_be_disabled()
@@ -602,18 +357,18 @@ def test_pages_of_the_table_and_a_dense_cluster(open_page: PageFactory, server: 
     page.keyboard.press("Enter")
     for _ in range(12):  # each press zooms in (to 12 at most, where all are points)
         expect(page.locator("#map")).not_to_have_attribute("data-zoom", f"{zooms[-1]:.2f}")
-        _map_shows(page, drawn=str(KHARKIV))
+        map_shows(page, drawn=str(KHARKIV))
         zooms.append(float(page.locator("#map").get_attribute("data-zoom") or 0))
         if page.locator("#map").get_attribute("data-points") == str(KHARKIV):
             break
         cluster.first.click()
     assert zooms == sorted(set(zooms)), zooms  # each press zoomed in
-    _map_shows(page, points=str(KHARKIV), clusters="0")
+    map_shows(page, points=str(KHARKIV), clusters="0")
     expect(cluster).to_have_count(0)
-    _shot(page, "cluster-split")
+    shot(page, "cluster-split")
 
     # Clicking a point opens its event.
-    x, y, event = _point_on_screen(page)
+    x, y, event = point_on_screen(page)
     page.mouse.click(x, y)
     detail = page.locator("#detail")
     expect(detail).to_be_focused()
@@ -628,8 +383,8 @@ def test_the_basemap_is_shipped_and_openstreetmap_only_when_switched_on(
     live, secrets, _ = server
     # By default the outlines that come with the page: no request leaves the host.
     offline = open_page()
-    _sign_in(offline, live.base_url, secrets["reader"])
-    _map_shows(offline, basemap="outlines", outlines="drawn", drawn=str(TOTAL))
+    sign_in(offline, live.base_url, secrets["reader"])
+    map_shows(offline, basemap="outlines", outlines="drawn", drawn=str(TOTAL))
     expect(offline.locator("#map-note")).to_be_hidden()
     expect(offline.locator("#map .maplibregl-ctrl-attrib")).to_contain_text("Natural Earth")
     # Countries as the gazetteer's ISO codes have them: Crimea (UA-43) is Ukraine's.
@@ -652,10 +407,10 @@ def test_the_basemap_is_shipped_and_openstreetmap_only_when_switched_on(
     # OpenStreetMap's tiles once chosen (here a stand-in tile), with their attribution; back
     # to the outlines, the layer goes.
     online = open_page(osm="served")
-    _sign_in(online, live.base_url, secrets["reader"])
-    _map_shows(online, drawn=str(TOTAL))
+    sign_in(online, live.base_url, secrets["reader"])
+    map_shows(online, drawn=str(TOTAL))
     online.get_by_label("Basemap").select_option("osm")
-    _map_shows(online, basemap="osm", osm="loaded", drawn=str(TOTAL))
+    map_shows(online, basemap="osm", osm="loaded", drawn=str(TOTAL))
     expect(online.locator("#map .maplibregl-ctrl-attrib")).to_contain_text("OpenStreetMap")
     expect(online.locator("#map-note")).to_be_hidden()
     requested = online.requested  # type: ignore[attr-defined]
@@ -664,9 +419,9 @@ def test_the_basemap_is_shipped_and_openstreetmap_only_when_switched_on(
     assert all(
         re.fullmatch(r"https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png", u) for u in osm_tiles
     )
-    _shot(online, "openstreetmap")
+    shot(online, "openstreetmap")
     online.get_by_label("Basemap").select_option("outlines")
-    _map_shows(online, basemap="outlines")
+    map_shows(online, basemap="outlines")
     expect(online.locator("#map")).not_to_have_attribute("data-osm", re.compile(""))
     expect(online.locator("#map .maplibregl-ctrl-attrib")).not_to_contain_text("OpenStreetMap")
     assert not online.problems  # type: ignore[attr-defined]
@@ -677,21 +432,21 @@ def test_the_basemap_is_shipped_and_openstreetmap_only_when_switched_on(
         ("unreachable", "unreachable", "unreachable"), ("silent", "silent", "not arriving"),
     ):  # fmt: skip
         page = open_page(osm=osm)
-        _sign_in(page, live.base_url, secrets["reader"])
-        _map_shows(page, drawn=str(TOTAL))
+        sign_in(page, live.base_url, secrets["reader"])
+        map_shows(page, drawn=str(TOTAL))
         page.get_by_label("Basemap").select_option("osm")
-        _map_shows(page, basemap="osm", osm=state)
+        map_shows(page, basemap="osm", osm=state)
         expect(page.locator("#map-note")).to_contain_text(says)
-        _map_shows(page, outlines="drawn", drawn=str(TOTAL))
-        _apply(page, Region="UA-63")
-        _map_shows(page, tiles="region=UA-63", drawn=str(KHARKIV), clusters="1")
+        map_shows(page, outlines="drawn", drawn=str(TOTAL))
+        apply_filters(page, Region="UA-63")
+        map_shows(page, tiles="region=UA-63", drawn=str(KHARKIV), clusters="1")
         expect(page.locator("#map button.cluster")).to_have_text([str(KHARKIV)])
 
 
 def test_filters_and_table_are_usable_by_keyboard(open_page: PageFactory, server: Any):
     live, secrets, _ = server
     page = open_page()
-    _sign_in(page, live.base_url, secrets["reader"])
+    sign_in(page, live.base_url, secrets["reader"])
     expect(page.locator("#events tbody tr")).to_have_count(25)
     page.get_by_label("Region").focus()
     seen: list[str] = []
@@ -711,8 +466,15 @@ def test_filters_and_table_are_usable_by_keyboard(open_page: PageFactory, server
     page.keyboard.press("Enter")
     rows = page.locator("#events tbody tr")
     expect(rows).to_have_count(2)
-    # From the last download button, Tab walks into the table's rows; Enter opens one.
+    # From the last download button, Tab walks through the sortable columns into the table's
+    # rows; Enter opens one.
     page.get_by_role("button", name="GeoJSON").focus()
+    page.keyboard.press("Tab")
+    expect(
+        page.locator("#events thead").get_by_role("button", name="Date", exact=True)
+    ).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#events thead").get_by_role("button", name="Updated")).to_be_focused()
     page.keyboard.press("Tab")
     expect(rows.nth(0).get_by_role("button")).to_be_focused()
     page.keyboard.press("Tab")
@@ -726,9 +488,9 @@ def test_filters_and_table_are_usable_by_keyboard(open_page: PageFactory, server
 def test_laid_out_for_a_laptop_and_a_phone(open_page: PageFactory, server: Any):
     live, secrets, _ = server
     laptop = open_page()
-    _sign_in(laptop, live.base_url, secrets["reader"])
+    sign_in(laptop, live.base_url, secrets["reader"])
     expect(laptop.locator("#events tbody tr")).to_have_count(25)
-    _map_shows(laptop, outlines="drawn", drawn=str(TOTAL))
+    map_shows(laptop, outlines="drawn", drawn=str(TOTAL))
     map_box, chart_box = (
         laptop.locator("#map").bounding_box(),
         laptop.locator("#chart").bounding_box(),
@@ -740,24 +502,83 @@ def test_laid_out_for_a_laptop_and_a_phone(open_page: PageFactory, server: Any):
     assert abs(map_box["y"] - chart_box["y"]) < 60
     assert map_box["y"] + map_box["height"] <= 800
     assert laptop.evaluate("document.documentElement.scrollWidth") <= 1280
-    _shot(laptop, "laptop")
+    shot(laptop, "laptop")
 
+    # The drawer opens beside the map: the map keeps its place and nothing is covered.
+    laptop.locator("#events tbody tr").first.get_by_role("button").click()
+    drawer = laptop.locator("#detail")
+    expect(drawer).to_be_focused()
+    map_box, drawer_box = laptop.locator("#map").bounding_box(), drawer.bounding_box()
+    assert map_box is not None
+    assert drawer_box is not None
+    assert map_box["x"] + map_box["width"] <= drawer_box["x"]
+    assert drawer_box["x"] + drawer_box["width"] <= 1280
+    assert map_box["y"] + map_box["height"] <= 800
+    assert laptop.evaluate("document.documentElement.scrollWidth") <= 1280
+    downloads = laptop.locator(".downloads").bounding_box()
+    assert downloads is not None
+    assert downloads["x"] + downloads["width"] <= drawer_box["x"]
+    shot(laptop, "laptop-drawer", full_page=False)
+
+    # A phone: ten events a page as cards, the filters a sheet opened on demand, no sideways
+    # scroll, and a page a few screens high (25 table rows made it 3,700 px).
     phone = open_page(width=390, height=844)
-    _sign_in(phone, live.base_url, secrets["reader"])
-    expect(phone.locator("#events tbody tr")).to_have_count(25)
-    _map_shows(phone, outlines="drawn", drawn=str(TOTAL))
-    for panel in ("#map", "#chart", "#filters", "#events"):
+    sign_in(phone, live.base_url, secrets["reader"])
+    cards = phone.locator("#events tbody tr")
+    expect(cards).to_have_count(10)
+    expect(phone.locator("#page-label")).to_have_text("Page 1 of 4")
+    map_shows(phone, outlines="drawn", drawn=str(TOTAL))
+    expect(phone.locator("#filters")).to_be_hidden()
+    assert cards.first.evaluate("row => getComputedStyle(row).display") == "grid"
+    summary_header = phone.locator("#events thead th", has_text="Summary").bounding_box()
+    assert summary_header is not None
+    assert summary_header["width"] <= 1  # there for screen readers
+    expect(
+        phone.locator("#events thead").get_by_role("button", name="Date", exact=True)
+    ).to_be_visible()
+    cards_at = [f"#events tbody tr >> nth={n}" for n in range(10)]
+    for panel in ("#map", "#chart", "#figures", "#events", *cards_at):
         box = phone.locator(panel).bounding_box()
         assert box is not None, panel
-        assert box["width"] <= 390, panel
+        assert box["x"] >= 0, panel
+        assert box["x"] + box["width"] <= 390, panel
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    height = phone.evaluate("document.documentElement.scrollHeight")
+    assert height <= 3 * 844, height
+    shot(phone, "phone")
+    phone.get_by_text("Filters", exact=True).click()
+    expect(phone.locator("#filters")).to_be_visible()
+    box = phone.locator("#filters").bounding_box()
+    assert box is not None
+    assert box["width"] <= 390
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "phone-filters")
+    apply_filters(phone, Region="UA-63")
+    expect(phone.locator("#filters")).to_be_hidden()  # applied, the sheet closes
+    expect(phone.locator("#filter-count")).to_have_text("(1 applied)")
+    expect(phone.locator("#page-label")).to_have_text("Page 1 of 3")
+    # An event opens in a bottom sheet under the map, which comes to the top of the screen.
+    first = cards.first.get_attribute("data-id")
+    cards.first.get_by_role("button").click()
+    sheet = phone.locator("#detail")
+    expect(sheet).to_be_focused()
+    expect(phone.locator("#map")).to_have_attribute("data-selected", first or "")
+    phone.wait_for_function(f"() => ({SELECTED})().length === 1")
+    sheet_box = sheet.bounding_box()
+    assert sheet_box is not None
+    assert sheet_box["width"] <= 390
+    assert abs(sheet_box["y"] + sheet_box["height"] - 844) < 2
+    assert sheet_box["y"] >= 844 * 0.3
+    top = phone.evaluate("document.getElementById('map').getBoundingClientRect().top")
+    assert 0 <= top < 60, top
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "phone-drawer", full_page=False)
     # Statuses are written out as well as coloured.
     expect(phone.locator(".legend")).to_contain_text("verified")
     expect(phone.locator("#events .badge").first).to_contain_text(" ")
     badges = phone.locator("#events .badge").all_inner_texts()
     assert {badge.split(" ")[1] for badge in badges} <= {"claimed", "verified", "disputed"}
     assert all(badge[0] == badge.split(" ")[1][0].upper() for badge in badges)
-    _shot(phone, "phone")
 
 
 def test_the_page_is_served_with_a_strict_policy(server: Any):
@@ -808,7 +629,7 @@ def test_the_api_docs_work_with_no_internet(open_page: PageFactory, server: Any)
                 break
             page.wait_for_timeout(100)
         assert elsewhere == blocked, path
-        _shot(page, f"api-docs{path.replace('/', '-')}")
+        shot(page, f"api-docs{path.replace('/', '-')}")
 
 
 def test_the_vendored_libraries_are_the_pinned_npm_releases():
@@ -843,8 +664,202 @@ def test_the_vendored_libraries_are_the_pinned_npm_releases():
     assert f'PACKAGE_VERSION:"{pinned["swagger-ui-dist"]}"' in swagger
     redoc = (ui / "static/vendor/redoc/redoc.standalone.js").read_text()
     assert f'"{pinned["redoc"]}"' in redoc
-    for own in ("index.html", "app.js", "map.js", "style.css"):
+    for own in ("index.html", "app.js", "map.js", "palette.js", "style.css"):
         text = (ui / "static" / own).read_text()
         assert not re.search(
             r"https?://(?!tile\.openstreetmap\.org|www\.openstreetmap\.org)", text
         ), own
+
+
+def test_counts_sorting_key_figures_and_unit_suggestions(open_page: PageFactory, server: Any):
+    live, secrets, seeded = server
+    page = open_page()
+    sign_in(page, live.base_url, secrets["reader"])
+    rows = page.locator("#events tbody tr")
+    expect(rows).to_have_count(25)
+    # Counts everywhere: the rows of this page out of the filter's total, and the pages.
+    expect(page.locator("#table-count")).to_have_text(f"(1–25 of {TOTAL})")
+    expect(page.locator("#page-label")).to_have_text("Page 1 of 2")
+    expect(page.locator("#status-line")).to_have_text(
+        f"Showing 25 of {TOTAL} events, page 1 of 2, by date, newest first."
+    )
+    # The key figures are the API's summary of the same filter.
+    headers = {"Authorization": f"Bearer {secrets['reader']}"}
+    with httpx.Client(base_url=live.base_url, headers=headers, timeout=120) as api:
+        summary = api.get("/v1/stats/summary").json()
+
+        def listed(sort: str) -> list[str]:
+            answer = api.get("/v1/events", params={"sort": sort, "limit": 25})
+            return [event["id"] for event in answer.json()["items"]]
+
+        by_date, by_date_up, by_update = (
+            listed("-event_date"), listed("event_date"), listed("-updated_at"),
+        )  # fmt: skip
+    verified = next(s["count"] for s in summary["by_status"] if s["key"] == "verified")
+    figures = page.locator("#figures")
+    expect(figures.locator("#fig-events .figure")).to_have_text(str(TOTAL))
+    expect(figures.locator("#fig-events .sub")).to_have_text(
+        f"{summary['first_date']} to {summary['last_date']}"
+    )
+    expect(figures.locator("#fig-verified .figure")).to_have_text(
+        f"{round(100 * verified / TOTAL)}%"
+    )
+    expect(figures.locator("#fig-verified .sub")).to_have_text(f"{verified} of {TOTAL}")
+    expect(figures.locator("#fig-fatalities .figure")).to_have_text(str(summary["fatalities_best"]))
+    expect(figures.locator("#fig-fatalities .sub")).to_contain_text(
+        f"range {summary['fatalities_low']}–{summary['fatalities_high']}"
+    )
+    assert summary["control_changes"] == 1
+    expect(figures.locator("#fig-control .figure")).to_have_text("1")
+    expect(figures.locator("#fig-control .sub")).to_have_text("UA took 1")
+
+    # The columns an analyst sorts by: fatalities (best, low–high), sub-type, date precision.
+    assert rows.evaluate_all("rows => rows.map((r) => r.dataset.id)") == by_date
+    control = page.locator(f'#events tr[data-id="{seeded["control"]["id"]}"]')
+    expect(control.locator(".col-precision")).to_have_text("day")
+    expect(control.locator(".col-dead")).to_have_text("12")
+    expect(control.locator(".col-type")).to_contain_text("Non state actor overtakes territory")
+    expect(control.locator(".col-where")).to_contain_text("Sudzha")
+    verified_row = page.locator(f'#events tr[data-id="{seeded["verified"]["id"]}"]')
+    expect(verified_row.locator(".col-dead")).to_have_text("4 (4–10)")
+
+    # Sorting is the server's (`sort`): only date and updated sort, each both ways.
+    date = page.locator('#events th[data-sort="event_date"]')
+    updated = page.locator('#events th[data-sort="updated_at"]')
+    expect(page.locator("#events th.sortable")).to_have_count(2)
+    expect(date).to_have_attribute("aria-sort", "descending")
+    date.get_by_role("button").click()
+    expect(date).to_have_attribute("aria-sort", "ascending")
+    expect(rows.first.locator(".col-date")).to_have_text("2024-06-01")
+    assert rows.evaluate_all("rows => rows.map((r) => r.dataset.id)") == by_date_up
+    expect(page.locator("#status-line")).to_contain_text("by date, oldest first")
+    updated.get_by_role("button").click()
+    expect(updated).to_have_attribute("aria-sort", "descending")
+    expect(date).not_to_have_attribute("aria-sort", re.compile(""))
+    expect(page.locator("#status-line")).to_contain_text("by last update, newest first")
+    assert rows.evaluate_all("rows => rows.map((r) => r.dataset.id)") == by_update
+    sorts = {
+        parse_qs(urlsplit(url).query).get("sort", [""])[0]
+        for url in page.requested  # type: ignore[attr-defined]
+        if urlsplit(url).path == "/v1/events" and "limit=25" in url
+    }
+    assert sorts == {"-event_date", "event_date", "-updated_at"}, sorts
+    # The next page keeps the order.
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#page-label")).to_have_text("Page 2 of 2")
+    expect(page.locator("#table-count")).to_have_text(f"(26–{TOTAL} of {TOTAL})")
+    shot(page, "sorted")
+
+    # Unit suggestions come from /v1/units as the user types, in any spelling.
+    page.get_by_label("Unit", exact=True).fill("225 ОШП")
+    regiment = '#unit-options option[value="225th Separate Assault Regiment"]'
+    expect(page.locator(regiment)).to_have_count(1)
+    page.get_by_label("Unit", exact=True).fill("Krak")
+    expect(page.locator('#unit-options option[value="Kraken"]')).to_have_count(1)
+
+
+def test_the_event_drawer_shows_what_an_analyst_weighs(open_page: PageFactory, server: Any):
+    live, secrets, seeded = server
+    page = open_page()
+    sign_in(page, live.base_url, secrets["reader"])
+    apply_filters(page, Region="RU-BEL", From="2025-03-01", To="2025-03-31")
+    expect(page.locator("#events tbody tr")).to_have_count(5)
+    map_shows(page, tiles="region=RU-BEL&date_from=2025-03-01&date_to=2025-03-31")
+    disputed, explosion = seeded["disputed"], seeded["explosion"]
+    opener = page.locator(f'#events tr[data-id="{disputed["id"]}"]').get_by_role("button")
+    opener.click()
+    drawer = page.locator("#detail")
+    expect(drawer).to_be_focused()
+    expect(page.locator(f'#events tr[data-id="{disputed["id"]}"]')).to_have_class("open")
+    # The map rings the open event where it is.
+    expect(page.locator("#map")).to_have_attribute("data-selected", disputed["id"])
+    page.wait_for_function(f"() => ({SELECTED})().length === 1")
+    assert page.evaluate(SELECTED) == [[disputed["id"], 36.0, 50.7, True, "3"]]
+    # What an analyst weighs: date and its precision, coordinates and theirs, tags, control.
+    facts = drawer.locator(".facts")
+    expect(facts.locator(".fact-date dd")).to_have_text("2025-03-13, to the day")
+    expect(facts.locator(".fact-type dd")).to_have_text("Battles · Armed clash")
+    expect(facts.locator(".fact-coordinates dd")).to_have_text(
+        "50.70000, 36.00000 (lat, lon), precision near"
+    )
+    expect(facts.locator(".fact-tags .tag")).to_have_text(["cross-border"])
+    expect(facts.locator(".fact-control dd")).to_have_text("no claim")
+    # Its relations, with the other event by date, summary and status; one opens it.
+    relations = drawer.locator("ul.relations li")
+    expect(relations).to_have_count(1)
+    expect(relations.first).to_contain_text("contradicts")
+    expect(relations.first).to_contain_text("2025-03-12 Belgorod 2025-03-12")
+    expect(relations.first).to_contain_text("Same strike, other account.")
+    expect(relations.first).to_contain_text("stated by analyst")
+    history = drawer.locator(".history li")
+    expect(history.last.locator(".change")).to_contain_text(
+        f"Relation added: contradicts event {explosion['id'][:8]}"
+    )
+    expect(history.nth(1).locator(".change")).to_contain_text("Status: claimed → disputed")
+    shot(page, "drawer-relations", full_page=False)
+    relations.first.get_by_role("button").click()
+    expect(page.locator("#detail-title")).to_contain_text("2025-03-12")
+    expect(page.locator("#map")).to_have_attribute("data-selected", explosion["id"])
+    expect(drawer.locator("ul.relations li").first).to_contain_text(
+        "2025-03-13 Belgorod 2025-03-13"
+    )
+    # Escape closes it: the ring goes, and focus returns to where the user was.
+    drawer.focus()
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    expect(page.locator("#map")).not_to_have_attribute("data-selected", re.compile(""))
+    page.wait_for_function(f"() => ({SELECTED})().length === 0")
+    expect(opener).to_be_focused()
+
+    # The event claiming control: who took the place from whom, its tags, its place.
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#table-count")).to_have_text(f"(1–25 of {TOTAL})")
+    page.locator(f'#events tr[data-id="{seeded["control"]["id"]}"]').get_by_role("button").click()
+    expect(drawer).to_be_focused()
+    expect(facts.locator(".fact-control dd")).to_have_text("UA took the event's place from RU")
+    expect(facts.locator(".fact-tags .tag")).to_have_text(["cross-border", "incursion"])
+    expect(facts.locator(".fact-coordinates dd")).to_contain_text("51.19000, 35.27000")
+    expect(facts.locator(".fact-where dd")).to_contain_text("Sudzha")
+    expect(facts.locator(".fact-fatalities dd")).to_contain_text("recorded 12")
+    expect(drawer.locator(".units")).to_contain_text("225th Separate Assault Regiment (UA)")
+    expect(page.locator("#map")).to_have_attribute("data-selected", seeded["control"]["id"])
+    page.wait_for_function(f"() => ({SELECTED})().length === 1")
+    shot(page, "drawer-control", full_page=False)
+
+
+def test_the_map_replays_week_by_week(open_page: PageFactory, server: Any):
+    live, secrets, _ = server
+    page = open_page()
+    sign_in(page, live.base_url, secrets["reader"])
+    apply_filters(page, Region="RU-BEL")
+    # Belgorod's six events span the ISO weeks of 2025-03-03 to 2025-03-31.
+    map_shows(page, tiles="region=RU-BEL", drawn="6")
+    slider = page.get_by_label("Week", exact=True)
+    expect(slider).to_be_enabled()
+    expect(slider).to_have_attribute("max", "4")
+    expect(page.locator("#replay-label")).to_have_text("all weeks")
+    # The slider by keyboard: the map draws one week's events, its tiles asked for that week.
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#replay-label")).to_have_text("2025-03-10 to 2025-03-16")
+    expect(slider).to_have_attribute("aria-valuetext", "week of 2025-03-10 to 2025-03-16")
+    map_shows(
+        page, week="2025-03-10", tiles="region=RU-BEL&date_from=2025-03-10&date_to=2025-03-16",
+        drawn="2", by_status="claimed 1, disputed 1",
+    )  # fmt: skip
+    # The table, the chart and the counts keep the applied filter.
+    expect(page.locator("#events tbody tr")).to_have_count(6)
+    shot(page, "replay-week")
+    # Play moves on from there a week at a time, each once drawn; pressed again, it pauses.
+    page.get_by_role("button", name="Play weeks").click()
+    pause = page.get_by_role("button", name="Pause")
+    expect(pause).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#map")).to_have_attribute("data-replayed", re.compile("^2025-03-17"))
+    pause.click()
+    expect(page.get_by_role("button", name="Play weeks")).to_have_attribute("aria-pressed", "false")
+    replayed = (page.locator("#map").get_attribute("data-replayed") or "").split(",")
+    assert replayed == ["2025-03-17", "2025-03-24", "2025-03-31"][: len(replayed)], replayed
+    # All weeks again: the applied filter's tiles.
+    page.get_by_role("button", name="All weeks").click()
+    map_shows(page, tiles="region=RU-BEL", drawn="6")
+    expect(page.locator("#map")).not_to_have_attribute("data-week", re.compile(""))

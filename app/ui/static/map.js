@@ -58,8 +58,9 @@ function bounds(geometry) {
   return box;
 }
 
-// A disc in the status's colour with its letter, drawn at twice the size for sharp screens.
-function statusIcon(colour, letter) {
+// A disc in the status's colour with its letter in the status's ink, drawn at twice the size
+// for sharp screens.
+function statusIcon(colour, letter, ink = "#fff") {
   const size = 52;
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = size;
@@ -70,7 +71,7 @@ function statusIcon(colour, letter) {
     context.fillStyle = fill;
     context.fill();
   }
-  context.fillStyle = "#fff";
+  context.fillStyle = ink;
   context.font = "bold 22px system-ui, sans-serif";
   context.textAlign = "center";
   context.textBaseline = "middle";
@@ -147,7 +148,7 @@ export function createMap(container, { statuses, key, openEvent, note }) {
     // MapLibre needs WebGL; its error is a JSON dump, not for people.
     note("This browser cannot draw the map (no WebGL): the chart, the table and the downloads still work.");
     container.dataset.map = "unavailable";
-    return { show: async () => {}, setBasemap: async () => {} };
+    return { show: async () => {}, setBasemap: async () => {}, highlight: () => {}, whenDrawn: async () => {} };
   }
   container.dashboardMap = map; // for the browser tests
   map.touchZoomRotate.disableRotation();
@@ -155,7 +156,7 @@ export function createMap(container, { statuses, key, openEvent, note }) {
   map.addControl(new maplibregl.AttributionControl({ compact: true }), "bottom-right");
   map.addControl(new maplibregl.ScaleControl({ maxWidth: 90 }), "bottom-left");
   for (const [status, info] of Object.entries(statuses)) {
-    map.addImage(`status-${status}`, statusIcon(info.colour, info.letter), { pixelRatio: 2 });
+    map.addImage(`status-${status}`, statusIcon(info.colour, info.letter, info.ink), { pixelRatio: 2 });
   }
   map.on("styleimagemissing", ({ id }) => {
     if (id.startsWith("status-") && !map.hasImage(id)) map.addImage(id, statusIcon("#444", "?"), { pixelRatio: 2 });
@@ -250,6 +251,8 @@ export function createMap(container, { statuses, key, openEvent, note }) {
     }
   });
   map.on("idle", drawn);
+  // Who waits for the map to have drawn what the latest show() asked for (the replay).
+  let waiting = [];
   function drawn() {
     const seen = new Map();
     for (const feature of map.queryRenderedFeatures({ layers: ["clusters"] })) {
@@ -282,6 +285,10 @@ export function createMap(container, { statuses, key, openEvent, note }) {
       zoom: map.getZoom().toFixed(2),
       tiles: tiles.split("?")[1] || "",
     });
+    if (tiles === wanted) {
+      for (const resolve of waiting) resolve();
+      waiting = [];
+    }
   }
 
   // Tile failures: OpenStreetMap's leave the outlines showing; the events' say why.
@@ -327,16 +334,44 @@ export function createMap(container, { statuses, key, openEvent, note }) {
   }
   container.dataset.basemap = "outlines";
 
+  // The open event's ring: a marker, so it shows over the clusters' buttons too; the map
+  // moves to it only when it is out of view.
+  let selected = null;
+  async function highlight(event) {
+    await loaded;
+    selected?.remove();
+    selected = container.dashboardSelected = null;
+    if (!event) {
+      delete container.dataset.selected;
+      return;
+    }
+    const ring = document.createElement("div");
+    ring.className = "selected-ring";
+    ring.dataset.id = event.id;
+    ring.setAttribute("aria-hidden", "true");
+    selected = container.dashboardSelected = new maplibregl.Marker({ element: ring })
+      .setLngLat([event.lon, event.lat]).addTo(map);
+    container.dataset.selected = event.id;
+    if (!map.getBounds().contains([event.lon, event.lat])) map.easeTo({ center: [event.lon, event.lat], duration: 0 });
+  }
+
   return {
     setBasemap: (name) => loaded.then(() => setBasemap(name)),
-    /** Draw the events that match `filters`; a region filter the basemap knows moves the view there. */
-    async show(filters) {
+    highlight: (event) => { highlight(event).catch(() => {}); },
+    /** Resolves once the map has drawn the events of the latest show(). */
+    whenDrawn: () => new Promise((resolve) => {
+      if (tiles === wanted && !stale && map.isSourceLoaded("events")) resolve();
+      else waiting.push(resolve);
+    }),
+    /** Draw the events that match `filters`; a region filter the basemap knows moves the view
+     * there. `reload`: ask for the tiles again though the filters are the same (after a write). */
+    async show(filters, reload = false) {
       const asked = wanted = tilesUrl(filters);
       await loaded;
       if (asked !== wanted) return; // a newer filter came meanwhile
       // A new source rather than setTiles(): MapLibre (5.24) keeps a tile that was loading
       // during setTiles() with the old URL's data.
-      if (asked !== tiles) {
+      if (asked !== tiles || reload) {
         tiles = asked;
         for (const marker of markers.values()) marker.remove(); // the old filter's clusters
         markers.clear();

@@ -1,0 +1,160 @@
+"""Writes from the dashboard, each through the page as a person makes it, against a server and
+database of this module's own (tests/ui/dashboard.py): what the API refuses is shown in its
+words (a reader's 403, the four-eyes rule, a 422 naming the field), and what it accepts shows
+in the drawer, the table and the counts.
+
+The API offers no way to ask a key's role (there is no /v1/keys/me), so the page offers every
+key the writes and shows the API's answer."""
+
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.ui.dashboard import TOTAL, PageFactory, apply_filters, map_shows, shot, sign_in
+
+POSTED = "Posted from the page"
+
+
+def _open(page: Page, event_id: str) -> None:
+    page.locator(f'#events tr[data-id="{event_id}"]').get_by_role("button").click()
+    expect(page.locator("#detail")).to_be_focused()
+    expect(page.locator("#detail")).to_have_attribute("data-id", event_id)
+
+
+def _change_status(page: Page, status: str, rationale: str) -> None:
+    drawer = page.locator("#detail")
+    drawer.locator("summary", has_text="Change the status").click()
+    form = drawer.locator("#status-form")
+    form.get_by_label("New status").select_option(status)
+    form.get_by_label("Rationale").fill(rationale)
+    form.locator("button[type=submit]").click()
+
+
+def test_status_sources_and_new_events_from_the_page(open_page: PageFactory, server: Any):
+    live, secrets, seeded = server
+    claimed = seeded["claimed"]
+
+    # A reader may not change a status: the API's 403, as it words it.
+    reader = open_page()
+    sign_in(reader, live.base_url, secrets["reader"])
+    apply_filters(reader, Region="RU-BEL", From="2025-03-01", To="2025-03-31")
+    _open(reader, claimed["id"])
+    _change_status(reader, "verified", "Looks right.")
+    result = reader.locator("#status-form .result")
+    expect(result).to_have_class("result error")
+    expect(result).to_contain_text("403")
+    expect(result).to_contain_text("This needs the verifier role or higher; the key is a reader.")
+    shot(reader, "write-refused", full_page=False)
+
+    # A verifier posts an event, finding its place by name in the gazetteer.
+    verifier = open_page()
+    sign_in(verifier, live.base_url, secrets["verifier"])
+    expect(verifier.locator("#table-count")).to_have_text(f"(1–25 of {TOTAL})")
+    verifier.get_by_role("button", name="New event").click()
+    composer = verifier.locator("#composer")
+    expect(composer).to_be_focused()
+    composer.get_by_label("Date of the event").fill("2025-02-10")
+    composer.get_by_label("Summary").fill(POSTED)
+    composer.get_by_label("Source name").fill("Page test source")
+    composer.get_by_label("Type", exact=True).select_option("protests")
+    # No place chosen from the suggestions: the page says so and sends nothing.
+    composer.get_by_label("Place").fill("Sudzha")
+    composer.get_by_role("button", name="Post the event").click()
+    expect(verifier.locator("#composer-result")).to_contain_text("Choose the place")
+    suggestion = composer.locator("#place-options option").first
+    expect(suggestion).to_have_attribute("value", "Sudzha, RU-KRS (51.190, 35.270)")
+    composer.get_by_label("Place").fill("Sudzha, RU-KRS (51.190, 35.270)")
+    # A sub-type that is not of the type: the API's 422 names it, nothing is written.
+    composer.get_by_role("button", name="Post the event").click()
+    expect(verifier.locator("#composer-result")).to_contain_text("422")
+    expect(verifier.locator("#composer-result")).to_contain_text(
+        "sub_event_type 'armed_clash' is not a kind of 'protests'"
+    )
+    shot(verifier, "write-new-event-refused", full_page=False)
+    composer.get_by_label("Type", exact=True).select_option("battles")
+    composer.get_by_role("button", name="Post the event").click()
+    drawer = verifier.locator("#detail")
+    expect(drawer).to_be_visible()
+    expect(composer).to_be_hidden()
+    expect(drawer.locator(".result.ok")).to_have_text("Event posted at Sudzha.")
+    expect(drawer.locator(".summary")).to_have_text(POSTED)
+    expect(drawer.locator(".fact-where dd")).to_contain_text("Sudzha")
+    expect(drawer.locator(".sources li")).to_contain_text("Page test source")
+    expect(verifier.locator("#detail-title .badge")).to_have_text("C claimed")
+    posted = drawer.get_attribute("data-id")
+    assert posted
+    expect(verifier.locator("#map")).to_have_attribute("data-selected", posted)
+    expect(verifier.locator("#table-count")).to_have_text(f"(1–25 of {TOTAL + 1})")
+    expect(verifier.locator("#fig-events .figure")).to_have_text(str(TOTAL + 1))
+    headers = {"Authorization": f"Bearer {secrets['reader']}"}
+    with httpx.Client(base_url=live.base_url, headers=headers, timeout=120) as api:
+        found = api.get("/v1/events", params={"q": POSTED}).json()["items"]
+    assert [(e["id"], e["place"]["name"], e["event_date"]) for e in found] == [
+        (posted, "Sudzha", "2025-02-10")
+    ]
+    shot(verifier, "write-new-event", full_page=False)
+
+    # The same verifier may not judge it: the four-eyes rule, in the API's words.
+    _change_status(verifier, "verified", "I checked it myself.")
+    result = verifier.locator("#status-form .result")
+    expect(result).to_contain_text("403")
+    expect(result).to_contain_text(
+        "Four-eyes rule: the key that created this event cannot change its status; "
+        "another verifier must."
+    )
+    shot(verifier, "write-four-eyes", full_page=False)
+
+    # Another key (an admin) verifies it: the drawer, the history and the table say so.
+    admin = open_page()
+    sign_in(admin, live.base_url, secrets["admin"])
+    apply_filters(admin, Text=POSTED)
+    expect(admin.locator("#events tbody tr")).to_have_count(1)
+    map_shows(admin, by_status="claimed 1")
+    _open(admin, posted)
+    _change_status(admin, "verified", "Two sources agree.")
+    drawer = admin.locator("#detail")
+    expect(drawer.locator(".result.ok")).to_have_text("Status changed: claimed → verified.")
+    expect(admin.locator("#detail-title .badge")).to_have_text("V verified")
+    expect(drawer.locator(".history li").last).to_contain_text("by admin")
+    expect(drawer.locator(".history li").last.locator(".change")).to_contain_text(
+        "Status: claimed → verified"
+    )
+    expect(drawer.locator(".history li").last).to_contain_text("Two sources agree.")
+    expect(admin.locator(f'#events tr[data-id="{posted}"] .badge')).to_have_text("V verified")
+    expect(admin.locator("#fig-verified .sub")).to_have_text("1 of 1")
+    map_shows(admin, by_status="verified 1")  # the map asks for its tiles again
+    shot(admin, "write-status", full_page=False)
+
+    # An analyst adds a source that denies it: a change of content, so back to claimed.
+    analyst = open_page()
+    sign_in(analyst, live.base_url, secrets["analyst"])
+    apply_filters(analyst, Text=POSTED)
+    map_shows(analyst, by_status="verified 1")
+    _open(analyst, posted)
+    drawer = analyst.locator("#detail")
+    drawer.locator("summary", has_text="Add a source").click()
+    form = drawer.locator("#source-form")
+    form.get_by_label("Source name").fill("Second look")
+    form.get_by_label("Stance").select_option("denies")
+    form.get_by_label("Reliability").select_option("B")
+    form.get_by_label("Credibility").select_option("2")
+    form.get_by_label("Dead it claims").fill("3")
+    form.get_by_label("Excerpt").fill("Nothing happened there.")
+    form.locator("button[type=submit]").click()
+    expect(drawer.locator(".result.ok")).to_have_text(
+        "Source added: Second look; the event is claimed again until another key checks it."
+    )
+    sources = drawer.locator(".sources li")
+    expect(sources).to_have_count(2)
+    denial = sources.filter(has_text="Second look")
+    expect(denial.locator(".stance")).to_have_text("denies")
+    expect(denial.locator(".grade")).to_have_text("B2")
+    expect(denial).to_contain_text("added by analyst")
+    expect(analyst.locator("#detail-title .badge")).to_have_text("C claimed")
+    change = drawer.locator(".history li").last.locator(".change")
+    expect(change).to_contain_text("Source added: Second look")
+    expect(change).to_contain_text("Status: verified → claimed")
+    expect(drawer.locator("table.claims tfoot td").first).to_contain_text("3 (3–3)")
+    map_shows(analyst, by_status="claimed 1")
+    shot(analyst, "write-source", full_page=False)
