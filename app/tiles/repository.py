@@ -100,20 +100,46 @@ async def groups_from_cells(
         .having(func.sum(EventCell.events) > 0)
         .subquery()
     )
-    column, row = _shifted(cells.c.cx, bits), _shifted(cells.c.cy, bits)
+    return await _groups(session, cells, bits, GRID_LEVEL - CELL_LEVEL)
+
+
+async def groups_from_events(
+    session: AsyncSession, tile: Tile, filters: EventFilters
+) -> list[Group]:
+    """Clusters of the events matching the filters, counted from the events themselves."""
+    # One row an event, in the cells' columns: its position is its own sum.
+    located = (
+        select(
+            MERCATOR_COLUMN.label("cx"),
+            MERCATOR_ROW.label("cy"),
+            Event.status.label("status"),
+            literal(1).label("events"),
+            MERCATOR_COLUMN.label("sum_x"),
+            MERCATOR_ROW.label("sum_y"),
+        )
+        .where(*filter_conditions(filters), *_within(tile))
+        .subquery()
+    )
+    return await _groups(session, located, GRID_LEVEL - tile.cluster_level, 0)
+
+
+async def _groups(session: AsyncSession, parts: Any, bits: int, up: int) -> list[Group]:
+    """Clusters from rows of (cx, cy, status, events, sum_x, sum_y): grouped by cluster cell
+    (cx and cy shifted right by `bits`) and status, their box's corners on the 2^24 grid
+    (cx and cy shifted left by `up`)."""
+    column, row = _shifted(parts.c.cx, bits), _shifted(parts.c.cy, bits)
     query = select(
         column,
         row,
-        cells.c.status,
-        func.sum(cells.c.events),
-        func.sum(cells.c.sum_x),
-        func.sum(cells.c.sum_y),
-        func.min(cells.c.cx),
-        func.min(cells.c.cy),
-        func.max(cells.c.cx),
-        func.max(cells.c.cy),
-    ).group_by(column, row, cells.c.status)
-    up = GRID_LEVEL - CELL_LEVEL
+        parts.c.status,
+        func.sum(parts.c.events),
+        func.sum(parts.c.sum_x),
+        func.sum(parts.c.sum_y),
+        func.min(parts.c.cx),
+        func.min(parts.c.cy),
+        func.max(parts.c.cx),
+        func.max(parts.c.cy),
+    ).group_by(column, row, parts.c.status)
     return [
         Group(
             r[0],
@@ -125,35 +151,6 @@ async def groups_from_cells(
             (r[6] << up, r[7] << up),
             (r[8] << up, r[9] << up),
         )
-        for r in await session.execute(query)
-    ]
-
-
-async def groups_from_events(
-    session: AsyncSession, tile: Tile, filters: EventFilters
-) -> list[Group]:
-    """Clusters of the events matching the filters, counted from the events themselves."""
-    located = (
-        select(MERCATOR_COLUMN.label("mx"), MERCATOR_ROW.label("my"), Event.status.label("status"))
-        .where(*filter_conditions(filters), *_within(tile))
-        .subquery()
-    )
-    bits = GRID_LEVEL - tile.cluster_level
-    column, row = _shifted(located.c.mx, bits), _shifted(located.c.my, bits)
-    query = select(
-        column,
-        row,
-        located.c.status,
-        func.count(),
-        func.sum(located.c.mx),
-        func.sum(located.c.my),
-        func.min(located.c.mx),
-        func.min(located.c.my),
-        func.max(located.c.mx),
-        func.max(located.c.my),
-    ).group_by(column, row, located.c.status)
-    return [
-        Group(r[0], r[1], r[2], int(r[3]), int(r[4]), int(r[5]), (r[6], r[7]), (r[8], r[9]))
         for r in await session.execute(query)
     ]
 
