@@ -574,7 +574,7 @@ def test_laid_out_for_a_laptop_and_a_phone(open_page: PageFactory, server: Any):
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "phone-drawer", full_page=False)
     # Statuses are written out as well as coloured.
-    expect(phone.locator(".legend")).to_contain_text("verified")
+    expect(phone.locator("#status-legend")).to_contain_text("verified")
     expect(phone.locator("#events .badge").first).to_contain_text(" ")
     badges = phone.locator("#events .badge").all_inner_texts()
     assert {badge.split(" ")[1] for badge in badges} <= {"claimed", "verified", "disputed"}

@@ -6,7 +6,8 @@ Oliveira and Fernandes 2009, severity 1: a matrix on linear sRGB), and every pai
 must differ by a CIEDE2000 ΔE of at least 20 under each (and in normal vision); ΔE of about 2
 is a just-noticeable difference, 20 reads as a different colour at a glance. Each colour's ink
 (the colour of its letter on the map and of the word in its badge) must have the WCAG 2
-contrast ratio of 4.5:1 for normal text."""
+contrast ratio of 4.5:1 for normal text. The same holds for the sides' colours on the control
+layer (SIDES), each pair of sides and each side's ink."""
 
 import itertools
 import math
@@ -51,6 +52,15 @@ def palette() -> dict[str, tuple[str, str]]:
         re.MULTILINE,
     )
     return {status: (colour, ink) for status, colour, ink in found}
+
+
+def side_colours() -> list[tuple[str, str]]:
+    """The control layer's (colour, ink) per side, in order."""
+    return re.findall(
+        r'^\s*\{ colour: "(#[0-9A-Fa-f]{6})", ink: "(#[0-9A-Fa-f]{6})" \},$',
+        PALETTE.read_text(),
+        re.MULTILINE,
+    )
 
 
 def linear(hex_colour: str) -> RGB:
@@ -167,4 +177,28 @@ def test_each_status_colour_is_legible_under_its_ink():
         for status, (colour, ink) in palette().items()
         if contrast(colour, ink) < MIN_CONTRAST
     }
+    assert not weak, f"contrast below {MIN_CONTRAST}:1: {weak}"
+
+
+def test_the_palette_has_three_side_colours():
+    assert len(side_colours()) == 3
+
+
+@pytest.mark.parametrize("vision", list(MACHADO))
+def test_every_pair_of_sides_stays_distinguishable(vision: str):
+    seen = [lab(simulate(linear(colour), MACHADO[vision])) for colour, _ in side_colours()]
+    close = {
+        f"{a}/{b}": round(ciede2000(seen[a], seen[b]), 1)
+        for a, b in itertools.combinations(range(len(seen)), 2)
+        if ciede2000(seen[a], seen[b]) < MIN_DELTA_E
+    }
+    assert not close, f"under {vision}, ΔE00 below {MIN_DELTA_E}: {close}"
+
+
+def test_each_side_colour_is_legible_under_its_ink():
+    weak = [
+        (colour, round(contrast(colour, ink), 2))
+        for colour, ink in side_colours()
+        if contrast(colour, ink) < MIN_CONTRAST
+    ]
     assert not weak, f"contrast below {MIN_CONTRAST}:1: {weak}"

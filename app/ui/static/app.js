@@ -1,7 +1,7 @@
 // The dashboard: a client of the public /v1 API and nothing else.
 /* global Chart */
 import { createMap } from "./map.js";
-import { STATUSES } from "./palette.js";
+import { SIDES, STATUSES } from "./palette.js";
 
 const KEY_STORAGE = "incidents.key";
 // A phone shows fewer events a page: cards are taller than rows.
@@ -16,7 +16,7 @@ const state = {
   sort: "-event_date", total: null, shown: null, open: null, limit: 25,
 };
 // Each panel draws only its latest load: a slow answer to an older filter is dropped.
-const latest = { refresh: 0, table: 0, map: 0, chart: 0, detail: 0 };
+const latest = { refresh: 0, table: 0, map: 0, chart: 0, detail: 0, control: 0 };
 const isStale = (panel, run) => run !== latest[panel];
 
 class ApiError extends Error {
@@ -158,6 +158,7 @@ async function setUp() {
 
   map = createMap($("#map"), {
     statuses: STATUSES,
+    sides: SIDES,
     key: () => state.key,
     openEvent: (id) => showEvent(id),
     note: (text) => { $("#map-note").textContent = text; },
@@ -166,13 +167,14 @@ async function setUp() {
     const swatch = element("span", { class: "swatch", text: info.letter, "aria-hidden": "true" });
     swatch.style.background = info.colour;
     swatch.style.color = info.ink;
-    $(".legend").append(element("li", {}, swatch, ` ${status}`));
+    $("#status-legend").append(element("li", {}, swatch, ` ${status}`));
   }
   const group = element("span", { class: "swatch group", text: "n", "aria-hidden": "true" });
-  $(".legend").append(element("li", {}, group, " n events close together: click to zoom in"));
+  $("#status-legend").append(element("li", {}, group, " n events close together: click to zoom in"));
   map.setBasemap($("#basemap").value);
 
   $("#chart-mode").addEventListener("change", () => loadChart().catch(report));
+  $("#control-basis").addEventListener("change", () => loadControl().catch(report));
 }
 
 // The chart shows one of two things (#chart-mode): events per week stacked by status, or the
@@ -364,6 +366,7 @@ function showWeek(index) {
   $("#replay-all").hidden = false;
   $("#map").dataset.week = monday;
   map.show({ ...state.applied, date_from: monday, date_to: sunday }).catch(report);
+  loadControl().catch(report);
 }
 
 function stopReplay() {
@@ -403,6 +406,65 @@ function allWeeks() {
   $("#replay-all").hidden = true;
   delete $("#map").dataset.week;
   map.show(state.applied).catch(report);
+  loadControl().catch(report);
+}
+
+// --- the control layer: who holds each place on the map's day ------------------------------
+
+// The day: the end of the week replayed, else the filter's last day, else today.
+function controlDate() {
+  if (replay.index !== null) return day(replay.weeks[replay.index], 6);
+  return state.applied.date_to || new Date().toISOString().slice(0, 10);
+}
+
+function controlSwatch(text, contested, colours) {
+  const swatch = element("span", { class: `chip${contested ? " contested" : ""}`, "aria-hidden": "true" },
+    element("span", { text }));
+  if (colours) {
+    swatch.style.background = colours.colour;
+    swatch.style.color = colours.ink;
+  }
+  return swatch;
+}
+
+// /v1/control for the day, the basis chosen and the region filter (the other filters are
+// about events, not places); its places drawn as chips, counted, and the sides in the legend.
+async function loadControl() {
+  const run = ++latest.control;
+  const basis = $("#control-basis").value;
+  const line = $("#control-line"), legend = $("#control-legend");
+  if (basis === "off") {
+    await map.setControl(null);
+    if (isStale("control", run)) return;
+    line.textContent = "";
+    legend.hidden = true;
+    delete $("#map").dataset.control;
+    return;
+  }
+  const date = controlDate();
+  let collection;
+  try {
+    collection = await api("/v1/control", { date, basis, region: state.applied.region });
+  } catch (error) {
+    if (isStale("control", run)) return;
+    await map.setControl(null);
+    line.textContent = `Control is not shown: ${problemText(error)}`;
+    legend.hidden = true;
+    return;
+  }
+  if (isStale("control", run)) return;
+  const colours = await map.setControl(collection);
+  if (isStale("control", run)) return;
+  const held = collection.features.filter((f) => f.properties.state === "held").length;
+  const contested = collection.features.length - held;
+  const which = basis === "verified" ? "verified claims" : "claims";
+  line.textContent = `Control on ${date} (${which}): ${plural(held, "place")} held by one side, ${number(contested)} contested.`;
+  legend.replaceChildren(
+    ...Object.entries(colours).map(([side, info]) => element("li", {}, controlSwatch(side, false, info), ` held by ${side}`)),
+    element("li", {}, controlSwatch("A / B", true), " contested"),
+  );
+  legend.hidden = collection.features.length === 0;
+  $("#map").dataset.control = `${date} ${basis}`;
 }
 
 // The map draws the server's tiles for the filters; its count is the filtered events' total.
@@ -411,6 +473,7 @@ async function loadMap(reload = false) {
   stopReplay(); // a new filter (or a write) shows all its weeks again
   replay.index = null;
   map.show(state.applied, reload).catch(report);
+  loadControl().catch(report);
   const summary = await api("/v1/stats/summary", state.applied);
   if (isStale("map", run)) return;
   $("#map-count").textContent = `(${plural(summary.total, "event")})`;

@@ -79,6 +79,65 @@ function statusIcon(colour, letter, ink = "#fff") {
   return context.getImageData(0, 0, size, size);
 }
 
+// A control chip: the words of the side holding a place, in its ink on its colour, in a
+// square-cornered box (statuses are discs); a contested place's sides in black on white over
+// grey hatching, in a dashed box. Drawn at twice the size for sharp screens.
+const CHIP_TEXT_MAX = 18;
+function controlChip(text, contested, colour, ink) {
+  const scale = 2, height = 18, pad = contested ? 9 : 5;
+  const words = text.length > CHIP_TEXT_MAX ? `${text.slice(0, CHIP_TEXT_MAX - 1)}…` : text;
+  const font = "bold 11px system-ui, sans-serif";
+  const canvas = document.createElement("canvas");
+  let context = canvas.getContext("2d");
+  context.font = font;
+  const textWidth = Math.ceil(context.measureText(words).width);
+  const width = textWidth + 2 * pad;
+  canvas.width = (width + 4) * scale;
+  canvas.height = (height + 4) * scale;
+  context = canvas.getContext("2d"); // resizing the canvas reset it
+  context.scale(scale, scale);
+  context.translate(2, 2);
+  context.fillStyle = contested ? "#ffffff" : colour;
+  context.fillRect(0, 0, width, height);
+  if (contested) {
+    context.save();
+    context.beginPath();
+    context.rect(0, 0, width, height);
+    context.clip();
+    context.strokeStyle = "#8a8a8a";
+    context.lineWidth = 1.5;
+    for (let x = -height; x < width; x += 5) {
+      context.beginPath();
+      context.moveTo(x, height);
+      context.lineTo(x + height, 0);
+      context.stroke();
+    }
+    context.restore();
+    context.fillStyle = "#ffffff";
+    context.fillRect(pad - 2, 2, textWidth + 4, height - 4);
+  }
+  context.strokeStyle = "#000000";
+  context.lineWidth = 1.5;
+  if (contested) context.setLineDash([3, 2]);
+  context.strokeRect(0, 0, width, height);
+  context.fillStyle = contested ? "#000000" : ink;
+  context.font = font;
+  context.textAlign = "center";
+  context.textBaseline = "middle";
+  context.fillText(words, width / 2, height / 2 + 0.5);
+  return context.getImageData(0, 0, canvas.width, canvas.height);
+}
+
+// The control layer: a dot at each place with a state on the day, its chip to the right.
+const CONTROL_LAYERS = [
+  { id: "control-dot", type: "circle", source: "control",
+    paint: { "circle-radius": 3.5, "circle-color": "#ffffff", "circle-stroke-color": "#000000",
+             "circle-stroke-width": 1.5 } },
+  { id: "control", type: "symbol", source: "control",
+    layout: { "icon-image": ["get", "chip"], "icon-anchor": "left", "icon-offset": [6, 0],
+              "symbol-sort-key": ["get", "rank"], "icon-padding": 1 } },
+];
+
 // The events' layers. Clusters are HTML buttons (below); their invisible layer lets the map
 // report them.
 const EVENT_LAYERS = [
@@ -95,9 +154,11 @@ const formatCount = (n) => (n < 1000 ? String(n) : n < 10000 ? `${(n / 1000).toF
 /**
  * The map in `container`. `statuses` maps each status to its colour and letter; `key()` gives
  * the API key for the tile requests; `openEvent(id)` shows an event; `note(text)` says what
- * the map cannot do. Returns { show(filters) } to draw the events that match the filters.
+ * the map cannot do; `sides` are the control layer's colours. Returns { show(filters) } to
+ * draw the events that match the filters, and { setControl(collection) } to draw who holds
+ * what (a /v1/control answer, or null for nothing).
  */
-export function createMap(container, { statuses, key, openEvent, note }) {
+export function createMap(container, { statuses, sides, key, openEvent, note }) {
   const tilesUrl = (filters) => {
     const query = new URLSearchParams(filters).toString();
     return `${location.origin}${TILES_PATH}{z}/{x}/{y}.mvt${query ? `?${query}` : ""}`;
@@ -130,6 +191,7 @@ export function createMap(container, { statuses, key, openEvent, note }) {
           countries: { type: "geojson", data: EMPTY, attribution: "Natural Earth" },
           borders: { type: "geojson", data: EMPTY },
           regions: { type: "geojson", data: EMPTY },
+          control: { type: "geojson", data: EMPTY },
           events: eventSource(tiles),
         },
         layers: [
@@ -140,6 +202,7 @@ export function createMap(container, { statuses, key, openEvent, note }) {
                      "line-width": ["interpolate", ["linear"], ["zoom"], 4, 0.5, 9, 1.2] } },
           { id: "borders", type: "line", source: "borders",
             paint: { "line-color": "#6f6a60", "line-width": ["interpolate", ["linear"], ["zoom"], 2, 0.6, 8, 2] } },
+          ...CONTROL_LAYERS,
           ...EVENT_LAYERS,
         ],
       },
@@ -148,7 +211,10 @@ export function createMap(container, { statuses, key, openEvent, note }) {
     // MapLibre needs WebGL; its error is a JSON dump, not for people.
     note("This browser cannot draw the map (no WebGL): the chart, the table and the downloads still work.");
     container.dataset.map = "unavailable";
-    return { show: async () => {}, setBasemap: async () => {}, highlight: () => {}, whenDrawn: async () => {} };
+    return {
+      show: async () => {}, setBasemap: async () => {}, highlight: () => {}, whenDrawn: async () => {},
+      setControl: async () => ({}),
+    };
   }
   container.dashboardMap = map; // for the browser tests
   map.touchZoomRotate.disableRotation();
@@ -315,7 +381,7 @@ export function createMap(container, { statuses, key, openEvent, note }) {
     const online = name === "osm";
     if (online && !map.getSource("osm")) {
       map.addSource("osm", OSM);
-      map.addLayer({ id: "osm", type: "raster", source: "osm" }, "clusters");
+      map.addLayer({ id: "osm", type: "raster", source: "osm" }, CONTROL_LAYERS[0].id);
       container.dataset.osm = "loading";
       clearTimeout(silence);
       silence = setTimeout(() => {
@@ -355,8 +421,71 @@ export function createMap(container, { statuses, key, openEvent, note }) {
     if (!map.getBounds().contains([event.lon, event.lat])) map.easeTo({ center: [event.lon, event.lat], duration: 0 });
   }
 
+  // The control layer. Each side keeps the colour it was first given for as long as the page
+  // is open; each (state, sides) pair gets its chip once.
+  const sideColours = new Map();
+  const chips = new Map();
+  function chipFor(state, held) {
+    const text = held.join(" / ");
+    const name = `${state}:${text}`;
+    if (!chips.has(name)) {
+      const id = `control-${chips.size}`;
+      chips.set(name, id);
+      const { colour, ink } = state === "held" ? sideColours.get(held[0]) : { colour: "#fff", ink: "#000" };
+      map.addImage(id, controlChip(text, state === "contested", colour, ink), { pixelRatio: 2 });
+    }
+    return chips.get(name);
+  }
+  function setControl(collection) {
+    const features = collection?.features ?? [];
+    for (const side of [...new Set(features.flatMap((f) => f.properties.sides))].sort()) {
+      if (!sideColours.has(side)) sideColours.set(side, sides[sideColours.size % sides.length]);
+    }
+    const drawn = features.map((feature) => {
+      const p = feature.properties;
+      // Contested places first: where chips would overlap, theirs are the ones kept.
+      return { ...feature, properties: { ...p, chip: chipFor(p.state, p.sides), rank: p.state === "contested" ? 0 : 1 } };
+    });
+    map.getSource("control").setData({ type: "FeatureCollection", features: drawn });
+    const held = features.filter((f) => f.properties.state === "held").length;
+    Object.assign(container.dataset, {
+      controlHeld: String(held), controlContested: String(features.length - held),
+    });
+    // The sides of this day, with their colours, for the legend.
+    const shown = new Set(features.filter((f) => f.properties.state === "held").map((f) => f.properties.sides[0]));
+    return Object.fromEntries([...shown].sort().map((side) => [side, sideColours.get(side)]));
+  }
+  const controlPopup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, offset: 10, className: "event-popup" });
+  const controlText = (p) => {
+    const sidesOf = JSON.parse(p.sides);
+    const state = p.state === "held" ? `held by ${sidesOf[0]}` : `contested by ${sidesOf.join(" and ")}`;
+    const claims = JSON.parse(p.events).length;
+    return `${p.name}: ${state} (latest claim ${p.latest_claim}). `
+      + (claims === 1 ? "Click for its event." : `Click for the first of its ${claims} claims.`);
+  };
+  for (const layer of ["control", "control-dot"]) {
+    map.on("mousemove", layer, (event) => {
+      map.getCanvas().style.cursor = "pointer";
+      controlPopup.setLngLat(event.features[0].geometry.coordinates).setText(controlText(event.features[0].properties)).addTo(map);
+    });
+    map.on("mouseleave", layer, () => {
+      map.getCanvas().style.cursor = "";
+      controlPopup.remove();
+    });
+    // The event of the claim (the first, when several make it contested); an event's own
+    // disc at the same spot wins.
+    map.on("click", layer, (event) => {
+      if (map.queryRenderedFeatures(event.point, { layers: ["points"] }).length) return;
+      const [first] = JSON.parse(event.features[0].properties.events);
+      if (first) openEvent(first);
+    });
+  }
+
   return {
     setBasemap: (name) => loaded.then(() => setBasemap(name)),
+    /** Draw who holds what (a /v1/control FeatureCollection, or null); resolves to the sides
+     * held on that day and their colours ({ side: { colour, ink } }). */
+    setControl: (collection) => loaded.then(() => setControl(collection)),
     highlight: (event) => { highlight(event).catch(() => {}); },
     /** Resolves once the map has drawn the events of the latest show(). */
     whenDrawn: () => new Promise((resolve) => {
