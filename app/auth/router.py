@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth import service
-from app.auth.dependencies import Admin
+from app.auth.dependencies import Admin, Reader
 from app.auth.schemas import KeyCreate, KeyCreated, KeyOut
 from app.core.db import SessionDep
 from app.core.pagination import CursorQuery, Page
@@ -39,6 +39,13 @@ async def list_keys(
 ) -> Page[KeyOut]:
     """All keys, oldest first, without secrets."""
     return await service.list_keys(session, limit, cursor)
+
+
+@router.get("/me")
+async def my_key(key: Reader) -> KeyOut:
+    """The key making the request: its id, name and role (what it may do), without its secret.
+    Any key may ask about itself, and only about itself."""
+    return KeyOut.model_validate(key)
 
 
 @router.delete("/{key_id}")

@@ -107,6 +107,7 @@ ROUTES: list[tuple[str, str, dict[str, Any], str, int]] = [
      404),
     ("GET", "/v1/subscriptions/{subscription_id}/deliveries", {}, "reader", 404),
     ("GET", "/v1/keys", {}, "admin", 200),
+    ("GET", "/v1/keys/me", {}, "reader", 200),
     ("POST", "/v1/keys", {"json": {"name": "ci", "role": "reader"}}, "admin", 201),
     ("DELETE", "/v1/keys/{key_id}", {}, "admin", 404),
 ]  # fmt: skip
@@ -412,3 +413,27 @@ async def test_last_use_is_stamped_apart_from_the_request_and_waits_for_no_one(
         assert (await client.get("/v1/events", headers=reader)).status_code == 200
         listed = (await client.get("/v1/keys", headers=admin)).json()["items"]
         assert {item["name"]: item["last_used_at"] for item in listed}["reader"] is not None
+
+
+async def test_each_key_reads_itself_and_only_itself(client_for: ClientFactory, keys: Keys):
+    """GET /v1/keys/me: the key's own id, name and role (what the dashboard offers it), for
+    two keys of every role; never a secret, and no way to name another key."""
+    admin = client_for("admin")
+    for role in ORDER:
+        second = (await admin.post("/v1/keys", json={"name": f"{role} two", "role": role})).json()
+        for secret, key_id, name in [
+            (keys.secrets[role], keys.ids[role], role),
+            (second["secret"], second["id"], f"{role} two"),
+        ]:
+            response = await client_for(secret=secret).get("/v1/keys/me")
+            assert response.status_code == 200, response.text
+            me = response.json()
+            assert (me["id"], me["name"], me["role"]) == (key_id, name, role)
+            assert "secret" not in me
+            assert secret not in response.text
+            # No parameter names another key: one that tries is refused.
+            other = await client_for(secret=secret).get(
+                "/v1/keys/me", params={"id": keys.ids["admin"]}
+            )
+            assert_problem(other, 422)
+    assert_problem(await client_for().get("/v1/keys/me"), 401)

@@ -3,8 +3,9 @@ database of this module's own (tests/ui/dashboard.py): what the API refuses is s
 words (a reader's 403, the four-eyes rule, a 422 naming the field), and what it accepts shows
 in the drawer, the table and the counts.
 
-The API offers no way to ask a key's role (there is no /v1/keys/me), so the page offers every
-key the writes and shows the API's answer."""
+The page asks the API for the key's role (/v1/keys/me) and offers only the writes that role
+may make; the API still decides each one (an analyst merging another key's event, the
+four-eyes rule), and its refusal is shown as it words it."""
 
 from typing import Any
 
@@ -35,17 +36,28 @@ def test_status_sources_and_new_events_from_the_page(open_page: PageFactory, ser
     live, secrets, seeded = server
     claimed = seeded["claimed"]
 
-    # A reader may not change a status: the API's 403, as it words it.
+    # A reader is offered no write: the page knows the key's role and says why.
     reader = open_page()
     sign_in(reader, live.base_url, secrets["reader"])
+    expect(reader.locator("#whoami")).to_have_text("reader · reader")
     apply_filters(reader, Region="RU-BEL", From="2025-03-01", To="2025-03-31")
     _open(reader, claimed["id"])
-    _change_status(reader, "verified", "Looks right.")
-    result = reader.locator("#status-form .result")
-    expect(result).to_have_class("result error")
-    expect(result).to_contain_text("403")
-    expect(result).to_contain_text("This needs the verifier role or higher; the key is a reader.")
-    shot(reader, "write-refused", full_page=False)
+    drawer = reader.locator("#detail")
+    expect(drawer.locator(".writes")).to_have_text(
+        "This key is a reader: it may read events, not change them."
+    )
+    expect(drawer.locator("form")).to_have_count(0)
+    expect(reader.get_by_role("button", name="New event")).to_be_hidden()
+    shot(reader, "write-reader", full_page=False)
+    # An analyst may add a source, not judge: no status form.
+    judge_not = open_page()
+    sign_in(judge_not, live.base_url, secrets["analyst"])
+    expect(judge_not.locator("#whoami")).to_have_text("analyst · analyst")
+    apply_filters(judge_not, Region="RU-BEL", From="2025-03-01", To="2025-03-31")
+    _open(judge_not, claimed["id"])
+    expect(judge_not.locator("#detail #source-form")).to_have_count(1)
+    expect(judge_not.locator("#detail #status-form")).to_have_count(0)
+    expect(judge_not.get_by_role("button", name="New event")).to_be_visible()
 
     # A verifier posts an event, finding its place by name in the gazetteer.
     verifier = open_page()
@@ -158,3 +170,68 @@ def test_status_sources_and_new_events_from_the_page(open_page: PageFactory, ser
     expect(drawer.locator("table.claims tfoot td").first).to_contain_text("3 (3–3)")
     map_shows(analyst, by_status="claimed 1")
     shot(analyst, "write-source", full_page=False)
+
+
+def _merge_first_candidate(page: Page) -> str:
+    """Open the drawer's merge section and press the first duplicate's button; its id."""
+    drawer = page.locator("#detail")
+    drawer.locator("summary", has_text="Merge into a duplicate").click()
+    first = drawer.locator("#merge-action li[data-id]").first
+    expect(first.get_by_role("button", name="Merge this event into it")).to_be_visible()
+    target = first.get_attribute("data-id")
+    assert target
+    first.get_by_role("button", name="Merge this event into it").click()
+    return target
+
+
+def test_merging_a_duplicate_from_the_page(open_page: PageFactory, server: Any):
+    live, secrets, _ = server
+    admin_headers = {"Authorization": f"Bearer {secrets['admin']}"}
+    with httpx.Client(base_url=live.base_url, headers=admin_headers, timeout=120) as api:
+        other = api.post("/v1/keys", json={"name": "second analyst", "role": "analyst"}).json()
+
+        def kharkiv_total() -> int:
+            summary = api.get("/v1/stats/summary", params={"region": "UA-63"})
+            total: int = summary.json()["total"]
+            return total
+
+        before = kharkiv_total()
+        # An analyst who did not file the event (the seed's analyst imported Kharkiv's) is
+        # offered the merge, and the API refuses it in its words; nothing changes.
+        second = open_page()
+        sign_in(second, live.base_url, other["secret"])
+        apply_filters(second, Region="UA-63")
+        expect(second.locator("#table-count")).to_have_text(f"(1–25 of {before})")
+        row = second.locator("#events tbody tr").first
+        merged = row.get_attribute("data-id")
+        assert merged
+        _open(second, merged)
+        _merge_first_candidate(second)
+        result = second.locator("#merge-action .result")
+        expect(result).to_have_class("result error")
+        expect(result).to_contain_text("403")
+        expect(result).to_contain_text(
+            "only the key that created it, a verifier or an admin may merge it into another"
+        )
+        shot(second, "write-merge-refused", full_page=False)
+        assert api.get(f"/v1/events/{merged}").status_code == 200
+        assert kharkiv_total() == before
+
+        # The analyst who filed it merges it: the drawer shows the survivor, whose history
+        # says so, the merged event is gone (410 naming the survivor) and the counts drop.
+        analyst = open_page()
+        sign_in(analyst, live.base_url, secrets["analyst"])
+        apply_filters(analyst, Region="UA-63")
+        expect(analyst.locator("#table-count")).to_have_text(f"(1–25 of {before})")
+        _open(analyst, merged)
+        survivor = _merge_first_candidate(analyst)
+        drawer = analyst.locator("#detail")
+        expect(drawer).to_have_attribute("data-id", survivor)
+        expect(drawer.locator(".result.ok")).to_contain_text("Merged: the event of 2024-06-")
+        expect(drawer.locator(".history li").last).to_contain_text("Merge")
+        expect(analyst.locator("#table-count")).to_contain_text(f"of {before - 1}")
+        shot(analyst, "write-merge", full_page=False)
+        gone = api.get(f"/v1/events/{merged}")
+        assert gone.status_code == 410
+        assert gone.json()["merged_into"] == survivor
+        assert kharkiv_total() == before - 1

@@ -18,6 +18,9 @@ const state = {
 // Each panel draws only its latest load: a slow answer to an older filter is dropped.
 const latest = { refresh: 0, table: 0, map: 0, chart: 0, detail: 0, control: 0 };
 const isStale = (panel, run) => run !== latest[panel];
+const ROLES = ["reader", "analyst", "verifier", "admin"];
+// Whether the signed-in key's role is `role` or above.
+const may = (role) => ROLES.indexOf(state.role) >= ROLES.indexOf(role);
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -95,6 +98,7 @@ function showLogin(message) {
   $("#main").hidden = true;
   $("#logout").hidden = true;
   $("#new-event").hidden = true;
+  $("#whoami").hidden = true;
   $("#login").hidden = false;
   const error = $("#login-error");
   error.hidden = !message;
@@ -104,8 +108,11 @@ function showLogin(message) {
 
 async function signIn(key) {
   state.key = key;
+  let me;
   try {
-    await api("/v1/events", { limit: 1 });
+    // The key's own name and role: the page offers only the writes the role may make (the
+    // API still decides each one, and its refusal is shown in its words).
+    me = await api("/v1/keys/me");
   } catch (error) {
     state.key = null;
     sessionStorage.removeItem(KEY_STORAGE);
@@ -114,12 +121,13 @@ async function signIn(key) {
     return;
   }
   sessionStorage.setItem(KEY_STORAGE, key);
+  state.role = me.role;
+  $("#whoami").textContent = `${me.name} · ${me.role}`;
+  $("#whoami").hidden = false;
   $("#login").hidden = true;
   $("#main").hidden = false;
   $("#logout").hidden = false;
-  // The API says no key's role (no /v1/keys/me): every key is offered the writes, and the
-  // API's answer (a 403 naming the role needed) is shown when it may not.
-  $("#new-event").hidden = false;
+  $("#new-event").hidden = !may("analyst");
   await setUp();
   await refresh();
 }
@@ -458,7 +466,9 @@ async function loadControl() {
   const held = collection.features.filter((f) => f.properties.state === "held").length;
   const contested = collection.features.length - held;
   const which = basis === "verified" ? "verified claims" : "claims";
-  line.textContent = `Control on ${date} (${which}): ${plural(held, "place")} held by one side, ${number(contested)} contested.`;
+  line.textContent = collection.features.length
+    ? `Control on ${date} (${which}): ${plural(held, "place")} held by one side, ${number(contested)} contested.`
+    : `Control on ${date} (${which}): no place here has a claim on or before that day.`;
   legend.replaceChildren(
     ...Object.entries(colours).map(([side, info]) => element("li", {}, controlSwatch(side, false, info), ` held by ${side}`)),
     element("li", {}, controlSwatch("A / B", true), " contested"),
@@ -675,7 +685,58 @@ function inputField(name, text, attributes = {}, tag = "input") {
   return element("div", { class: "field" }, element("label", { for: id, text }), element(tag, { id, name, ...attributes }));
 }
 
+// Merging: the likely duplicates of the event (/v1/events/{id}/duplicates), each with a
+// button that merges this event into it. Loaded when opened.
+function mergeAction(event) {
+  const list = element("ul", { class: "candidates" });
+  const result = element("p", { class: "result", role: "alert" });
+  const details = element("details", { class: "act", id: "merge-action" }, element("summary", { text: "Merge into a duplicate" }),
+    element("p", { class: "muted", text: "The key that filed this event, a verifier or an admin; this event's sources and units move to the one chosen, and an admin can undo it." }),
+    list, result);
+  details.addEventListener("toggle", async () => {
+    if (!details.open || list.dataset.loaded) return;
+    list.dataset.loaded = "yes";
+    list.replaceChildren(element("li", { class: "muted", text: "Looking for duplicates…" }));
+    try {
+      const found = await api(`/v1/events/${event.id}/duplicates`, { limit: 5 });
+      const candidates = found.items.filter((c) => c.score > 0);
+      if (!candidates.length) {
+        list.replaceChildren(element("li", { class: "muted", text: "No likely duplicate: same type, within 10 km and 7 days." }));
+        return;
+      }
+      list.replaceChildren(...candidates.map((c) => {
+        const merge = element("button", { type: "button", text: "Merge this event into it" });
+        merge.addEventListener("click", async () => {
+          result.className = "result";
+          result.textContent = "Merging…";
+          merge.disabled = true;
+          try {
+            await send(`/v1/events/${event.id}/merge`, { into: c.event_id });
+            const note = `Merged: the event of ${event.event_date} is now part of this one.`;
+            await afterWrite(c.event_id, note);
+          } catch (error) {
+            result.textContent = problemText(error);
+            result.classList.add("error");
+            merge.disabled = false;
+          }
+        });
+        return element("li", { "data-id": c.event_id },
+          `${c.event.event_date} · ${c.event.location_name || label(c.event.sub_event_type)} `, statusBadge(c.event.status),
+          element("span", { class: "muted", text: ` score ${c.score.toFixed(2)}: ${c.reasons.join(", ")}` }), " ", merge);
+      }));
+    } catch (error) {
+      list.replaceChildren();
+      result.textContent = problemText(error);
+      result.classList.add("error");
+    }
+  });
+  return details;
+}
+
 function writeActions(event) {
+  if (!may("analyst")) {
+    return element("p", { class: "writes muted", text: `This key is a ${state.role}: it may read events, not change them.` });
+  }
   const statuses = schemaEnums.status.filter((s) => s !== event.status);
   const status = actionForm("Change the status", "status-form", [
     element("p", { class: "muted", text: "Verifiers and admins; under four-eyes, not the key that made or changed the event." }),
@@ -706,7 +767,8 @@ function writeActions(event) {
     await afterWrite(event.id, `Source added: ${body.source_name}${back}.`);
     return `Source added: ${body.source_name}${back}.`;
   });
-  return element("section", { class: "writes", "aria-label": "Change this event" }, status, source);
+  return element("section", { class: "writes", "aria-label": "Change this event" },
+    may("verifier") ? status : "", source, mergeAction(event));
 }
 
 // After a write: the panels again for the same filters and page, and the event with a note.
