@@ -111,6 +111,44 @@ def test_the_openapi_document_names_cursors_as_opaque() -> None:
     assert all('"format": "cursor"' in text for text in formats.values()), formats
 
 
+async def test_the_openapi_document_ties_sub_types_to_types(client_for: ClientFactory):
+    """EventCreate's x-sub-event-types is the table the API checks: each type's sub-types are
+    accepted with it and refused with another type; x-sub-event-types-needing-control lists
+    the sub-types refused without a control claim."""
+    from app.events.taxonomy import SUB_EVENT_TYPES
+
+    schema = (await client_for().get("/openapi.json")).json()["components"]["schemas"]
+    tied = schema["EventCreate"]["x-sub-event-types"]
+    assert tied == {kind: list(subs) for kind, subs in SUB_EVENT_TYPES.items()}
+    every = sorted(sub for subs in tied.values() for sub in subs)
+    assert every == sorted(schema["EventCreate"]["properties"]["sub_event_type"]["enum"])
+    analyst = client_for("analyst")
+    kinds = list(tied)
+    for kind in kinds:
+        other = kinds[(kinds.index(kind) + 1) % len(kinds)]
+        fits = await analyst.post(
+            "/v1/events", json=event_body(event_type=kind, sub_event_type=tied[kind][0])
+        )
+        assert fits.status_code == 201, fits.text
+        refused = await analyst.post(
+            "/v1/events", json=event_body(event_type=other, sub_event_type=tied[kind][0])
+        )
+        errors = assert_problem(refused, 422)["errors"]
+        assert any(f"is not a kind of {other!r}" in error["msg"] for error in errors), errors
+    needing = schema["EventCreate"]["x-sub-event-types-needing-control"]
+    assert needing
+    for sub in every:
+        kind = next(kind for kind, subs in tied.items() if sub in subs)
+        body = event_body(event_type=kind, sub_event_type=sub)
+        body.pop("control", None)
+        response = await analyst.post("/v1/events", json=body)
+        if sub in needing:
+            errors = assert_problem(response, 422)["errors"]
+            assert any("claims a change of control" in error["msg"] for error in errors), errors
+        else:
+            assert response.status_code == 201, (sub, response.text)
+
+
 async def test_a_body_that_is_not_json_is_a_415(client_for: ClientFactory):
     analyst = client_for("analyst")
     as_text = json.dumps(event_body())

@@ -249,7 +249,15 @@ def consistency_errors(values: dict[str, Any]) -> list[str]:
 
 
 class EventCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Which sub-types each type takes, and which need a `control` claim, for clients building
+    # a form (JSON Schema cannot tie one member to another): the tables the validation checks.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "x-sub-event-types": {kind: list(subs) for kind, subs in SUB_EVENT_TYPES.items()},
+            "x-sub-event-types-needing-control": list(TERRITORIAL_SUB_EVENT_TYPES),
+        },
+    )
 
     event_date: EventDate
     date_precision: DatePrecision = "day"

@@ -3,7 +3,8 @@ last day, or the end of the week replayed), from /v1/control, with contested pla
 against a server and database of this module's own (tests/ui/dashboard.py).
 
 Besides the seed's claim that UA took Sudzha on 2024-08-10, this module adds RU's retake of
-2025-03-12 (verified) and two claims on one day for Loknya (RU-KRS): UA held it, RU took it."""
+2025-03-12 (verified), two claims on one day for Loknya (RU-KRS): UA held it, RU took it, and
+outside the Kursk region a claim that UA held Vovchansk (UA-63)."""
 
 import datetime as dt
 import re
@@ -18,6 +19,8 @@ from tests.ui.dashboard import PageFactory, apply_filters, shot, sign_in
 
 LOKNYA = {"name": "Loknya", "alt_names": ["Локня"], "country": "RU", "region_code": "RU-KRS",
           "lat": 51.02, "lon": 35.75, "kind": "village"}  # fmt: skip
+VOVCHANSK = {"name": "Vovchansk", "alt_names": ["Вовчанськ"], "country": "UA",
+             "region_code": "UA-63", "lat": 50.29, "lon": 36.94, "kind": "town"}  # fmt: skip
 # The sides' colours (app/ui/static/palette.js), given in the order the page first meets them:
 # RU before UA, as the first answer lists both.
 CYAN, WINE = [136, 204, 238], [136, 34, 85]
@@ -74,6 +77,9 @@ def claims(server: Any) -> dict[str, Any]:
         assert verified.status_code == 200, verified.text
         held = claim(place.json()["id"], "2025-02-01", {"outcome": "held", "side": "UA"})
         taken = claim(place.json()["id"], "2025-02-01", {"outcome": "taken", "side": "RU"})
+        elsewhere = analyst.post("/v1/places", json=VOVCHANSK)
+        assert elsewhere.status_code == 201, elsewhere.text
+        claim(elsewhere.json()["id"], "2024-05-20", {"outcome": "held", "side": "UA"})
     return {"retake": retake, "loknya": [held["id"], taken["id"]]}
 
 
@@ -93,11 +99,14 @@ def test_the_map_shows_who_holds_what_on_its_day(
     open_page: PageFactory, server: Any, claims: dict[str, Any]
 ):
     live, secrets, _ = server
-    today = dt.date.today().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     page = open_page()
     sign_in(page, live.base_url, secrets["reader"])
+    # Today, everywhere: UA holds Vovchansk, RU retook Sudzha, Loknya is contested.
+    _control(page, today, "claims", held=2, contested=1)
+    # The region filter: Kursk's places only.
     apply_filters(page, Region="RU-KRS")
-    # Today: RU retook Sudzha; two claims of one day leave Loknya contested.
+    expect(page.locator("#map")).to_have_attribute("data-total", "4")
     _control(page, today, "claims", held=1, contested=1)
     expect(page.locator("#control-line")).to_have_text(
         f"Control on {today} (claims): 1 place held by one side, 1 contested."
@@ -106,15 +115,29 @@ def test_the_map_shows_who_holds_what_on_its_day(
     _chips(page, [["Loknya", "contested", ["RU", "UA"], "hatched"],
                   ["Sudzha", "held", ["RU"], CYAN]])  # fmt: skip
     shot(page, "control-today")
+    # The same as a table, for keyboards and screen readers; a row's button opens the claim
+    # that holds on the day (RU's retake of Sudzha).
+    table = page.locator("#control-places")
+    table.locator("summary").click()
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table.locator("tbody tr th")).to_have_text(["Loknya", "Sudzha"])
+    expect(table.locator("tbody tr td:nth-child(2)")).to_have_text(
+        ["contested by RU and UA", "held by RU"]
+    )
+    table.get_by_role("button", name="Open the claim of 2025-03-12 on Sudzha").click()
+    expect(page.locator("#detail")).to_have_attribute("data-id", claims["retake"]["id"])
+    page.get_by_role("button", name="Close").first.click()
 
     # The filter's last day: before the retake, UA held Sudzha, and Loknya had no claim.
     apply_filters(page, To="2024-12-31")
+    expect(page.locator("#map")).to_have_attribute("data-total", "1")
     _control(page, "2024-12-31", "claims", held=1, contested=0)
     expect(page.locator("#control-legend li")).to_have_text(["UA held by UA", "A / B contested"])
     _chips(page, [["Sudzha", "held", ["UA"], WINE]])
 
     # The replay: each week's map shows control at its end.
     apply_filters(page, To="")
+    expect(page.locator("#map")).to_have_attribute("data-total", "4")
     slider = page.get_by_label("Week", exact=True)
     expect(slider).to_be_enabled()
     slider.focus()
@@ -134,7 +157,7 @@ def test_the_map_shows_who_holds_what_on_its_day(
 
     # Hidden: no chips, no line, no legend.
     page.get_by_role("combobox", name="Control").select_option("off")
-    expect(page.locator("#map")).not_to_have_attribute("data-control", "2025-03-16 verified")
+    expect(page.locator("#map")).not_to_have_attribute("data-control", re.compile(""))
     expect(page.locator("#control-line")).to_be_empty()
     expect(page.locator("#control-legend")).to_be_hidden()
     _chips(page, [])
@@ -150,23 +173,24 @@ def test_a_chip_opens_the_event_of_its_claim(
         if name == "phone":  # the filters are a sheet, closed until asked for
             page.get_by_text("Filters", exact=True).click()
         apply_filters(page, Region="RU-KRS")
-        _control(page, dt.date.today().isoformat(), "claims", held=1, contested=1)
+        _control(page, dt.datetime.now(dt.UTC).date().isoformat(), "claims", held=1, contested=1)
         # Where chips would overlap (the phone's smaller map), the contested place's is kept.
         page.wait_for_function(f"() => ({DRAWN_CHIPS})().some(([name]) => name === 'Loknya')")
-        # Beside Loknya's dot, on its chip: the hint, then a click opens one of its claims.
+        # Beside Loknya's dot, on its chip: the hint, then a click opens one of the claims
+        # that hold on the day (two, of one date).
         x, y = page.evaluate(
             """() => { const map = document.getElementById("map").dashboardMap;
                        const [chip] = map.queryRenderedFeatures({ layers: ["control"] })
                          .filter((f) => f.properties.name === "Loknya");
                        const { x, y } = map.project(chip.geometry.coordinates);
-                       return [x + 16, y]; }"""
+                       return [x + 35, y]; }"""
         )
         box = page.locator("#map").bounding_box()
         assert box is not None
         page.mouse.move(box["x"] + x, box["y"] + y)
         expect(page.locator(".event-popup")).to_have_text(
             "Loknya: contested by RU and UA (latest claim 2025-02-01). "
-            "Click for the first of its 2 claims."
+            "Click for that claim's event."
         )
         shot(page, f"control-hover-{name}", full_page=False)
         page.mouse.click(box["x"] + x, box["y"] + y)

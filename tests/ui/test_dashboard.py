@@ -671,7 +671,7 @@ def test_the_vendored_libraries_are_the_pinned_npm_releases():
         ), own
 
 
-def test_counts_sorting_key_figures_and_unit_suggestions(open_page: PageFactory, server: Any):
+def test_counts_sorting_key_figures_and_suggestions(open_page: PageFactory, server: Any):
     live, secrets, seeded = server
     page = open_page()
     sign_in(page, live.base_url, secrets["reader"])
@@ -756,6 +756,14 @@ def test_counts_sorting_key_figures_and_unit_suggestions(open_page: PageFactory,
     expect(page.locator(regiment)).to_have_count(1)
     page.get_by_label("Unit", exact=True).fill("Krak")
     expect(page.locator('#unit-options option[value="Kraken"]')).to_have_count(1)
+    # Place suggestions from the gazetteer (/v1/places) in either alphabet; a place filters the
+    # events reported there, in the table and on the map.
+    page.get_by_label("Place", exact=True).fill("Судж")
+    expect(page.locator('#place-filter-options option[value="Sudzha"]')).to_have_count(1)
+    apply_filters(page, Unit="", Place="Sudzha")
+    expect(page.locator("#events tbody tr")).to_have_count(1)
+    expect(page.locator("#events tbody tr")).to_have_attribute("data-id", seeded["control"]["id"])
+    map_shows(page, tiles="place=Sudzha", drawn="1")
 
 
 def test_the_event_drawer_shows_what_an_analyst_weighs(open_page: PageFactory, server: Any):

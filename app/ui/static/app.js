@@ -99,6 +99,11 @@ function showLogin(message) {
   $("#logout").hidden = true;
   $("#new-event").hidden = true;
   $("#whoami").hidden = true;
+  state.role = null;
+  // The previous key's event and forms go with it.
+  for (const drawer of [$("#detail"), $("#composer")]) drawer.hidden = true;
+  $("#detail-body").replaceChildren();
+  document.body.classList.remove("drawer-open");
   $("#login").hidden = false;
   const error = $("#login-error");
   error.hidden = !message;
@@ -151,6 +156,10 @@ async function setUp() {
     sub_event_type: choices("sub_event_type"),
     stance: components.SourceIn?.properties?.stance?.enum ?? ["supports", "denies", "unclear"],
     reliability: ["A", "B", "C", "D", "E", "F"], credibility: ["1", "2", "3", "4", "5", "6"],
+    // type -> its sub-types, as the API states them (an extension of the create schema).
+    subTypes: components.EventCreate?.["x-sub-event-types"] ?? {},
+    // Sub-types that need a control claim, which the composer has no fields for.
+    needControl: components.EventCreate?.["x-sub-event-types-needing-control"] ?? [],
   };
   for (const [id, name] of [["#f-status", "status"], ["#f-type", "event_type"]]) {
     for (const value of schemaEnums[name]) $(id).append(element("option", { value, text: label(value) }));
@@ -160,7 +169,14 @@ async function setUp() {
     if (chosen) select.value = chosen;
   };
   fill($("#n-type"), schemaEnums.event_type, "battles");
-  fill($("#n-subtype"), schemaEnums.sub_event_type, "armed_clash");
+  // The sub-type menu offers the chosen type's sub-types only.
+  const fillSubTypes = () => {
+    const kinds = (schemaEnums.subTypes[$("#n-type").value] ?? schemaEnums.sub_event_type)
+      .filter((kind) => !schemaEnums.needControl.includes(kind));
+    fill($("#n-subtype"), kinds, kinds.includes("armed_clash") ? "armed_clash" : kinds[0]);
+  };
+  fillSubTypes();
+  $("#n-type").addEventListener("change", fillSubTypes);
   fill($("#n-reliability"), schemaEnums.reliability, "C");
   fill($("#n-credibility"), schemaEnums.credibility, "3");
 
@@ -169,6 +185,7 @@ async function setUp() {
     sides: SIDES,
     key: () => state.key,
     openEvent: (id) => showEvent(id),
+    openPlace: (id, date, basis) => openControlClaim(id, date, basis),
     note: (text) => { $("#map-note").textContent = text; },
   });
   for (const [status, info] of Object.entries(STATUSES)) {
@@ -419,10 +436,21 @@ function allWeeks() {
 
 // --- the control layer: who holds each place on the map's day ------------------------------
 
-// The day: the end of the week replayed, else the filter's last day, else today.
+// Today where the user is (not in UTC).
+function localToday() {
+  const now = new Date();
+  return new Date(now.getTime() - now.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+// The day: the end of the week replayed (not past the filter's last day), else the filter's
+// last day, else today.
 function controlDate() {
-  if (replay.index !== null) return day(replay.weeks[replay.index], 6);
-  return state.applied.date_to || new Date().toISOString().slice(0, 10);
+  const last = state.applied.date_to;
+  if (replay.index !== null) {
+    const sunday = day(replay.weeks[replay.index], 6);
+    return last && last < sunday ? last : sunday;
+  }
+  return last || localToday();
 }
 
 function controlSwatch(text, contested, colours) {
@@ -446,6 +474,7 @@ async function loadControl() {
     if (isStale("control", run)) return;
     line.textContent = "";
     legend.hidden = true;
+    controlPlaces(null);
     delete $("#map").dataset.control;
     return;
   }
@@ -456,8 +485,11 @@ async function loadControl() {
   } catch (error) {
     if (isStale("control", run)) return;
     await map.setControl(null);
+    if (isStale("control", run)) return;
     line.textContent = `Control is not shown: ${problemText(error)}`;
     legend.hidden = true;
+    controlPlaces(null);
+    delete $("#map").dataset.control;
     return;
   }
   if (isStale("control", run)) return;
@@ -474,7 +506,51 @@ async function loadControl() {
     element("li", {}, controlSwatch("A / B", true), " contested"),
   );
   legend.hidden = collection.features.length === 0;
+  controlPlaces(collection);
   $("#map").dataset.control = `${date} ${basis}`;
+}
+
+// The control layer as a table under the map, for keyboards and screen readers: contested
+// places first, then by name; the first CONTROL_ROWS, each with a button to its claim.
+const CONTROL_ROWS = 200;
+function controlPlaces(collection) {
+  const box = $("#control-places");
+  const features = collection?.features ?? [];
+  box.hidden = features.length === 0;
+  if (!features.length) {
+    $("#control-places tbody").replaceChildren();
+    return;
+  }
+  const rank = (f) => (f.properties.state === "contested" ? 0 : 1);
+  const sorted = [...features].sort((a, b) => rank(a) - rank(b) || a.properties.name.localeCompare(b.properties.name));
+  const shown = sorted.slice(0, CONTROL_ROWS);
+  $("#control-places summary").textContent = shown.length < features.length
+    ? `Places on the map's control layer (the first ${number(shown.length)} of ${number(features.length)}: narrow with a region)`
+    : `Places on the map's control layer (${number(features.length)})`;
+  $("#control-places tbody").replaceChildren(...shown.map((f) => {
+    const p = f.properties;
+    const open = element("button", { type: "button", class: "link", text: `claim of ${p.latest_claim}`,
+      "aria-label": `Open the claim of ${p.latest_claim} on ${p.name}` });
+    open.addEventListener("click", () => openControlClaim(p.place_id, collection.date, collection.basis));
+    return element("tr", { "data-place": p.place_id },
+      element("th", { scope: "row", text: p.name }),
+      element("td", { text: p.state === "held" ? `held by ${p.sides[0]}` : `contested by ${p.sides.join(" and ")}` }),
+      element("td", {}, open));
+  }));
+}
+
+// A place's claim on the control layer's day: the place's timeline, the period holding the
+// day, and in it the latest claim dated on or before the day; its event opens in the drawer.
+async function openControlClaim(placeId, date, basis) {
+  try {
+    const timeline = await api(`/v1/places/${placeId}/control`, { basis });
+    const period = timeline.periods.find((p) => p.start <= date && (p.end === null || date <= p.end));
+    const claims = (period?.claims ?? []).filter((c) => c.event_date <= date);
+    const latest = claims[claims.length - 1];
+    if (latest) await showEvent(latest.event_id, null);
+  } catch (error) {
+    report(error);
+  }
 }
 
 // The map draws the server's tiles for the filters; its count is the filtered events' total.
@@ -482,6 +558,8 @@ async function loadMap(reload = false) {
   const run = ++latest.map;
   stopReplay(); // a new filter (or a write) shows all its weeks again
   replay.index = null;
+  // Until the filter's weeks are known, a week of the old filter cannot be chosen.
+  $("#replay-week").disabled = $("#replay-play").disabled = true;
   map.show(state.applied, reload).catch(report);
   loadControl().catch(report);
   const summary = await api("/v1/stats/summary", state.applied);
@@ -700,12 +778,15 @@ function mergeAction(event) {
     try {
       const found = await api(`/v1/events/${event.id}/duplicates`, { limit: 5 });
       const candidates = found.items.filter((c) => c.score > 0);
+      list.dataset.state = "done";
       if (!candidates.length) {
         list.replaceChildren(element("li", { class: "muted", text: "No likely duplicate: same type, within 10 km and 7 days." }));
         return;
       }
       list.replaceChildren(...candidates.map((c) => {
-        const merge = element("button", { type: "button", text: "Merge this event into it" });
+        const where = c.event.location_name || label(c.event.sub_event_type);
+        const merge = element("button", { type: "button", text: "Merge this event into it",
+          "aria-label": `Merge this event into the event of ${c.event.event_date} at ${where}` });
         merge.addEventListener("click", async () => {
           result.className = "result";
           result.textContent = "Merging…";
@@ -721,10 +802,11 @@ function mergeAction(event) {
           }
         });
         return element("li", { "data-id": c.event_id },
-          `${c.event.event_date} · ${c.event.location_name || label(c.event.sub_event_type)} `, statusBadge(c.event.status),
+          `${c.event.event_date} · ${where} `, statusBadge(c.event.status),
           element("span", { class: "muted", text: ` score ${c.score.toFixed(2)}: ${c.reasons.join(", ")}` }), " ", merge);
       }));
     } catch (error) {
+      list.dataset.state = "done";
       list.replaceChildren();
       result.textContent = problemText(error);
       result.classList.add("error");
@@ -890,6 +972,7 @@ async function postEvent(event) {
   try {
     const created = await send("/v1/events", body);
     $("#new-event-form").reset();
+    $("#n-type").dispatchEvent(new Event("change")); // the sub-types of the type reset to
     $("#composer").hidden = true;
     await afterWrite(created.id, `Event posted at ${place.name}.`);
     $("#detail").focus();
@@ -955,6 +1038,9 @@ suggest($("#f-region"), $("#region-options"), "/v1/regions", {
 });
 suggest($("#f-unit"), $("#unit-options"), "/v1/units", {
   option: (u) => element("option", { value: u.name, label: `${u.name} (${u.side})${u.aliases.length ? `: ${u.aliases.slice(0, 3).join(", ")}` : ""}` }),
+});
+suggest($("#f-place"), $("#place-filter-options"), "/v1/places", {
+  option: (p) => element("option", { value: p.name, label: `${p.name}, ${p.region_code || p.country}${p.alt_names?.length ? ` (${p.alt_names.slice(0, 3).join(", ")})` : ""}` }),
 });
 suggest($("#n-place"), $("#place-options"), "/v1/places", {
   has: (text) => places.has(text),

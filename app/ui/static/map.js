@@ -134,7 +134,8 @@ const CONTROL_LAYERS = [
     paint: { "circle-radius": 3.5, "circle-color": "#ffffff", "circle-stroke-color": "#000000",
              "circle-stroke-width": 1.5 } },
   { id: "control", type: "symbol", source: "control",
-    layout: { "icon-image": ["get", "chip"], "icon-anchor": "left", "icon-offset": [6, 0],
+    // Right of the dot and clear of an event's disc or a cluster's button drawn on it.
+    layout: { "icon-image": ["get", "chip"], "icon-anchor": "left", "icon-offset": [18, 0],
               "symbol-sort-key": ["get", "rank"], "icon-padding": 1 } },
 ];
 
@@ -154,11 +155,12 @@ const formatCount = (n) => (n < 1000 ? String(n) : n < 10000 ? `${(n / 1000).toF
 /**
  * The map in `container`. `statuses` maps each status to its colour and letter; `key()` gives
  * the API key for the tile requests; `openEvent(id)` shows an event; `note(text)` says what
- * the map cannot do; `sides` are the control layer's colours. Returns { show(filters) } to
- * draw the events that match the filters, and { setControl(collection) } to draw who holds
- * what (a /v1/control answer, or null for nothing).
+ * the map cannot do; `sides` are the control layer's colours; `openPlace(id, date, basis)`
+ * shows a place's claim on the control layer's day. Returns { show(filters) } to draw the
+ * events that match the filters, and { setControl(collection) } to draw who holds what (a
+ * /v1/control answer, or null for nothing).
  */
-export function createMap(container, { statuses, sides, key, openEvent, note }) {
+export function createMap(container, { statuses, sides, key, openEvent, openPlace, note }) {
   const tilesUrl = (filters) => {
     const query = new URLSearchParams(filters).toString();
     return `${location.origin}${TILES_PATH}{z}/{x}/{y}.mvt${query ? `?${query}` : ""}`;
@@ -436,8 +438,10 @@ export function createMap(container, { statuses, sides, key, openEvent, note }) 
     }
     return chips.get(name);
   }
+  let controlDay = null; // the date and basis of what the control layer draws
   function setControl(collection) {
     const features = collection?.features ?? [];
+    controlDay = collection ? { date: collection.date, basis: collection.basis } : null;
     for (const side of [...new Set(features.flatMap((f) => f.properties.sides))].sort()) {
       if (!sideColours.has(side)) sideColours.set(side, sides[sideColours.size % sides.length]);
     }
@@ -459,27 +463,28 @@ export function createMap(container, { statuses, sides, key, openEvent, note }) 
   const controlText = (p) => {
     const sidesOf = JSON.parse(p.sides);
     const state = p.state === "held" ? `held by ${sidesOf[0]}` : `contested by ${sidesOf.join(" and ")}`;
-    const claims = JSON.parse(p.events).length;
-    return `${p.name}: ${state} (latest claim ${p.latest_claim}). `
-      + (claims === 1 ? "Click for its event." : `Click for the first of its ${claims} claims.`);
+    return `${p.name}: ${state} (latest claim ${p.latest_claim}). Click for that claim's event.`;
   };
-  for (const layer of ["control", "control-dot"]) {
-    map.on("mousemove", layer, (event) => {
-      map.getCanvas().style.cursor = "pointer";
-      controlPopup.setLngLat(event.features[0].geometry.coordinates).setText(controlText(event.features[0].properties)).addTo(map);
-    });
-    map.on("mouseleave", layer, () => {
-      map.getCanvas().style.cursor = "";
+  // One handler for the dots and the chips, so a click where one place's chip meets another's
+  // dot opens one place; an event's own disc at the same spot wins.
+  const CONTROL = CONTROL_LAYERS.map((layer) => layer.id);
+  const onEvent = (point) => map.queryRenderedFeatures(point, { layers: ["points"] }).length > 0;
+  map.on("mousemove", CONTROL, (event) => {
+    if (onEvent(event.point)) {
       controlPopup.remove();
-    });
-    // The event of the claim (the first, when several make it contested); an event's own
-    // disc at the same spot wins.
-    map.on("click", layer, (event) => {
-      if (map.queryRenderedFeatures(event.point, { layers: ["points"] }).length) return;
-      const [first] = JSON.parse(event.features[0].properties.events);
-      if (first) openEvent(first);
-    });
-  }
+      return;
+    }
+    map.getCanvas().style.cursor = "pointer";
+    controlPopup.setLngLat(event.features[0].geometry.coordinates).setText(controlText(event.features[0].properties)).addTo(map);
+  });
+  map.on("mouseleave", CONTROL, () => {
+    if (!popup.isOpen()) map.getCanvas().style.cursor = "";
+    controlPopup.remove();
+  });
+  map.on("click", CONTROL, (event) => {
+    if (onEvent(event.point) || !controlDay) return;
+    openPlace(event.features[0].properties.place_id, controlDay.date, controlDay.basis);
+  });
 
   return {
     setBasemap: (name) => loaded.then(() => setBasemap(name)),
