@@ -457,7 +457,9 @@ def test_filters_and_table_are_usable_by_keyboard(open_page: PageFactory, server
         if focused == "Apply":
             break
         page.keyboard.press("Tab")
-    assert seen == ["f-region", "f-from", "f-to", "f-status", "f-type", "f-unit", "f-q", "Apply"]
+    assert seen == [
+        "f-region", "f-place", "f-from", "f-to", "f-status", "f-type", "f-unit", "f-q", "Apply"
+    ]  # fmt: skip
     # Choosing a status with the keyboard, typing a text and pressing Enter applies both.
     page.get_by_label("Status", exact=True).focus()
     page.keyboard.press("ArrowDown")  # any -> claimed

@@ -7,6 +7,7 @@ The page asks the API for the key's role (/v1/keys/me) and offers only the write
 may make; the API still decides each one (an analyst merging another key's event, the
 four-eyes rule), and its refusal is shown as it words it."""
 
+import re
 from typing import Any
 
 import httpx
@@ -185,10 +186,15 @@ def _merge_first_candidate(page: Page) -> str:
     drawer = page.locator("#detail")
     drawer.locator("summary", has_text="Merge into a duplicate").click()
     first = drawer.locator("#merge-action li[data-id]").first
-    expect(first.get_by_role("button", name="Merge this event into it")).to_be_visible()
+    # Each button is named by its candidate, for a screen reader's list of buttons.
+    button = first.get_by_role("button", name=re.compile("^Merge this event into the event of "))
+    expect(button).to_have_text("Merge this event into it")
     target = first.get_attribute("data-id")
     assert target
-    first.get_by_role("button", name="Merge this event into it").click()
+    date = first.inner_text()[:10]  # the candidate's date opens its line
+    named = re.compile(f"^Merge this event into the event of {date} at ")
+    expect(button).to_have_accessible_name(named)
+    button.click()
     return target
 
 
