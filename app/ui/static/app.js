@@ -165,7 +165,7 @@ async function setUp() {
     for (const value of schemaEnums[name]) $(id).append(element("option", { value, text: label(value) }));
   }
   const fill = (select, values, chosen) => {
-    select.replaceChildren(...values.map((value) => element("option", { value, text: label(value) || value })));
+    select.replaceChildren(...options(values));
     if (chosen) select.value = chosen;
   };
   fill($("#n-type"), schemaEnums.event_type, "battles");
@@ -372,9 +372,14 @@ function replayWeeks(first, last) {
   }
   const slider = $("#replay-week");
   slider.max = String(Math.max(0, replay.weeks.length - 1));
-  slider.value = "0";
   slider.disabled = $("#replay-play").disabled = replay.weeks.length < 2;
-  slider.setAttribute("aria-valuetext", "all weeks");
+  showingAllWeeks();
+}
+
+// The slider and its label say the map shows every week of the filter.
+function showingAllWeeks() {
+  $("#replay-week").value = "0";
+  $("#replay-week").setAttribute("aria-valuetext", "all weeks");
   $("#replay-label").textContent = "all weeks";
   $("#replay-all").hidden = true;
   delete $("#map").dataset.week;
@@ -425,11 +430,7 @@ async function playReplay() {
 function allWeeks() {
   stopReplay();
   replay.index = null;
-  $("#replay-week").value = "0";
-  $("#replay-week").setAttribute("aria-valuetext", "all weeks");
-  $("#replay-label").textContent = "all weeks";
-  $("#replay-all").hidden = true;
-  delete $("#map").dataset.week;
+  showingAllWeeks();
   map.show(state.applied).catch(report);
   loadControl().catch(report);
 }
@@ -469,13 +470,18 @@ async function loadControl() {
   const run = ++latest.control;
   const basis = $("#control-basis").value;
   const line = $("#control-line"), legend = $("#control-legend");
-  if (basis === "off") {
+  // No layer (hidden, or the API refused): `why` goes on the line.
+  const empty = async (why) => {
     await map.setControl(null);
     if (isStale("control", run)) return;
-    line.textContent = "";
+    line.textContent = why;
     legend.hidden = true;
     controlPlaces(null);
+    Object.assign($("#map").dataset, { controlHeld: "0", controlContested: "0" });
     delete $("#map").dataset.control;
+  };
+  if (basis === "off") {
+    await empty("");
     return;
   }
   const date = controlDate();
@@ -483,13 +489,7 @@ async function loadControl() {
   try {
     collection = await api("/v1/control", { date, basis, region: state.applied.region });
   } catch (error) {
-    if (isStale("control", run)) return;
-    await map.setControl(null);
-    if (isStale("control", run)) return;
-    line.textContent = `Control is not shown: ${problemText(error)}`;
-    legend.hidden = true;
-    controlPlaces(null);
-    delete $("#map").dataset.control;
+    if (!isStale("control", run)) await empty(`Control is not shown: ${problemText(error)}`);
     return;
   }
   if (isStale("control", run)) return;
@@ -497,6 +497,7 @@ async function loadControl() {
   if (isStale("control", run)) return;
   const held = collection.features.filter((f) => f.properties.state === "held").length;
   const contested = collection.features.length - held;
+  Object.assign($("#map").dataset, { controlHeld: String(held), controlContested: String(contested) });
   const which = basis === "verified" ? "verified claims" : "claims";
   line.textContent = collection.features.length
     ? `Control on ${date} (${which}): ${plural(held, "place")} held by one side, ${number(contested)} contested.`
@@ -641,7 +642,6 @@ function describeChange(diff) {
     if (change && typeof change === "object" && ("to" in change || "from" in change)) {
       return `${label(field)}: ${shownValue(change.from)} → ${shownValue(change.to)}`;
     }
-    if (change === null || typeof change !== "object") return `${label(field)}: ${shownValue(change)}`;
     return `${label(field)}: ${shownValue(change)}`;
   }).join("; ");
 }
@@ -751,9 +751,12 @@ function actionForm(title, id, fields, submit) {
   return element("details", { class: "act" }, element("summary", { text: title }), form);
 }
 
+// A menu's options: each value, shown in words.
+const options = (values) => values.map((value) => element("option", { value, text: label(value) || value }));
+
 function selectField(name, text, values, chosen) {
   const id = `a-${name}-${Math.random().toString(36).slice(2, 7)}`;
-  const select = element("select", { id, name }, ...values.map((value) => element("option", { value, text: label(value) || value })));
+  const select = element("select", { id, name }, ...options(values));
   if (chosen) select.value = chosen;
   return element("div", { class: "field" }, element("label", { for: id, text }), select);
 }
@@ -772,8 +775,8 @@ function mergeAction(event) {
     element("p", { class: "muted", text: "The key that filed this event, a verifier or an admin; this event's sources and units move to the one chosen, and an admin can undo it." }),
     list, result);
   details.addEventListener("toggle", async () => {
-    if (!details.open || list.dataset.loaded) return;
-    list.dataset.loaded = "yes";
+    if (!details.open || list.dataset.state) return;
+    list.dataset.state = "loading";
     list.replaceChildren(element("li", { class: "muted", text: "Looking for duplicates…" }));
     try {
       const found = await api(`/v1/events/${event.id}/duplicates`, { limit: 5 });
@@ -972,7 +975,7 @@ async function postEvent(event) {
   try {
     const created = await send("/v1/events", body);
     $("#new-event-form").reset();
-    $("#n-type").dispatchEvent(new Event("change")); // the sub-types of the type reset to
+    $("#n-type").dispatchEvent(new Event("change")); // the sub-type menu follows the reset type
     $("#composer").hidden = true;
     await afterWrite(created.id, `Event posted at ${place.name}.`);
     $("#detail").focus();

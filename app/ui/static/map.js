@@ -451,10 +451,6 @@ export function createMap(container, { statuses, sides, key, openEvent, openPlac
       return { ...feature, properties: { ...p, chip: chipFor(p.state, p.sides), rank: p.state === "contested" ? 0 : 1 } };
     });
     map.getSource("control").setData({ type: "FeatureCollection", features: drawn });
-    const held = features.filter((f) => f.properties.state === "held").length;
-    Object.assign(container.dataset, {
-      controlHeld: String(held), controlContested: String(features.length - held),
-    });
     // The sides of this day, with their colours, for the legend.
     const shown = new Set(features.filter((f) => f.properties.state === "held").map((f) => f.properties.sides[0]));
     return Object.fromEntries([...shown].sort().map((side) => [side, sideColours.get(side)]));

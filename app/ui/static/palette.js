@@ -9,10 +9,11 @@ export const STATUSES = {
   disputed: { colour: "#BB5566", ink: "#000000", letter: "D" },
   refuted: { colour: "#000000", ink: "#FFFFFF", letter: "R" },
 };
-// The sides on the control layer, given in the order the page first meets them (a fourth side
-// takes the first colour again): Paul Tol's muted cyan, wine and sand, every pair as far apart
-// as the statuses under the same simulations. A side's chip is a box with its name written in
-// the ink, where a status is a lettered disc, so the words always say which side it is.
+// The sides on the control layer, given as the page first meets them (alphabetically within
+// one answer; a fourth side takes the first colour again): Paul Tol's muted cyan, wine and
+// sand, every pair as far apart as the statuses under the same simulations. A side's chip is a
+// box with its name written in the ink, where a status is a lettered disc, so the words always
+// say which side it is.
 export const SIDES = [
   { colour: "#88CCEE", ink: "#000000" },
   { colour: "#882255", ink: "#FFFFFF" },
