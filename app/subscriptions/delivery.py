@@ -478,6 +478,9 @@ async def _listen(database: Database, wake: Wake) -> None:
             conn = await psycopg.AsyncConnection.connect(libpq_url(database.url), autocommit=True)
             async with conn:
                 await conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                # What committed before this LISTEN (at start, or while reconnecting) sent
+                # its notification to no one: look once now rather than at the next poll.
+                wake.changed()
                 async for _ in conn.notifies():
                     wake.changed()
         except asyncio.CancelledError:
