@@ -6,7 +6,7 @@ A file is never edited once a migration loads it: a changed function is a new ve
 downgrade loads the version before). The current definition of a function is its latest
 version. See migrations/README.md.
 
-Three functions are rendered from Python (two vocabularies and the event's field list) (GENERATED); after editing one of those:
+Four functions are rendered from Python (two vocabularies and the event's field list) (GENERATED); after editing one of those:
 
     python -m migrations.sql render     # writes the next version file of what changed
     python -m migrations.sql check      # fails if a rendered file is behind its vocabulary
@@ -27,6 +27,8 @@ GENERATED = {
     "functions/itk_unit_key": ("migrations.unit_keys", "UNIT_KEY"),
     # The event's stored document: rendered from the field list (adding a field adds a version).
     "functions/itk_event_docs": ("app.events.fields", "EVENT_DOCS"),
+    # The same document rendered live, for a row that has none stored.
+    "functions/itk_event_json": ("app.events.fields", "EVENT_JSON_FUNCTION"),
 }
 
 

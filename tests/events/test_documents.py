@@ -20,6 +20,7 @@ NDJSON = {"content-type": "application/x-ndjson"}
 STALE = f"""SELECT id::text FROM event
 WHERE doc IS DISTINCT FROM ({EVENT_JSON})::text OR doc_csv IS DISTINCT FROM {CSV_LINE}"""
 DOCS = "SELECT id::text, doc FROM event"
+LIVE = f"SELECT id::text, ({EVENT_JSON})::text FROM event"
 
 
 class Roles:
@@ -192,6 +193,21 @@ async def _writes_and_reads(
     for event_id, item in latest.items():
         if item["op"] == "upsert":
             assert item["event"] == docs[event_id]
+
+    # A row written around the service (raw SQL) has no stored document: what is sent is
+    # rendered live (itk_event_json), the same as a fresh rendering of its columns.
+    await connection.execute("UPDATE event SET doc = NULL")
+    rendered = {
+        row[0]: json.loads(row[1]) for row in await (await connection.execute(LIVE)).fetchall()
+    }
+    assert len(rendered) == len(docs)
+    listed = await admin.get("/v1/events", params={"include_deleted": True, "limit": 100})
+    assert {item["id"]: item for item in listed.json()["items"]} == rendered
+    exported = await admin.get("/v1/exports/events.ndjson", params={"include_deleted": True})
+    assert {item["id"]: item for item in map(json.loads, exported.text.splitlines())} == rendered
+    for event_id, event in rendered.items():
+        shown = await admin.get(f"/v1/events/{event_id}", params={"include_deleted": True})
+        assert shown.json() == event
 
 
 async def test_stored_csv_lines_quote_as_copy_does(fresh_database_url: str) -> None:
