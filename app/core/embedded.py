@@ -50,7 +50,9 @@ def ensure_system_user(name: str = SYSTEM_USER, lock_path: Path = USER_LOCK) -> 
 
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return int(ensure_user_exists(name).pw_uid)
+        entry = ensure_user_exists(name)
+        assert entry is not None
+        return int(entry.pw_uid)
 
 
 @dataclass
