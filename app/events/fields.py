@@ -243,8 +243,12 @@ AS $$
 SELECT ({EVENT_JSON})::text
 FROM event WHERE event.id = wanted AND event.event_date = on_date
 $$"""
-# What reads the event's stored JSON document (itk_event_docs below), or renders it live.
+# What reads the event's stored JSON document (itk_event_docs below), or renders it live: a
+# page (lists, OGC items, a few events by id) calls the function; an export, planned once for
+# all its rows, renders inline (a row without a stored document costs 100 µs so, 220 µs
+# through the function's call).
 DOCUMENT = "coalesce(event.doc, itk_event_json(event.id, event.event_date))"
+EXPORT_DOCUMENT = f"coalesce(event.doc, ({EVENT_JSON})::text)"
 
 
 def geojson_feature(properties: str = DOCUMENT) -> str:

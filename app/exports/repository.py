@@ -16,8 +16,8 @@ from app.events import (
     ACLED_TIME_PRECISION,
     CSV_COLUMNS,
     DISORDER_TYPES,
-    DOCUMENT,
     DOCUMENT_CSV,
+    EXPORT_DOCUMENT,
     SORT_COLUMNS,
     UCDP_DATE_PRECISION,
     UCDP_WHERE_PRECISION,
@@ -160,7 +160,7 @@ def json_rows_sql(
     """One JSON text per event (a Feature for GeoJSON): the stored document, or only some
     of its members (`fields`); `separated` puts a comma before every row but the first, for
     streaming inside a JSON array."""
-    properties = json_selecting(fields) if fields else DOCUMENT
+    properties = json_selecting(fields) if fields else EXPORT_DOCUMENT
     expression = geojson_feature(properties) if geojson else properties
     row: Any = literal_column(f"({expression})::text")
     if separated:
