@@ -26,17 +26,18 @@ import anyio
 import httpx
 import orjson
 import psycopg
-from sqlalchemy import select, text
+from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from app.auth.models import ApiKey
-from app.changes import changes_after
+from app.changes import WATERMARK, changes_after
 from app.core.config import Settings
 from app.core.db import Database, libpq_url
 from app.core.pagination import encode_cursor
 from app.events import (
     Event,
+    EventChange,
     EventFilters,
     check_filters,
     events_matching,
@@ -445,7 +446,12 @@ TRIM = text(
 # long the worker lets commits gather once woken.
 CHANGES_CHANNEL = "itk_event_changes"
 COALESCE_S = 0.02
-RECHECK_S, RECHECKS = 0.1, 3
+# After a commit's notification the worker looks again after RECHECK_S, then twice as long
+# each time up to RECHECK_MAX_S, for as long as the feed holds committed changes back (an
+# older transaction, of any database on the server, is still open): when that one ends, no
+# notification comes.
+RECHECK_S, RECHECK_MAX_S = 0.1, 2.0
+HELD_BACK = select(exists().where(EventChange.xid >= WATERMARK))
 
 
 @dataclass
@@ -495,7 +501,7 @@ async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
     trimmed_at = 0.0
     wake = Wake(asyncio.Event())
     listener = asyncio.create_task(_listen(worker.database, wake))
-    rechecks = 0
+    recheck_s = 0.0
 
     def start(subscription_id: uuid.UUID) -> asyncio.Task[int]:
         # A turn that ends after a change came may have read the feed before it: look again.
@@ -519,11 +525,13 @@ async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
             if (free := settings.webhook_concurrency - len(running)) > 0:
                 for subscription_id in await worker.lease(free):
                     running[subscription_id] = start(subscription_id)
-            # After a commit, look again a few times shortly: the feed holds a change back
-            # while an older transaction is still open, and no second notification comes.
             seen = wake.generation
-            await wake.wait(RECHECK_S if rechecks else settings.webhook_poll_s)
-            rechecks = RECHECKS if wake.generation != seen else max(0, rechecks - 1)
+            await wake.wait(recheck_s or settings.webhook_poll_s)
+            if wake.generation != seen:
+                recheck_s = RECHECK_S
+            elif recheck_s:
+                held = (await leader.execute(HELD_BACK)).scalar()
+                recheck_s = min(2 * recheck_s, RECHECK_MAX_S) if held else 0.0
     finally:
         listener.cancel()
         for task in running.values():
