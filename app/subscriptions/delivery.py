@@ -447,9 +447,9 @@ TRIM = text(
 CHANGES_CHANNEL = "itk_event_changes"
 COALESCE_S = 0.02
 # After a commit's notification the worker looks again after RECHECK_S, then twice as long
-# each time up to RECHECK_MAX_S, for as long as the feed holds committed changes back (an
-# older transaction, of any database on the server, is still open): when that one ends, no
-# notification comes.
+# each time up to RECHECK_MAX_S (or the poll's interval), for as long as the feed holds
+# committed changes back (an older transaction, of any database on the server, is still
+# open): when that one ends, no notification comes.
 RECHECK_S, RECHECK_MAX_S = 0.1, 2.0
 HELD_BACK = select(exists().where(EventChange.xid >= WATERMARK))
 
@@ -528,10 +528,11 @@ async def _deliver(worker: Worker, leader: Any, settings: Settings) -> None:
             seen = wake.generation
             await wake.wait(recheck_s or settings.webhook_poll_s)
             if wake.generation != seen:
-                recheck_s = RECHECK_S
+                recheck_s = min(RECHECK_S, settings.webhook_poll_s)
             elif recheck_s:
                 held = (await leader.execute(HELD_BACK)).scalar()
-                recheck_s = min(2 * recheck_s, RECHECK_MAX_S) if held else 0.0
+                longer = min(2 * recheck_s, RECHECK_MAX_S, settings.webhook_poll_s)
+                recheck_s = longer if held else 0.0
     finally:
         listener.cancel()
         for task in running.values():
