@@ -232,7 +232,7 @@ def json_selecting(names: list[str]) -> str:
 
 
 # One event's JSON rendered live, by id: for a row written around the service (raw SQL), which
-# has no stored document. A function, so a query reading documents is planned without the
+# has no stored document. A function, so a page reading documents is planned without the
 # rendering's dozen subqueries (a list page's planning took 3-4 ms more with them inline, on
 # every request: plans are made per execution, app/core/db.py); its body is planned only when
 # a row needs it. Rendered into migrations/sql/functions/ like itk_event_docs.

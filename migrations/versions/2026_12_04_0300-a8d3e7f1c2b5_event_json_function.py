@@ -1,6 +1,7 @@
 """itk_event_json(id, event_date): an event's JSON rendered live, for a row with no stored
-document. Queries reading documents call it instead of holding the rendering inline, which
-PostgreSQL planned on every list page (3-4 ms of a page on PostgreSQL 15).
+document. Pages reading documents (lists, OGC items) call it instead of holding the rendering
+inline, which PostgreSQL planned on every list page (3-4 ms of a page on PostgreSQL 15);
+exports, planned once, keep it inline.
 
 Revision ID: a8d3e7f1c2b5
 Revises: f7a2c9e4b1d8
