@@ -4,9 +4,10 @@ Each list parameter may be repeated or comma-separated (OR within a parameter, A
 """
 
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -200,14 +201,22 @@ class EventListParams(EventFilters):
 NOT_FILTERS = {"search", "min_lsn"}
 
 
+@functools.cache
+def _filter_defaults() -> dict[str, Any]:
+    """Each filter's default (made once: pydantic inspects a default factory's signature on
+    every call, a tenth of a dashboard request's time)."""
+    return {
+        name: field.get_default(call_default_factory=True)
+        for name, field in EventFilters.model_fields.items()
+        if name not in NOT_FILTERS
+    }
+
+
 def used_filters(filters: EventFilters) -> set[str]:
     """The names of the filters set to anything but their default (what a rollup must hold
     to answer in the events' stead)."""
     return {
-        name
-        for name, field in EventFilters.model_fields.items()
-        if name not in NOT_FILTERS
-        and getattr(filters, name) != field.get_default(call_default_factory=True)
+        name for name, default in _filter_defaults().items() if getattr(filters, name) != default
     }
 
 

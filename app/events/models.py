@@ -308,7 +308,8 @@ class EventChange(Base):
 class EventRollup(Base):
     """Live-event count deltas per (day|week|month bucket, precision, place, type, status),
     appended by statement-level triggers on event in the writing transaction (so stats are
-    exact at once) and folded together by itk_rollup_compact()."""
+    exact at once) and folded together by itk_rollup_compact(). A partition per grain: a
+    weekly series reads the week's rows alone."""
 
     __tablename__ = "event_rollup"
     __table_args__ = (
@@ -330,10 +331,12 @@ class EventRollup(Base):
             ],
         ),
         CheckConstraint("grain IN ('day', 'week', 'month')", name="grain"),
+        # event_rollup_day, _week and _month (migration b9e4f2a6c8d1).
+        {"postgresql_partition_by": "LIST (grain)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    grain: Mapped[str] = mapped_column(Text)
+    grain: Mapped[str] = mapped_column(Text, primary_key=True)
     bucket: Mapped[dt.date] = mapped_column(Date)
     date_precision: Mapped[str] = mapped_column(Text)
     country: Mapped[str] = mapped_column(String(2))

@@ -7,11 +7,13 @@ the range, as the list filter does.
 """
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Date,
+    Integer,
     Select,
     Text,
     and_,
@@ -23,7 +25,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import INTERVAL
+from sqlalchemy.dialects.postgresql import INTERVAL, aggregate_order_by, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import WATERMARK
@@ -149,8 +151,9 @@ def _series_query(
             select(
                 rows.c.bucket,
                 rows.c.key,
-                func.sum(rows.c.events),
-                *(func.sum(rows.c[name]) for name in MEASURES),
+                # bigint, not sum()'s numeric: slower to add up again and to render.
+                cast(func.sum(rows.c.events), BigInteger),
+                *(cast(func.sum(rows.c[name]), BigInteger) for name in MEASURES),
             )
             .group_by(rows.c.bucket, rows.c.key)
             .having(func.sum(rows.c.events) > 0)
@@ -171,17 +174,142 @@ def _series_query(
     return query.group_by(bucket, key)
 
 
-async def series(
+class Filled(NamedTuple):
+    """A series answer as the database filled it: the buckets' range and the number of
+    series (None without any event), and per series its key, events and points' JSON (None
+    when the range or the points exceed the limits: nothing was filled)."""
+
+    first: dt.date | None
+    last: dt.date | None
+    keys: int
+    series: list[tuple[str | None, int, str]]
+
+
+def _buckets_between(first: Any, last: Any, grain: str) -> ColumnElement[Any]:
+    """The number of grain-long buckets from `first` to `last` (both bucket starts), as
+    service.bucket_count counts them."""
+    count: ColumnElement[Any]
+    if grain == "day":
+        count = last - first + 1
+    elif grain == "week":
+        count = (last - first) // 7 + 1
+    else:
+        months = func.extract("year", last) * 12 + func.extract("month", last)
+        count = months - func.extract("year", first) * 12 - func.extract("month", first) + 1
+    return count
+
+
+def filled_series_query(
+    filters: EventFilters,
+    grain: str,
+    group_by: str | None,
+    kind: str,
+    first: dt.date | None,
+    last: dt.date | None,
+    limits: tuple[int, int],
+) -> Select[Any]:
+    """Every series zero-filled from first (else the first bucket with events) to last (else
+    the last), an event starting before `first` counted in it, each series' points rendered
+    as JSON by the database: a dashboard's weekly series over years and regions is thousands
+    of points, which Python would build one object at a time. Nothing is filled when the
+    range holds more than limits[0] buckets or all series more than limits[1] points. Rows of
+    (first, last, n_series, key, events, points); see filled_series."""
+    rows = _series_query(filters, grain, group_by, kind).cte("rows").prefix_with("MATERIALIZED")
+    bucket, key = rows.c[0], rows.c[1]
+    sums = list(rows.c)[2:]
+    bounds = select(
+        func.coalesce(literal(first, Date), func.min(bucket)).label("first"),
+        func.coalesce(literal(last, Date), func.max(bucket)).label("last"),
+        (
+            func.count(key.distinct())
+            + cast(func.coalesce(func.bool_or(key.is_(None)), False), Integer)
+        ).label("n_series"),
+    ).cte("bounds")
+    if first is None:  # the range starts at the first bucket with events: nothing before it
+        clamped = select(
+            bucket.label("bucket"),
+            key.label("key"),
+            *(column.label(f"s{n}") for n, column in enumerate(sums)),
+        ).cte("clamped")
+    else:
+        clamped_bucket = func.greatest(bucket, literal(first, Date))
+        clamped = (
+            select(
+                clamped_bucket.label("bucket"),
+                key.label("key"),
+                *(
+                    cast(func.sum(column), BigInteger).label(f"s{n}")
+                    for n, column in enumerate(sums)
+                ),
+            )
+            .group_by(clamped_bucket, key)
+            .cte("clamped")
+        )
+    count = _buckets_between(bounds.c.first, bounds.c.last, grain)
+    keys = select(clamped.c.key).distinct().cte("keys")
+    days = (
+        select(
+            cast(
+                func.generate_series(
+                    bounds.c.first, bounds.c.last, literal(GRAIN_LENGTH[grain], INTERVAL)
+                ),
+                Date,
+            ).label("t")
+        )
+        .where(count <= limits[0], bounds.c.n_series * count <= limits[1])
+        .cte("days")
+    )
+    events, *measures = (func.coalesce(clamped.c[f"s{n}"], 0) for n in range(len(sums)))
+    point = func.json_build_object(
+        *(part for name, value in zip(MEASURES, measures, strict=True) for part in (name, value)),
+        "t", days.c.t, "count", events,
+    )  # fmt: skip
+    filled = (
+        select(
+            keys.c.key,
+            func.coalesce(func.sum(clamped.c.s0), 0).label("events"),
+            cast(func.json_agg(aggregate_order_by(point, days.c.t)), Text).label("points"),
+        )
+        .select_from(
+            keys.join(days, literal(True)).outerjoin(
+                clamped,
+                and_(
+                    clamped.c.bucket == days.c.t,
+                    # Equal keys, NULL with NULL: arrays compare so, and hash.
+                    array([clamped.c.key]) == array([keys.c.key]),
+                ),
+            )
+        )
+        .group_by(keys.c.key)
+        .cte("filled")
+    )
+    return select(
+        bounds.c.first, bounds.c.last, bounds.c.n_series, filled.c.key, filled.c.events,
+        filled.c.points,
+    ).select_from(bounds.outerjoin(filled, literal(True)))  # fmt: skip
+
+
+async def filled_series(
     session: AsyncSession,
     filters: EventFilters,
     grain: str,
     group_by: str | None,
-    kind: str = "events",
-) -> list[Row]:
-    """(bucket start, group key, events or changes of control, MEASURES' sums) for every
-    non-empty bucket."""
-    result = await session.execute(_series_query(filters, grain, group_by, kind))
-    return [(row[0], row[1], int(row[2]), _sums(row[3:])) for row in result]
+    kind: str,
+    first: dt.date | None,
+    last: dt.date | None,
+    limits: tuple[int, int],
+) -> Filled:
+    """filled_series_query's answer."""
+    query = filled_series_query(filters, grain, group_by, kind, first, last, limits)
+    # Core, not the ORM: a few rows, without an ORM result's per-row work.
+    result = (await (await session.connection()).execute(query)).all()
+    head = result[0]
+    return Filled(
+        first=head.first,
+        last=head.last,
+        keys=int(head.n_series or 0),
+        series=[(row.key, int(row.events), row.points) for row in result if row.points],
+    )
 
 
 async def totals(

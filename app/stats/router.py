@@ -52,7 +52,11 @@ async def timeseries(
     await check_filters(session, params, reader)
     if await not_modified(request, session, response, params):
         return unchanged(response)
-    return await service.timeseries(session, params, params.interval, params.group_by, params.kind)
+    document = await service.timeseries(
+        session, params, params.interval, params.group_by, params.kind
+    )
+    # Rendered already (the Timeseries schema, its points by the database): sent as it is.
+    return Response(document, media_type="application/json", headers=dict(response.headers))
 
 
 @router.get("/summary", response_model=Summary, responses=NOT_MODIFIED)

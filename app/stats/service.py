@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import anyio
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import UnprocessableContent
@@ -16,10 +16,7 @@ from app.stats import repository
 from app.stats.schemas import (
     MAX_POINTS,
     MAX_TOTAL_POINTS,
-    Point,
-    Series,
     Summary,
-    Timeseries,
     Total,
 )
 
@@ -48,10 +45,6 @@ def bucket_count(first: dt.date, last: dt.date, interval: str) -> int:
     if interval == "week":
         return (last - first).days // 7 + 1
     return (last.year - first.year) * 12 + last.month - first.month + 1
-
-
-# A bucket's count and sums (repository.MEASURES) before any event.
-NOTHING = (0,) * (1 + len(repository.MEASURES))
 
 
 def _figures(sums: Sequence[int]) -> dict[str, int]:
@@ -106,65 +99,46 @@ async def timeseries(
     interval: str,
     group_by: str | None,
     kind: str = "events",
-) -> Timeseries:
+) -> bytes:
     """One zero-filled series per group, buckets from date_from to date_to exactly (or the
     data's range), weeks starting on Monday; an event counts in the bucket of its period's
     start, or in the first bucket when its period starts before date_from. `kind`
-    control_changes counts the events that claim a side took control."""
+    control_changes counts the events that claim a side took control. The Timeseries
+    document as JSON: the points come rendered by the database (repository.filled_series)."""
     first = bucket_of(filters.date_from, interval) if filters.date_from else None
     last = bucket_of(filters.date_to, interval) if filters.date_to else None
     if first and last and bucket_count(first, last, interval) > MAX_POINTS:
         raise _too_many(bucket_count(first, last, interval))
-    rows = await repository.series(session, filters, interval, group_by, kind)
-    if not rows:
-        return Timeseries(interval=interval, group_by=group_by, kind=kind, series=[])
-    buckets = [row[0] for row in rows]
-    # The series covers exactly the range asked for: a week- or month-long event that
-    # overlaps date_from but starts before it counts in the first bucket.
-    first = first or min(buckets)
-    last = last or max(buckets)
-    if bucket_count(first, last, interval) > MAX_POINTS:
-        raise _too_many(bucket_count(first, last, interval))
-    by_key: dict[str | None, dict[dt.date, tuple[int, ...]]] = {}
-    for bucket, key, count, sums in rows:
-        counts = by_key.setdefault(key, {})
-        bucket = max(bucket, first)
-        before = counts.get(bucket, NOTHING)
-        counts[bucket] = tuple(map(sum, zip(before, (count, *sums), strict=True)))
-    points = len(by_key) * bucket_count(first, last, interval)
+    filled = await repository.filled_series(
+        session, filters, interval, group_by, kind, first, last, (MAX_POINTS, MAX_TOTAL_POINTS)
+    )
+    document: dict[str, Any] = {
+        "interval": interval,
+        "group_by": group_by,
+        "kind": kind,
+        "series": [],
+    }
+    if filled.first is None or filled.last is None:
+        return orjson.dumps(document)
+    # The series covers exactly the range asked for (or the data's): the same limits as the
+    # database applied, with their explanations.
+    if bucket_count(filled.first, filled.last, interval) > MAX_POINTS:
+        raise _too_many(bucket_count(filled.first, filled.last, interval))
+    points = filled.keys * bucket_count(filled.first, filled.last, interval)
     if points > MAX_TOTAL_POINTS:
         raise UnprocessableContent(
-            f"That is {len(by_key):,} series of {bucket_count(first, last, interval):,} points, "
+            f"That is {filled.keys:,} series of "
+            f"{bucket_count(filled.first, filled.last, interval):,} points, "
             f"{points:,} in all; the limit is {MAX_TOTAL_POINTS:,}. Use a coarser interval, a "
             f"shorter date range, or filters that leave fewer {group_by or 'series'} values.",
             [{"loc": ["query", "group_by"], "msg": "too many points in all"}],
         )
-    labels = await _labels(session, group_by, [key for key in by_key if key is not None])
-    # Filling in the zeros is CPU work: off the event loop, so other requests go on.
-    filled = await anyio.to_thread.run_sync(
-        _zero_filled, by_key, first, last, interval, group_by, labels
-    )
-    return filled.model_copy(update={"kind": kind})
-
-
-def _zero_filled(
-    by_key: dict[str | None, dict[dt.date, tuple[int, ...]]],
-    first: dt.date,
-    last: dt.date,
-    interval: str,
-    group_by: str | None,
-    labels: dict[str, str],
-) -> Timeseries:
-    series = []
-    for key, counts in by_key.items():
-        points, bucket = [], first
-        while bucket <= last:
-            count, *sums = counts.get(bucket, NOTHING)
-            points.append(Point(t=bucket, count=count, **_figures(sums)))
-            bucket = next_bucket(bucket, interval)
-        series.append(Series(key=key, label=_label(key, group_by, labels), points=points))
-    series.sort(key=lambda s: (-sum(p.count for p in s.points), s.key or ""))
-    return Timeseries(interval=interval, group_by=group_by, series=series)
+    labels = await _labels(session, group_by, [key for key, _, _ in filled.series if key])
+    document["series"] = [
+        {"key": key, "label": _label(key, group_by, labels), "points": orjson.Fragment(points)}
+        for key, _, points in sorted(filled.series, key=lambda s: (-s[1], s[0] or ""))
+    ]
+    return orjson.dumps(document)
 
 
 async def summary(session: AsyncSession, filters: EventFilters) -> Summary:

@@ -315,3 +315,49 @@ async def test_compaction_keeps_the_numbers(fresh_database_url: str):
         assert repeated == 0
         after = await client.get("/v1/stats/timeseries", params=params, headers=headers)
         assert after.json() == before.json()
+
+
+async def test_a_weekly_series_reads_the_weeks_of_the_rollup_alone(fresh_database_url: str):
+    """The rollup is partitioned by grain: the statement a weekly series runs scans
+    event_rollup_week and no other partition (read from EXPLAIN), and answers the same
+    numbers as the list."""
+    from sqlalchemy import text
+
+    from app.events.filters import EventFilters
+    from app.stats.repository import filled_series_query
+    from tests.live import bearer, live_app
+
+    async with live_app(fresh_database_url) as (database, keys, client):
+        headers = bearer(keys, "analyst")
+        for day in ("2025-03-03", "2025-03-12", "2025-04-01"):
+            created = await client.post(
+                "/v1/events", json=event_body(event_date=day, date_precision="day"),
+                headers=headers,
+            )  # fmt: skip
+            assert created.status_code == 201, created.text
+        series = await client.get(
+            "/v1/stats/timeseries", params={"interval": "week", "group_by": "region"},
+            headers=headers,
+        )  # fmt: skip
+        assert series.status_code == 200, series.text
+        assert series.headers["content-type"] == "application/json"
+        (belgorod,) = series.json()["series"]
+        assert (belgorod["key"], belgorod["label"]) == ("RU-BEL", "Belgorod Oblast")
+        counted = [(p["t"], p["count"]) for p in belgorod["points"] if p["count"]]
+        assert counted == [("2025-03-03", 1), ("2025-03-10", 1), ("2025-03-31", 1)]
+        assert len(belgorod["points"]) == 5  # zero-filled: the weeks of 17 and 24 March
+
+        query = filled_series_query(EventFilters(), "week", "region", "events", None, None,
+                                    (10_000, 100_000))  # fmt: skip
+        async with database.write_engine.connect() as conn:
+            compiled = query.compile(dialect=conn.dialect)
+            plan = await conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
+            )
+            found = json.dumps(plan.scalar())
+            scanned = set(await conn.scalars(
+                text("SELECT relname FROM pg_class WHERE relname LIKE 'event_rollup%'"
+                     " AND relkind = 'r'")
+            ))  # fmt: skip
+        assert scanned == {"event_rollup_day", "event_rollup_week", "event_rollup_month"}
+        assert {name for name in scanned if f'"{name}"' in found} == {"event_rollup_week"}
