@@ -252,9 +252,23 @@ def resolved_names(filters: EventFilters) -> ResolvedNames:
     return filters._names
 
 
-def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
+def joined_unit(filters: EventFilters) -> uuid.UUID | None:
+    """The unit a unit filter names, when it names exactly one: a list page joins its links
+    instead (at most one per event: the links' key holds the unit), which PostgreSQL reads in
+    date order from the links' (unit_id, event_date) index and stops at the page's last row,
+    rather than collecting all the unit's events to sort them."""
+    if not filters.unit:
+        return None
+    ids = resolved_names(filters).unit_ids
+    return ids[0] if len(ids) == 1 else None
+
+
+def filter_conditions(
+    filters: EventFilters, *, unit_joined: bool = False
+) -> list[ColumnElement[bool]]:
     """SQL conditions for a set of list filters (deleted events excluded unless asked);
-    region, unit and place values must have been resolved (resolve_names)."""
+    region, unit and place values must have been resolved (resolve_names). With unit_joined,
+    the caller joins the links of joined_unit(filters) and no unit condition is made."""
     conditions: list[ColumnElement[bool]] = []
     if not filters.include_deleted:
         conditions.append(Event.deleted_at.is_(None))
@@ -270,7 +284,7 @@ def filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
                 *[gazetteer.name_key(name).op("<<%")(Event.location_key) for name in filters.place],
             )
         )
-    if filters.unit:
+    if filters.unit and not unit_joined:
         # Aliased, so it stays a subquery of its own when the outer query joins event_unit too.
         # The units' events as a set (a semi-join the planner sizes from the links'
         # statistics). A join read in the unit's date order would stop at the page's last row

@@ -34,7 +34,7 @@ from app.events.fields import (
     new_event_columns,
     relations_read_by,
 )
-from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions
+from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions, joined_unit
 from app.events.models import (
     ControlClaimRecord,
     Event,
@@ -70,7 +70,13 @@ def list_query(
     descending = sort.startswith("-")
     column = SORT_COLUMNS[sort.lstrip("-")]
     document = literal_column(geojson_feature() if geojson else DOCUMENT, Text)
-    query: Any = select(document, column, Event.id).where(*filter_conditions(filters))
+    unit = joined_unit(filters)
+    query: Any = select(document, column, Event.id).where(
+        *filter_conditions(filters, unit_joined=unit is not None)
+    )
+    if unit is not None:
+        link = aliased(EventUnit)
+        query = query.join(link, of_its_event(link)).where(link.unit_id == unit)
     if after is not None:
         position = tuple_(column, Event.id)
         bound = tuple_(literal(after[0], column.type), literal(after[1], Event.id.type))

@@ -462,3 +462,45 @@ async def test_units_filter_lists_each_event_once(
     )
     paged = [first_page["items"][0]["id"], *(item["id"] for item in rest.json()["items"])]
     assert paged == sorted([one["id"], both["id"]], reverse=True)
+
+
+async def test_one_units_events_page_by_page_with_other_filters(
+    analyst: httpx.AsyncClient, reader: httpx.AsyncClient, admin: httpx.AsyncClient
+):
+    """A unit naming one unit is joined to its links (app.events.filters.joined_unit): pages
+    in either order hold each matching event once, with the other filters and without the
+    deleted ones, the same as the set the events' own documents say."""
+    unit = f"Charlie Battalion {uuid.uuid4().hex[:8]}"
+    linked = {"units": [{"name": unit, "side": "UA", "role": "attacker"}]}
+    made = [
+        await create(analyst, event_date=day, date_precision="day", region_code=region, **linked)
+        for day, region in [
+            ("2025-01-03", "RU-BEL"), ("2025-01-03", "RU-BEL"), ("2025-02-10", "RU-KRS"),
+            ("2025-03-01", "RU-BEL"), ("2024-12-31", "RU-BEL"),
+        ]
+    ]  # fmt: skip
+    await create(analyst, event_date="2025-01-04", date_precision="day")  # not the unit's
+    assert (await analyst.delete(f"/v1/events/{made[3]['id']}")).status_code == 204
+    live = [event for n, event in enumerate(made) if n != 3]
+
+    async def paged(client: httpx.AsyncClient = reader, **params: Any) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            query = {"unit": unit, "limit": 2, **params, **({"cursor": cursor} if cursor else {})}
+            page = await client.get("/v1/events", params=query)
+            assert page.status_code == 200, page.text
+            seen += [item["id"] for item in page.json()["items"]]
+            if not (cursor := page.json()["next_cursor"]):
+                return seen
+
+    newest_first = sorted(live, key=lambda e: (e["event_date"], e["id"]), reverse=True)
+    assert await paged() == [event["id"] for event in newest_first]
+    by_update = sorted(live, key=lambda e: (e["updated_at"], e["id"]))
+    assert await paged(sort="updated_at") == [event["id"] for event in by_update]
+    in_belgorod = [e["id"] for e in newest_first if e["region_code"] == "RU-BEL"]
+    assert await paged(region="RU-BEL") == in_belgorod
+    assert await paged(date_from="2025-01-01", date_to="2025-01-31") == [
+        e["id"] for e in newest_first if e["event_date"].startswith("2025-01")
+    ]
+    assert sorted(await paged(admin, include_deleted="true")) == sorted(e["id"] for e in made)
