@@ -74,9 +74,8 @@ def list_query(
     query: Any = select(document, column, Event.id).where(
         *filter_conditions(filters, unit_joined=unit is not None)
     )
-    if unit is not None:
-        link = aliased(EventUnit)
-        query = query.join(link, of_its_event(link)).where(link.unit_id == unit)
+    if unit is not None:  # (no other event_unit in this statement: no alias needed)
+        query = query.join(EventUnit, of_its_event(EventUnit)).where(EventUnit.unit_id == unit)
     if after is not None:
         position = tuple_(column, Event.id)
         bound = tuple_(literal(after[0], column.type), literal(after[1], Event.id.type))

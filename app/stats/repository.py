@@ -66,7 +66,6 @@ GRAIN_LENGTH = {"day": "1 day", "week": "1 week", "month": "1 month"}
 # fatalities from the sources (low, best, high: events/estimates.py).
 MEASURES = ("fatalities", "fatalities_low", "fatalities_best", "fatalities_high")
 Sums = tuple[int, int, int, int]
-Row = tuple[dt.date, str | None, int, Sums]
 
 
 def _sums(values: Any) -> Sums:
@@ -175,13 +174,13 @@ def _series_query(
 
 
 class Filled(NamedTuple):
-    """A series answer as the database filled it: the buckets' range and the number of
-    series (None without any event), and per series its key, events and points' JSON (None
+    """A series answer as the database filled it: the buckets' range (None without any
+    event), the number of series, and per series its key, events and points' JSON (none
     when the range or the points exceed the limits: nothing was filled)."""
 
     first: dt.date | None
     last: dt.date | None
-    keys: int
+    n_series: int
     series: list[tuple[str | None, int, str]]
 
 
@@ -247,7 +246,7 @@ def filled_series_query(
         )
     count = _buckets_between(bounds.c.first, bounds.c.last, grain)
     keys = select(clamped.c.key).distinct().cte("keys")
-    days = (
+    buckets = (
         select(
             cast(
                 func.generate_series(
@@ -257,24 +256,24 @@ def filled_series_query(
             ).label("t")
         )
         .where(count <= limits[0], bounds.c.n_series * count <= limits[1])
-        .cte("days")
+        .cte("buckets")
     )
     events, *measures = (func.coalesce(clamped.c[f"s{n}"], 0) for n in range(len(sums)))
     point = func.json_build_object(
         *(part for name, value in zip(MEASURES, measures, strict=True) for part in (name, value)),
-        "t", days.c.t, "count", events,
+        "t", buckets.c.t, "count", events,
     )  # fmt: skip
     filled = (
         select(
             keys.c.key,
             func.coalesce(func.sum(clamped.c.s0), 0).label("events"),
-            cast(func.json_agg(aggregate_order_by(point, days.c.t)), Text).label("points"),
+            cast(func.json_agg(aggregate_order_by(point, buckets.c.t)), Text).label("points"),
         )
         .select_from(
-            keys.join(days, literal(True)).outerjoin(
+            keys.join(buckets, literal(True)).outerjoin(
                 clamped,
                 and_(
-                    clamped.c.bucket == days.c.t,
+                    clamped.c.bucket == buckets.c.t,
                     # Equal keys, NULL with NULL: arrays compare so, and hash.
                     array([clamped.c.key]) == array([keys.c.key]),
                 ),
@@ -289,25 +288,15 @@ def filled_series_query(
     ).select_from(bounds.outerjoin(filled, literal(True)))  # fmt: skip
 
 
-async def filled_series(
-    session: AsyncSession,
-    filters: EventFilters,
-    grain: str,
-    group_by: str | None,
-    kind: str,
-    first: dt.date | None,
-    last: dt.date | None,
-    limits: tuple[int, int],
-) -> Filled:
-    """filled_series_query's answer."""
-    query = filled_series_query(filters, grain, group_by, kind, first, last, limits)
+async def filled_series(session: AsyncSession, query: Select[Any]) -> Filled:
+    """The answer of a filled_series_query."""
     # Core, not the ORM: a few rows, without an ORM result's per-row work.
     result = (await (await session.connection()).execute(query)).all()
     head = result[0]
     return Filled(
         first=head.first,
         last=head.last,
-        keys=int(head.n_series or 0),
+        n_series=int(head.n_series or 0),
         series=[(row.key, int(row.events), row.points) for row in result if row.points],
     )
 

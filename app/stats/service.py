@@ -109,9 +109,10 @@ async def timeseries(
     last = bucket_of(filters.date_to, interval) if filters.date_to else None
     if first and last and bucket_count(first, last, interval) > MAX_POINTS:
         raise _too_many(bucket_count(first, last, interval))
-    filled = await repository.filled_series(
-        session, filters, interval, group_by, kind, first, last, (MAX_POINTS, MAX_TOTAL_POINTS)
+    query = repository.filled_series_query(
+        filters, interval, group_by, kind, first, last, (MAX_POINTS, MAX_TOTAL_POINTS)
     )
+    filled = await repository.filled_series(session, query)
     document: dict[str, Any] = {
         "interval": interval,
         "group_by": group_by,
@@ -124,19 +125,21 @@ async def timeseries(
     # database applied, with their explanations.
     if bucket_count(filled.first, filled.last, interval) > MAX_POINTS:
         raise _too_many(bucket_count(filled.first, filled.last, interval))
-    points = filled.keys * bucket_count(filled.first, filled.last, interval)
+    points = filled.n_series * bucket_count(filled.first, filled.last, interval)
     if points > MAX_TOTAL_POINTS:
         raise UnprocessableContent(
-            f"That is {filled.keys:,} series of "
+            f"That is {filled.n_series:,} series of "
             f"{bucket_count(filled.first, filled.last, interval):,} points, "
             f"{points:,} in all; the limit is {MAX_TOTAL_POINTS:,}. Use a coarser interval, a "
             f"shorter date range, or filters that leave fewer {group_by or 'series'} values.",
             [{"loc": ["query", "group_by"], "msg": "too many points in all"}],
         )
+    if filled.n_series and not filled.series:  # the database and bucket_count disagree
+        raise RuntimeError(f"a {interval} series of {points} points was not filled")
     labels = await _labels(session, group_by, [key for key, _, _ in filled.series if key])
     document["series"] = [
-        {"key": key, "label": _label(key, group_by, labels), "points": orjson.Fragment(points)}
-        for key, _, points in sorted(filled.series, key=lambda s: (-s[1], s[0] or ""))
+        {"key": key, "label": _label(key, group_by, labels), "points": orjson.Fragment(json)}
+        for key, _, json in sorted(filled.series, key=lambda s: (-s[1], s[0] or ""))
     ]
     return orjson.dumps(document)
 
