@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     exports_per_key: int = Field(default=2, ge=1)
     exports_total: int = Field(default=4, ge=1)
     imports_per_key: int = Field(default=2, ge=1)
+    # An import writing at least this many events refreshes the planner's statistics of the
+    # tables it wrote (ANALYZE) once it has committed: a server whose autovacuum is off, or
+    # has not come round yet, would otherwise plan pages for the tables as they were.
+    import_analyze_rows: int = Field(default=10_000, ge=1)
     # An export's COPY may run this long (0: no limit); a client that reads nothing for
     # export_idle_timeout_s has its export cut off and its connection freed.
     export_timeout_s: int = Field(default=900, ge=0)

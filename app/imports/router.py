@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from app.auth.dependencies import Analyst
 from app.core.concurrency import Slots
@@ -30,6 +30,7 @@ async def import_events(
     request: Request,
     session: SessionDep,
     analyst: Analyst,
+    background: BackgroundTasks,
     dry_run: bool = False,
     on_conflict: Annotated[service.OnConflict, Query()] = "error",
 ) -> service.ImportResult:
@@ -39,7 +40,8 @@ async def import_events(
 
     The body is received whole (spooled to disk past a few MB) before a database connection
     is taken: an upload that stalls for INCIDENTS_UPLOAD_IDLE_TIMEOUT_S is a 408, and a key
-    runs at most INCIDENTS_IMPORTS_PER_KEY imports at once (429)."""
+    runs at most INCIDENTS_IMPORTS_PER_KEY imports at once (429). An import of at least
+    INCIDENTS_IMPORT_ANALYZE_ROWS events refreshes the planner's statistics once committed."""
     settings = request.app.state.settings
     content_type = request.headers.get("content-type")
     service.body_format(content_type)  # 415 before anything is read
@@ -49,6 +51,11 @@ async def import_events(
         # arrives, however slowly.
         await session.commit()
         await service.receive(request.stream(), spool, settings.upload_idle_timeout_s)
-        return await service.import_events(
+        result = await service.import_events(
             session, service.replay(spool), content_type, analyst.id, dry_run, on_conflict
         )
+    if not dry_run and result.created + result.updated >= settings.import_analyze_rows:
+        # Committed first: the statistics, refreshed once the answer is sent, count its rows.
+        await session.commit()
+        background.add_task(service.refresh_statistics, request.app.state.database.write_engine)
+    return result

@@ -4,7 +4,9 @@ table, check the set in SQL, then write everything in a few set-based statements
 All or nothing: one bad row and nothing is written; the response names the lines.
 """
 
+import logging
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -13,11 +15,13 @@ from typing import Any, BinaryIO, Literal, cast
 import anyio
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.errors import RequestTimeout, UnprocessableContent, UnsupportedMediaType
 from app.core.metrics import IMPORT_ROWS
 from app.imports import parsing, repository
+
+log = logging.getLogger("app.imports")
 
 OnConflict = Literal["error", "skip", "update"]
 MAX_REPORTED_ERRORS = 1000
@@ -186,6 +190,34 @@ async def _stage(body: AsyncIterator[bytes], fmt: str, copy: Any, errors: _Error
     if header is None:
         raise UnprocessableContent("The CSV body is empty.", [{"line": 1, "errors": []}])
     return rows
+
+
+# What an import writes and pages, stats and searches plan from: partitioned tables are
+# analyzed with their partitions.
+ANALYZED_AFTER_IMPORT = (
+    "event", "event_key", "source_report", "event_unit", "event_rollup", "unit",
+)  # fmt: skip
+
+
+async def refresh_statistics(engine: AsyncEngine) -> None:
+    """ANALYZE the tables a large import wrote, each in a transaction of its own; a failure
+    is logged (the import has committed, and autovacuum would come round in time)."""
+    started = time.perf_counter()
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            # A partition of millions of rows may take longer than a request may (and the
+            # connection goes back to the pool with the service's limit).
+            await conn.execute(text("SET statement_timeout = 0"))
+            try:
+                for table in ANALYZED_AFTER_IMPORT:
+                    await conn.execute(text(f"ANALYZE {table}"))
+            finally:
+                await conn.execute(text("RESET statement_timeout"))
+    except Exception:  # logged: the client has its answer, and nothing to do about it
+        log.warning("refreshing statistics after an import failed", exc_info=True)
+        return
+    log.info("statistics refreshed after an import in %.2f s", time.perf_counter() - started)
 
 
 async def import_events(

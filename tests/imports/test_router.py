@@ -378,3 +378,51 @@ async def test_acled_territorial_rows_claim_control_for_actor1(client_for: Clien
     response = await analyst.post("/v1/imports", content=f"{header}\n{nameless}\n".encode(),
                                   headers=CSV)  # fmt: skip
     assert_problem(response, 422)
+
+
+async def test_a_large_import_refreshes_the_planners_statistics(fresh_database_url: str):
+    """An import of at least INCIDENTS_IMPORT_ANALYZE_ROWS events ANALYZEs what it wrote
+    once committed (a server with autovacuum off would plan for empty partitions): read from
+    pg_stat_user_tables' last_analyze, which only a manual ANALYZE sets."""
+    import asyncio
+    import time
+
+    from sqlalchemy import text
+
+    from tests.live import bearer, live_app
+
+    analyzed = text(
+        "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+        " AND relname IN (SELECT c.relname FROM pg_inherits i JOIN pg_class c"
+        " ON c.oid = i.inhrelid WHERE i.inhparent = 'event'::regclass)"
+    )
+    async with live_app(fresh_database_url, import_analyze_rows=50) as (database, keys, client):
+        headers = {**NDJSON, **bearer(keys, "analyst")}
+        small = await client.post(
+            "/v1/imports", content=_ndjson(_rows(49, source="small")), headers=headers
+        )
+        assert small.json()["created"] == 49, small.text
+        dry = await client.post(
+            "/v1/imports", params={"dry_run": "true"},
+            content=_ndjson(_rows(60, source="dry")), headers=headers,
+        )  # fmt: skip
+        assert dry.json()["created"] == 60, dry.text
+        async with database.write_engine.connect() as conn:
+            assert list(await conn.scalars(analyzed)) == []
+        large = await client.post(
+            "/v1/imports", content=_ndjson(_rows(50, source="large")), headers=headers
+        )
+        assert large.json()["created"] == 50, large.text
+        deadline = time.monotonic() + 120  # a guard against hanging only
+        while True:
+            async with database.write_engine.connect() as conn:
+                found = list(await conn.scalars(analyzed))
+                counted = await conn.scalar(
+                    text("SELECT sum(reltuples) FROM pg_class WHERE relname = ANY(:names)"),
+                    {"names": found},
+                )
+            # The partitions analyzed count the imports' rows: committed when they were taken.
+            if counted == 99:
+                break
+            assert time.monotonic() < deadline, f"no ANALYZE of the import's rows: {counted}"
+            await asyncio.sleep(0.1)
