@@ -252,11 +252,18 @@ def resolved_names(filters: EventFilters) -> ResolvedNames:
     return filters._names
 
 
+def earliest_start(date_from: dt.date) -> dt.date:
+    """The earliest event_date of an event whose period reaches date_from (no period is
+    longer than MAX_PERIOD_DAYS; no earlier than the first day a date can be)."""
+    earliest = dt.date.min + dt.timedelta(days=MAX_PERIOD_DAYS)
+    return max(date_from, earliest) - dt.timedelta(days=MAX_PERIOD_DAYS)
+
+
 def joined_unit(filters: EventFilters) -> uuid.UUID | None:
-    """The unit a unit filter names, when it names exactly one: a list page joins its links
-    instead (at most one per event: the links' key holds the unit), which PostgreSQL reads in
-    date order from the links' (unit_id, event_date) index and stops at the page's last row,
-    rather than collecting all the unit's events to sort them."""
+    """The unit a unit filter names, when it names exactly one: a list page walks its links
+    instead (at most one per event: the links' key holds the unit), in date order from the
+    links' (unit_id, event_date) index, and stops at the page's last row, rather than
+    collecting all the unit's events to sort them (events.repository.list_query)."""
     if not filters.unit:
         return None
     ids = resolved_names(filters).unit_ids
@@ -287,9 +294,7 @@ def filter_conditions(
     if filters.unit and not unit_joined:
         # Aliased, so it stays a subquery of its own when the outer query joins event_unit too.
         # The units' events as a set (a semi-join the planner sizes from the links'
-        # statistics). A join read in the unit's date order would stop at the page's last row
-        # (1 ms at 1,000,000 events), but PostgreSQL estimates the join on (id, event_date) at
-        # a thousandth of its rows and never picks that plan (bench/README.md).
+        # statistics): several units, or a use other than a list page (joined_unit).
         linked = aliased(EventUnit)
         unit_ids = resolved_names(filters).unit_ids
         conditions.append(
@@ -323,12 +328,7 @@ def filter_conditions(
     # is what the planner estimates, prunes partitions and scans the date indexes by.
     if filters.date_from:
         conditions.append(Event.event_date_end >= filters.date_from)
-        # (No earlier than the first day a date can be: date_from may be 0001-01-01.)
-        earliest = dt.date.min + dt.timedelta(days=MAX_PERIOD_DAYS)
-        conditions.append(
-            Event.event_date
-            >= max(filters.date_from, earliest) - dt.timedelta(days=MAX_PERIOD_DAYS)
-        )
+        conditions.append(Event.event_date >= earliest_start(filters.date_from))
     if filters.date_to:
         conditions.append(Event.event_date <= filters.date_to)
     if filters.updated_since:

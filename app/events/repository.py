@@ -18,6 +18,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     tuple_,
     update,
 )
@@ -34,7 +35,13 @@ from app.events.fields import (
     new_event_columns,
     relations_read_by,
 )
-from app.events.filters import SORT_COLUMNS, EventFilters, filter_conditions, joined_unit
+from app.events.filters import (
+    SORT_COLUMNS,
+    EventFilters,
+    earliest_start,
+    filter_conditions,
+    joined_unit,
+)
 from app.events.models import (
     ControlClaimRecord,
     Event,
@@ -71,6 +78,8 @@ def list_query(
     column = SORT_COLUMNS[sort.lstrip("-")]
     document = literal_column(geojson_feature() if geojson else DOCUMENT, Text)
     unit = joined_unit(filters)
+    if unit is not None and column is Event.event_date:
+        return _unit_walk(filters, unit, document, descending, limit, after)
     query: Any = select(document, column, Event.id).where(
         *filter_conditions(filters, unit_joined=unit is not None)
     )
@@ -82,6 +91,49 @@ def list_query(
         query = query.where(position < bound if descending else position > bound)
     order = (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
     return query.order_by(*order).limit(limit)
+
+
+def _unit_walk(
+    filters: EventFilters,
+    unit: uuid.UUID,
+    document: Any,
+    descending: bool,
+    limit: int,
+    after: tuple[Any, uuid.UUID] | None,
+) -> Any:
+    """A page of one unit's events by date: its links in (event_date, event_id) order from
+    the links' index, each event fetched by key and kept if the other filters hold, until
+    the page is full. The event is a LATERAL subquery kept apart (OFFSET 0), so it is looked
+    up per link: as a join, PostgreSQL estimates (id, event_date) matches at a thousandth of
+    their number and collects all the unit's events to sort them (33 / 95 ms at 1,000,000)."""
+    links = select(EventUnit.event_id, EventUnit.event_date).where(EventUnit.unit_id == unit)
+    # The date filters' bounds on event_date, on the links too (their partitions pruned).
+    if filters.date_from:
+        links = links.where(EventUnit.event_date >= earliest_start(filters.date_from))
+    if filters.date_to:
+        links = links.where(EventUnit.event_date <= filters.date_to)
+    if after is not None:
+        position = tuple_(EventUnit.event_date, EventUnit.event_id)
+        bound = tuple_(literal(after[0], Event.event_date.type), literal(after[1], Event.id.type))
+        links = links.where(position < bound if descending else position > bound)
+    link = links.subquery("link")
+    listed = (
+        select(document.label("document"), Event.event_date, Event.id)
+        .where(
+            Event.id == link.c.event_id,
+            Event.event_date == link.c.event_date,
+            *filter_conditions(filters, unit_joined=True),
+        )
+        .offset(0)
+        .lateral("listed")
+    )
+    order = (link.c.event_date, link.c.event_id)
+    return (
+        select(listed.c.document, listed.c.event_date, listed.c.id)
+        .select_from(link.join(listed, true()))
+        .order_by(*(c.desc() if descending else c.asc() for c in order))
+        .limit(limit)
+    )
 
 
 async def list_events(
