@@ -86,11 +86,19 @@ def list_query(
     if unit is not None:  # (no other event_unit in this statement: no alias needed)
         query = query.join(EventUnit, of_its_event(EventUnit)).where(EventUnit.unit_id == unit)
     if after is not None:
-        position = tuple_(column, Event.id)
-        bound = tuple_(literal(after[0], column.type), literal(after[1], Event.id.type))
-        query = query.where(position < bound if descending else position > bound)
+        query = query.where(_past(after, column, Event.id, descending))
     order = (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
     return query.order_by(*order).limit(limit)
+
+
+def _past(
+    after: tuple[Any, uuid.UUID], value: Any, row_id: Any, descending: bool
+) -> ColumnElement[bool]:
+    """(value, row_id) past a keyset position `after` (a sort value, an event id) in the
+    page's direction."""
+    position = tuple_(value, row_id)
+    bound = tuple_(literal(after[0], value.type), literal(after[1], row_id.type))
+    return position < bound if descending else position > bound
 
 
 def _unit_walk(
@@ -113,9 +121,7 @@ def _unit_walk(
     if filters.date_to:
         links = links.where(EventUnit.event_date <= filters.date_to)
     if after is not None:
-        position = tuple_(EventUnit.event_date, EventUnit.event_id)
-        bound = tuple_(literal(after[0], Event.event_date.type), literal(after[1], Event.id.type))
-        links = links.where(position < bound if descending else position > bound)
+        links = links.where(_past(after, EventUnit.event_date, EventUnit.event_id, descending))
     link = links.subquery("link")
     listed = (
         select(document.label("document"), Event.event_date, Event.id)

@@ -123,13 +123,13 @@ async def timeseries(
         return orjson.dumps(document)
     # The series covers exactly the range asked for (or the data's): the same limits as the
     # database applied, with their explanations.
-    if bucket_count(filled.first, filled.last, interval) > MAX_POINTS:
-        raise _too_many(bucket_count(filled.first, filled.last, interval))
-    points = filled.n_series * bucket_count(filled.first, filled.last, interval)
+    per_series = bucket_count(filled.first, filled.last, interval)
+    if per_series > MAX_POINTS:
+        raise _too_many(per_series)
+    points = filled.n_series * per_series
     if points > MAX_TOTAL_POINTS:
         raise UnprocessableContent(
-            f"That is {filled.n_series:,} series of "
-            f"{bucket_count(filled.first, filled.last, interval):,} points, "
+            f"That is {filled.n_series:,} series of {per_series:,} points, "
             f"{points:,} in all; the limit is {MAX_TOTAL_POINTS:,}. Use a coarser interval, a "
             f"shorter date range, or filters that leave fewer {group_by or 'series'} values.",
             [{"loc": ["query", "group_by"], "msg": "too many points in all"}],
