@@ -270,12 +270,32 @@ def joined_unit(filters: EventFilters) -> uuid.UUID | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def text_matches(filters: EventFilters) -> Any:
+    """(event_id, event_date) of the events whose own text or a source's matches filters.q,
+    as one set from the two full-text indexes, within the date filters' bounds on
+    event_date (partitions pruned); an event in it once or more."""
+    query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
+    own = aliased(Event)
+    matching = select(own.id.label("event_id"), own.event_date).where(own.search.op("@@")(query))
+    by_source = select(SourceReport.event_id, SourceReport.event_date).where(
+        SourceReport.search.op("@@")(query)
+    )
+    if filters.date_from:
+        matching = matching.where(own.event_date >= earliest_start(filters.date_from))
+        by_source = by_source.where(SourceReport.event_date >= earliest_start(filters.date_from))
+    if filters.date_to:
+        matching = matching.where(own.event_date <= filters.date_to)
+        by_source = by_source.where(SourceReport.event_date <= filters.date_to)
+    return union_all(matching, by_source)
+
+
 def filter_conditions(
-    filters: EventFilters, *, unit_joined: bool = False
+    filters: EventFilters, *, unit_joined: bool = False, text_walked: bool = False
 ) -> list[ColumnElement[bool]]:
     """SQL conditions for a set of list filters (deleted events excluded unless asked);
     region, unit and place values must have been resolved (resolve_names). With unit_joined,
-    the caller joins the links of joined_unit(filters) and no unit condition is made."""
+    the caller joins the links of joined_unit(filters) and no unit condition is made; with
+    text_walked, the caller walks text_matches(filters) and no condition on q is made."""
     conditions: list[ColumnElement[bool]] = []
     if not filters.include_deleted:
         conditions.append(Event.deleted_at.is_(None))
@@ -348,16 +368,10 @@ def filter_conditions(
         if lon_ranges:
             conditions.append(or_(*(Event.lon.between(west, east) for west, east in lon_ranges)))
         conditions.append(within_distance(Event.lat, Event.lon, near.lat, near.lon, radius_m))
-    if filters.q:
-        query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
-        # Matching events and events with a matching source, as one set from the two full-text
-        # indexes (an OR with a lookup of each event's sources was estimated at half the table).
-        own = aliased(Event)
-        matching = select(own.id, own.event_date).where(own.search.op("@@")(query))
-        by_source = select(SourceReport.event_id, SourceReport.event_date).where(
-            SourceReport.search.op("@@")(query)
-        )
-        conditions.append(tuple_(Event.id, Event.event_date).in_(union_all(matching, by_source)))
+    if filters.q and not text_walked:
+        # Matching events and events with a matching source, as one set (an OR with a lookup
+        # of each event's sources was estimated at half the table).
+        conditions.append(tuple_(Event.id, Event.event_date).in_(text_matches(filters)))
     return conditions
 
 

@@ -504,3 +504,60 @@ async def test_one_units_events_page_by_page_with_other_filters(
         e["id"] for e in newest_first if e["event_date"].startswith("2025-01")
     ]
     assert sorted(await paged(admin, include_deleted="true")) == sorted(e["id"] for e in made)
+
+
+async def test_a_texts_events_page_by_page_with_other_filters(
+    analyst: httpx.AsyncClient, reader: httpx.AsyncClient, admin: httpx.AsyncClient
+):
+    """Text q by date walks the matching events in date order (app.events.repository._walk):
+    an event matching by its own text and by one or more sources is listed once, pages in
+    either order hold each match once, with the other filters and without deleted events."""
+    word = f"zq{uuid.uuid4().hex[:10]}"
+
+    def source(excerpt: str) -> dict[str, Any]:
+        return {"source_name": "ISW", "stance": "supports", "excerpt": excerpt}
+
+    both = [source(f"Footage {word} geolocated"), source(f"Second report of {word}")]
+    made = [
+        await create(analyst, event_date=day, date_precision=precision, region_code=region,
+                     summary=summary, sources=sources)
+        for day, precision, region, summary, sources in [
+            ("2025-01-03", "day", "RU-BEL", f"Shelling {word}", [source("Nothing")]),
+            ("2025-01-03", "day", "RU-BEL", "Shelling", both),  # by two sources only
+            ("2025-02-10", "day", "RU-KRS", f"Advance {word}", both),  # by itself and sources
+            ("2025-03-01", "day", "RU-BEL", f"Strike {word}", [source("Nothing")]),
+            ("2024-12-30", "week", "RU-BEL", f"Raid {word}", [source("Nothing")]),
+        ]
+    ]  # fmt: skip
+    await create(analyst, event_date="2025-01-04", date_precision="day", summary="Other")
+    assert (await analyst.delete(f"/v1/events/{made[3]['id']}")).status_code == 204
+    live = [event for n, event in enumerate(made) if n != 3]
+
+    async def paged(client: httpx.AsyncClient = reader, **params: Any) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            query = {"q": word, "limit": 2, **params, **({"cursor": cursor} if cursor else {})}
+            page = await client.get("/v1/events", params=query)
+            assert page.status_code == 200, page.text
+            seen += [item["id"] for item in page.json()["items"]]
+            if not (cursor := page.json()["next_cursor"]):
+                return seen
+
+    newest_first = sorted(live, key=lambda e: (e["event_date"], e["id"]), reverse=True)
+    assert await paged() == [event["id"] for event in newest_first]
+    oldest_first = await paged(sort="event_date")
+    assert oldest_first == [event["id"] for event in reversed(newest_first)]
+    by_update = sorted(live, key=lambda e: (e["updated_at"], e["id"]))
+    assert await paged(sort="updated_at") == [event["id"] for event in by_update]
+    in_belgorod = [e["id"] for e in newest_first if e["region_code"] == "RU-BEL"]
+    assert await paged(region="RU-BEL") == in_belgorod
+    # The week of 2024-12-30 (week precision) reaches into January 2025.
+    assert await paged(date_from="2025-01-01", date_to="2025-01-31") == [
+        e["id"] for e in newest_first if e["event_date"] < "2025-02-01"
+    ]
+    unit = made[0]["units"][0]["name"]
+    assert await paged(unit=unit, date_to="2025-01-31") == [
+        e["id"] for e in newest_first if e["event_date"] < "2025-02-01"
+    ]
+    assert sorted(await paged(admin, include_deleted="true")) == sorted(e["id"] for e in made)
