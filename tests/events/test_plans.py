@@ -93,3 +93,29 @@ async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url:
                 page = await client.get("/v1/events", params=params, headers=bearer(keys, "reader"))
                 assert page.status_code == 200, page.text
                 assert page.json()["items"], params
+            # A unit's or a text's page by date walks the candidates in date order and looks
+            # up a page of events (and perhaps the next one), however many match
+            # (events.repository._walk).
+            for wanted in ({"unit": unit}, {"q": "battles"}):
+                matching = await client.get(
+                    "/v1/events", params={**wanted, "limit": 50}, headers=bearer(keys, "reader")
+                )
+                assert len(matching.json()["items"]) > 8, (wanted, matching.text)
+                filters = EventListParams.model_validate(
+                    {k: [v] if k == "unit" else v for k, v in wanted.items()}
+                )
+                await resolve_names(session, filters)
+                statement = list_query(filters, filters.sort, 3, None)
+                sql = str(
+                    statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+                )
+                plan = (
+                    await session.execute(
+                        text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace(":", "\\:"))
+                    )
+                ).scalar()
+                nodes = _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+                # The walk: candidates outside, the event looked up inside, once per loop.
+                walk = next(node for node in nodes if node["Node Type"] == "Nested Loop")
+                inner = [c for c in walk["Plans"] if c["Parent Relationship"] == "Inner"]
+                assert inner[0]["Actual Loops"] <= 4, (wanted, inner[0])
