@@ -28,6 +28,20 @@ async def ids(client: httpx.AsyncClient, **params: Any) -> set[str]:
     return {item["id"] for item in response.json()["items"]}
 
 
+async def all_pages(client: httpx.AsyncClient, params: dict[str, Any]) -> list[str]:
+    """The ids of every page of a list, following next_cursor."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await client.get(
+            "/v1/events", params={**params, **({"cursor": cursor} if cursor else {})}
+        )
+        assert page.status_code == 200, page.text
+        seen += [item["id"] for item in page.json()["items"]]
+        if not (cursor := page.json()["next_cursor"]):
+            return seen
+
+
 async def test_create_get_list_round_trip(analyst: httpx.AsyncClient, reader: httpx.AsyncClient):
     response = await analyst.post("/v1/events", json=event_body())
     assert response.status_code == 201, response.text
@@ -484,15 +498,7 @@ async def test_one_units_events_page_by_page_with_other_filters(
     live = [event for n, event in enumerate(made) if n != 3]
 
     async def paged(client: httpx.AsyncClient = reader, **params: Any) -> list[str]:
-        seen: list[str] = []
-        cursor = None
-        while True:
-            query = {"unit": unit, "limit": 2, **params, **({"cursor": cursor} if cursor else {})}
-            page = await client.get("/v1/events", params=query)
-            assert page.status_code == 200, page.text
-            seen += [item["id"] for item in page.json()["items"]]
-            if not (cursor := page.json()["next_cursor"]):
-                return seen
+        return await all_pages(client, {"unit": unit, "limit": 2, **params})
 
     newest_first = sorted(live, key=lambda e: (e["event_date"], e["id"]), reverse=True)
     assert await paged() == [event["id"] for event in newest_first]
@@ -534,15 +540,7 @@ async def test_a_texts_events_page_by_page_with_other_filters(
     live = [event for n, event in enumerate(made) if n != 3]
 
     async def paged(client: httpx.AsyncClient = reader, **params: Any) -> list[str]:
-        seen: list[str] = []
-        cursor = None
-        while True:
-            query = {"q": word, "limit": 2, **params, **({"cursor": cursor} if cursor else {})}
-            page = await client.get("/v1/events", params=query)
-            assert page.status_code == 200, page.text
-            seen += [item["id"] for item in page.json()["items"]]
-            if not (cursor := page.json()["next_cursor"]):
-                return seen
+        return await all_pages(client, {"q": word, "limit": 2, **params})
 
     newest_first = sorted(live, key=lambda e: (e["event_date"], e["id"]), reverse=True)
     assert await paged() == [event["id"] for event in newest_first]
