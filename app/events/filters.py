@@ -259,6 +259,19 @@ def earliest_start(date_from: dt.date) -> dt.date:
     return max(date_from, earliest) - dt.timedelta(days=MAX_PERIOD_DAYS)
 
 
+def event_date_bounds(filters: EventFilters, event_date: Any) -> list[ColumnElement[bool]]:
+    """The date filters' bounds on an event_date column (the event's, or a child row's that
+    carries its event's date): what the planner estimates and prunes partitions by. No
+    period is longer than MAX_PERIOD_DAYS, so an event reaching date_from starts at most
+    that long before it."""
+    bounds: list[ColumnElement[bool]] = []
+    if filters.date_from:
+        bounds.append(event_date >= earliest_start(filters.date_from))
+    if filters.date_to:
+        bounds.append(event_date <= filters.date_to)
+    return bounds
+
+
 def joined_unit(filters: EventFilters) -> uuid.UUID | None:
     """The unit a unit filter names, when it names exactly one: a list page walks its links
     instead (at most one per event: the links' key holds the unit), in date order from the
@@ -281,17 +294,12 @@ def text_matches(filters: EventFilters) -> Any:
     as one set from the two full-text indexes, within the date filters' bounds on
     event_date (partitions pruned); an event in it once or more."""
     query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
-    own = _MATCHED
-    matching = select(own.id.label("event_id"), own.event_date).where(own.search.op("@@")(query))
-    by_source = select(SourceReport.event_id, SourceReport.event_date).where(
-        SourceReport.search.op("@@")(query)
+    matching = select(_MATCHED.id.label("event_id"), _MATCHED.event_date).where(
+        _MATCHED.search.op("@@")(query), *event_date_bounds(filters, _MATCHED.event_date)
     )
-    if filters.date_from:
-        matching = matching.where(own.event_date >= earliest_start(filters.date_from))
-        by_source = by_source.where(SourceReport.event_date >= earliest_start(filters.date_from))
-    if filters.date_to:
-        matching = matching.where(own.event_date <= filters.date_to)
-        by_source = by_source.where(SourceReport.event_date <= filters.date_to)
+    by_source = select(SourceReport.event_id, SourceReport.event_date).where(
+        SourceReport.search.op("@@")(query), *event_date_bounds(filters, SourceReport.event_date)
+    )
     return union_all(matching, by_source)
 
 
@@ -350,13 +358,11 @@ def filter_conditions(
             )
         )
     # Overlap: an event dated "March 2025" (month precision) is in any range touching March.
-    # The bound on event_date itself (implied: no period is longer than MAX_PERIOD_DAYS)
-    # is what the planner estimates, prunes partitions and scans the date indexes by.
+    # The bounds on event_date itself (implied) are what the planner estimates, prunes
+    # partitions and scans the date indexes by.
     if filters.date_from:
         conditions.append(Event.event_date_end >= filters.date_from)
-        conditions.append(Event.event_date >= earliest_start(filters.date_from))
-    if filters.date_to:
-        conditions.append(Event.event_date <= filters.date_to)
+    conditions += event_date_bounds(filters, Event.event_date)
     if filters.updated_since:
         conditions.append(Event.updated_at >= filters.updated_since)
     # Places as latitude and longitude ranges, which PostgreSQL estimates from the columns'

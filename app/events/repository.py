@@ -38,7 +38,7 @@ from app.events.fields import (
 from app.events.filters import (
     SORT_COLUMNS,
     EventFilters,
-    earliest_start,
+    event_date_bounds,
     filter_conditions,
     joined_unit,
     text_matches,
@@ -80,12 +80,9 @@ def list_query(
     document = literal_column(geojson_feature() if geojson else DOCUMENT, Text)
     unit = joined_unit(filters)
     if unit is not None and column is Event.event_date:
-        links = select(EventUnit.event_id, EventUnit.event_date).where(EventUnit.unit_id == unit)
-        # The date filters' bounds on event_date, on the links too (their partitions pruned).
-        if filters.date_from:
-            links = links.where(EventUnit.event_date >= earliest_start(filters.date_from))
-        if filters.date_to:
-            links = links.where(EventUnit.event_date <= filters.date_to)
+        links = select(EventUnit.event_id, EventUnit.event_date).where(
+            EventUnit.unit_id == unit, *event_date_bounds(filters, EventUnit.event_date)
+        )
         conditions = filter_conditions(filters, unit_joined=True)
         return _walk(links.subquery("link"), conditions, document, descending, limit, after)
     if filters.q and column is Event.event_date:
