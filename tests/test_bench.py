@@ -49,10 +49,10 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path):
         assert results["E1"][encoding]["ratio_to_plain"] > 2  # JSON compresses
     assert results["E2"]["ratio"] > 0
     assert results["D1"]["peer"]["n"] == 20
-    for scenario in ("Q1", "Q2", "Q3", "D1", "D2", "D3", "D4", "D5", "D6", "D7"):
+    for scenario in ("Q1", "Q2", "Q3", "D1", "D2", "D3", "D4", "D5", "D5c", "D6", "D7"):
         assert results[scenario]["api"]["n"] == 20
     # every dashboard filter found events on this data set
-    for scenario in ("D1", "D2", "D3", "D4", "D5", "D6", "D7"):
+    for scenario in ("D1", "D2", "D3", "D4", "D5", "D5c", "D6", "D7"):
         assert results[scenario]["rows"] > 0, scenario
     assert results["Q3"]["places"] >= 300
     # the control map: the territorial claims named gazetteer places, and the map shows them

@@ -289,11 +289,15 @@ _MATCHED = aliased(Event, name="event_matched")
 _LINKED = aliased(EventUnit, name="event_unit_linked")
 
 
+def _tsquery(filters: EventFilters) -> Any:
+    return func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
+
+
 def text_matches(filters: EventFilters) -> Any:
     """(event_id, event_date) of the events whose own text or a source's matches filters.q,
     as one set from the two full-text indexes, within the date filters' bounds on
     event_date (partitions pruned); an event in it once or more."""
-    query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
+    query = _tsquery(filters)
     matching = select(_MATCHED.id.label("event_id"), _MATCHED.event_date).where(
         _MATCHED.search.op("@@")(query), *event_date_bounds(filters, _MATCHED.event_date)
     )
@@ -301,6 +305,21 @@ def text_matches(filters: EventFilters) -> Any:
         SourceReport.search.op("@@")(query), *event_date_bounds(filters, SourceReport.event_date)
     )
     return union_all(matching, by_source)
+
+
+def text_hit(filters: EventFilters, search: Any, event_id: Any, event_date: Any) -> Any:
+    """Whether an event (its search vector, id and date, columns of the statement's FROM)
+    matches filters.q, by its own text or a source's (looked up by the event's key): for
+    checking events read in another order."""
+    query = _tsquery(filters)
+    return or_(
+        search.op("@@")(query),
+        exists().where(
+            SourceReport.event_id == event_id,
+            SourceReport.event_date == event_date,
+            SourceReport.search.op("@@")(query),
+        ),
+    )
 
 
 def filter_conditions(

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from app.events.filters import EventListParams, resolve_names
-from app.events.repository import list_query
+from app.events.repository import capped_walk_query, list_query, text_scan_query
 from bench import data
 from tests.live import bearer, live_app
 
@@ -119,3 +119,30 @@ async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url:
                 walk = next(node for node in nodes if node["Node Type"] == "Nested Loop")
                 inner = [c for c in walk["Plans"] if c["Parent Relationship"] == "Inner"]
                 assert inner[0]["Actual Loops"] <= 4, (wanted, inner[0])
+            # A text with more matches than a walk is tried on: the walk counts no further
+            # than one past the cap, and the scan for it reads the events in date order only
+            # until the page is full (a third of these events say "battles").
+            filters = EventListParams.model_validate({"q": "battles"})
+            await resolve_names(session, filters)
+            for statement, wanted_node in (
+                (capped_walk_query(filters, filters.sort, 3, None, 20), "CTE capped"),
+                (text_scan_query(filters, filters.sort, 3, None, 300), "scanned"),
+            ):
+                sql = str(
+                    statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+                )
+                plan = (
+                    await session.execute(
+                        text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace(":", "\\:"))
+                    )
+                ).scalar()
+                nodes = _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+                read = next(
+                    node
+                    for node in nodes
+                    if wanted_node in (node.get("Subplan Name"), node.get("Alias"))
+                )
+                if wanted_node == "CTE capped":
+                    assert read["Actual Rows"] == 21, read
+                else:
+                    assert 3 <= read["Actual Rows"] <= 20, read

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.events import repository
 from app.events.models import Event, EventUnit, Revision, SourceReport
 from app.gazetteer.models import Unit
 from tests.conftest import assert_problem
@@ -512,12 +513,32 @@ async def test_one_units_events_page_by_page_with_other_filters(
     assert sorted(await paged(admin, include_deleted="true")) == sorted(e["id"] for e in made)
 
 
+# How a text's page by date is found (app.events.repository._text_page), with limits small
+# enough for a few events to take each path: (TEXT_WALK_ROWS, TEXT_SCAN_ROWS,
+# TEXT_SCAN_MAX_ROWS).
+TEXT_PATHS = {
+    "walked": (2000, 300, 10_000),  # the service's own: a handful of matches are walked
+    "scanned": (0, 1, 50),  # scanned for, one event and then as many as the density says
+    "scanned then walked": (0, 1, 1),  # one event scanned, the rest walked from there
+}
+
+
+@pytest.mark.parametrize("path", TEXT_PATHS)
 async def test_a_texts_events_page_by_page_with_other_filters(
-    analyst: httpx.AsyncClient, reader: httpx.AsyncClient, admin: httpx.AsyncClient
+    analyst: httpx.AsyncClient,
+    reader: httpx.AsyncClient,
+    admin: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
 ):
-    """Text q by date walks the matching events in date order (app.events.repository._walk):
-    an event matching by its own text and by one or more sources is listed once, pages in
-    either order hold each match once, with the other filters and without deleted events."""
+    """Text q by date, its matches walked in date order or events scanned for them, or
+    both: an event matching by its own text and by one or more sources is listed once,
+    pages in either order hold each match once, with the other filters and without
+    deleted events."""
+    for name, value in zip(
+        ("TEXT_WALK_ROWS", "TEXT_SCAN_ROWS", "TEXT_SCAN_MAX_ROWS"), TEXT_PATHS[path], strict=True
+    ):
+        monkeypatch.setattr(repository, name, value)
     word = f"zq{uuid.uuid4().hex[:10]}"
 
     def source(excerpt: str) -> dict[str, Any]:
@@ -550,6 +571,11 @@ async def test_a_texts_events_page_by_page_with_other_filters(
     assert await paged(sort="updated_at") == [event["id"] for event in by_update]
     in_belgorod = [e["id"] for e in newest_first if e["region_code"] == "RU-BEL"]
     assert await paged(region="RU-BEL") == in_belgorod
+    features = await reader.get("/v1/events", params={"q": word, "limit": 3, "format": "geojson"})
+    assert features.status_code == 200, features.text
+    assert [f["properties"]["id"] for f in features.json()["features"]] == [
+        event["id"] for event in newest_first[:3]
+    ]
     # The week of 2024-12-30 (week precision) reaches into January 2025.
     assert await paged(date_from="2025-01-01", date_to="2025-01-31") == [
         e["id"] for e in newest_first if e["event_date"] < "2025-02-01"
