@@ -184,26 +184,27 @@ def text_scan_query(
     (document, event_date, id, hit, position), the matches with their document, and the
     event at position `rows` (a match or not) when the scan got that far."""
     descending = sort.startswith("-")
-    order = [c.desc() if descending else c.asc() for c in (Event.event_date, Event.id)]
+
+    def ordered(*columns: Any) -> list[Any]:
+        return [c.desc() if descending else c.asc() for c in columns]
+
+    # The events alone under the LIMIT: where no index gives the page's order (two countries,
+    # a tag), a top-`rows` sort, not a sort of every event the filters leave.
     read = (
-        select(
-            Event.id.label("event_id"),
-            Event.event_date,
-            Event.search,
-            func.row_number().over(order_by=order).label("position"),
-        )
+        select(Event.id.label("event_id"), Event.event_date, Event.search)
         .where(*filter_conditions(filters, text_walked=True))
-        .order_by(*order)
+        .order_by(*ordered(Event.event_date, Event.id))
         .limit(rows)
     )
     if after is not None:
         read = read.where(_past(after, Event.event_date, Event.id, descending))
+    scanned = read.subquery("scanned")
+    keys = ordered(scanned.c.event_date, scanned.c.event_id)
     # The text checked above the LIMIT: estimated at `rows` calls, a source's match is looked
     # up per event, not all the text's source matches hashed first (0.35 s for a word in a
-    # tenth of the sources).
-    # Kept apart (OFFSET 0), so the check is planned and run once per event, not once for
-    # the row's `hit` and again in the condition on it.
-    scanned = read.subquery("scanned")
+    # tenth of the sources). Kept apart (OFFSET 0), so the check is planned and run once per
+    # event, not once for the row's `hit` and again in the condition on it; numbered in the
+    # order the events come, as they come.
     checked = (
         select(
             scanned.c.event_id,
@@ -211,26 +212,16 @@ def text_scan_query(
             text_hit(filters, scanned.c.search, scanned.c.event_id, scanned.c.event_date).label(
                 "hit"
             ),
-            scanned.c.position,
+            func.row_number().over(order_by=keys).label("position"),
         )
-        .order_by(
-            *(
-                c.desc() if descending else c.asc()
-                for c in (scanned.c.event_date, scanned.c.event_id)
-            )
-        )
+        .order_by(*keys)
         .offset(0)
         .subquery("checked")
     )
     found = (
         select(checked)
         .where(or_(checked.c.hit, checked.c.position == rows))
-        .order_by(
-            *(
-                c.desc() if descending else c.asc()
-                for c in (checked.c.event_date, checked.c.event_id)
-            )
-        )
+        .order_by(*ordered(checked.c.event_date, checked.c.event_id))
         .limit(limit)
         .subquery("found")
     )

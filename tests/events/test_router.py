@@ -571,6 +571,20 @@ async def test_a_texts_events_page_by_page_with_other_filters(
     assert await paged(sort="updated_at") == [event["id"] for event in by_update]
     in_belgorod = [e["id"] for e in newest_first if e["region_code"] == "RU-BEL"]
     assert await paged(region="RU-BEL") == in_belgorod
+    # By date, the same events as by update (the set of matches, no walk or scan): with a
+    # negation (most events match), two countries (no index gives their date order), a
+    # source's name; a query with no words matches nothing.
+    for params in (
+        {"q": f"-{word}"},
+        {"q": f"{word} -Footage"},
+        {"country": ["RU", "UA"]},
+        {"source": "ISW"},
+    ):
+        by_date = await paged(**params)
+        assert len(by_date) == len(set(by_date)), params
+        assert sorted(by_date) == sorted(await paged(sort="updated_at", **params)), params
+        assert by_date == await paged(limit=1000, **params), params
+    assert await paged(q="-") == []
     features = await reader.get("/v1/events", params={"q": word, "limit": 3, "format": "geojson"})
     assert features.status_code == 200, features.text
     assert [f["properties"]["id"] for f in features.json()["features"]] == [
