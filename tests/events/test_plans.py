@@ -10,6 +10,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.events.filters import EventListParams, resolve_names
 from app.events.repository import capped_walk_query, list_query, text_scan_query
@@ -38,6 +39,16 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     for child in plan.get("Plans", []):
         found += _nodes(child)
     return found
+
+
+async def _analyzed(session: AsyncSession, statement: Any) -> list[dict[str, Any]]:
+    """The nodes of EXPLAIN ANALYZE of a statement, its values written in."""
+    dialect = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+    sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    plan = (
+        await session.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace(":", "\\:")))
+    ).scalar()
+    return _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
 
 
 @pytest.mark.slow
@@ -105,16 +116,7 @@ async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url:
                     {k: [v] if k == "unit" else v for k, v in wanted.items()}
                 )
                 await resolve_names(session, filters)
-                statement = list_query(filters, filters.sort, 3, None)
-                sql = str(
-                    statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-                )
-                plan = (
-                    await session.execute(
-                        text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace(":", "\\:"))
-                    )
-                ).scalar()
-                nodes = _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+                nodes = await _analyzed(session, list_query(filters, filters.sort, 3, None))
                 # The walk: candidates outside, the event looked up inside, once per loop.
                 walk = next(node for node in nodes if node["Node Type"] == "Nested Loop")
                 inner = [c for c in walk["Plans"] if c["Parent Relationship"] == "Inner"]
@@ -128,18 +130,9 @@ async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url:
                 (capped_walk_query(filters, filters.sort, 3, None, 20), "CTE capped"),
                 (text_scan_query(filters, filters.sort, 3, None, 300), "checked"),
             ):
-                sql = str(
-                    statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-                )
-                plan = (
-                    await session.execute(
-                        text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace(":", "\\:"))
-                    )
-                ).scalar()
-                nodes = _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
                 read = next(
                     node
-                    for node in nodes
+                    for node in await _analyzed(session, statement)
                     if wanted_node in (node.get("Subplan Name"), node.get("Alias"))
                 )
                 if wanted_node == "CTE capped":
