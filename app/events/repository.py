@@ -66,6 +66,16 @@ EVENT_LOAD_OPTIONS = (
 )
 
 
+def _ordered(descending: bool, *columns: Any) -> list[Any]:
+    """ORDER BY terms for a page's direction."""
+    return [c.desc() if descending else c.asc() for c in columns]
+
+
+def _document(geojson: bool) -> Any:
+    """A list row's JSON: the event's stored document, or a GeoJSON Feature around it."""
+    return literal_column(geojson_feature() if geojson else DOCUMENT, Text)
+
+
 def list_query(
     filters: EventFilters,
     sort: str,
@@ -78,7 +88,7 @@ def list_query(
     position."""
     descending = sort.startswith("-")
     column = SORT_COLUMNS[sort.lstrip("-")]
-    document = literal_column(geojson_feature() if geojson else DOCUMENT, Text)
+    document = _document(geojson)
     unit = joined_unit(filters)
     if unit is not None and column is Event.event_date:
         links = select(EventUnit.event_id, EventUnit.event_date).where(
@@ -97,8 +107,7 @@ def list_query(
         query = query.join(EventUnit, of_its_event(EventUnit)).where(EventUnit.unit_id == unit)
     if after is not None:
         query = query.where(_past(after, column, Event.id, descending))
-    order = (column.desc(), Event.id.desc()) if descending else (column.asc(), Event.id.asc())
-    return query.order_by(*order).limit(limit)
+    return query.order_by(*_ordered(descending, column, Event.id)).limit(limit)
 
 
 def _past(
@@ -134,8 +143,8 @@ def _walk(
             _past(after, candidates.c.event_date, candidates.c.event_id, descending)
         )
     if distinct:  # sorted before the walk (the planner would look all of them up first)
-        by = (candidates.c.event_date, candidates.c.event_id)
-        walked = walked.distinct().order_by(*(c.desc() if descending else c for c in by))
+        by = _ordered(descending, candidates.c.event_date, candidates.c.event_id)
+        walked = walked.distinct().order_by(*by)
     walked = walked.subquery("walked")
     listed = (
         select(document.label("document"), Event.event_date, Event.id)
@@ -147,11 +156,10 @@ def _walk(
         .offset(0)
         .lateral("listed")
     )
-    order = (walked.c.event_date, walked.c.event_id)
     return (
         select(listed.c.document, listed.c.event_date, listed.c.id)
         .select_from(walked.join(listed, true()))
-        .order_by(*(c.desc() if descending else c.asc() for c in order))
+        .order_by(*_ordered(descending, walked.c.event_date, walked.c.event_id))
         .limit(limit)
     )
 
@@ -184,22 +192,18 @@ def text_scan_query(
     (document, event_date, id, hit, position), the matches with their document, and the
     event at position `rows` (a match or not) when the scan got that far."""
     descending = sort.startswith("-")
-
-    def ordered(*columns: Any) -> list[Any]:
-        return [c.desc() if descending else c.asc() for c in columns]
-
     # The events alone under the LIMIT: where no index gives the page's order (two countries,
     # a tag), a top-`rows` sort, not a sort of every event the filters leave.
     read = (
         select(Event.id.label("event_id"), Event.event_date, Event.search)
         .where(*filter_conditions(filters, text_walked=True))
-        .order_by(*ordered(Event.event_date, Event.id))
+        .order_by(*_ordered(descending, Event.event_date, Event.id))
         .limit(rows)
     )
     if after is not None:
         read = read.where(_past(after, Event.event_date, Event.id, descending))
     scanned = read.subquery("scanned")
-    keys = ordered(scanned.c.event_date, scanned.c.event_id)
+    keys = _ordered(descending, scanned.c.event_date, scanned.c.event_id)
     # The text checked above the LIMIT: estimated at `rows` calls, a source's match is looked
     # up per event, not all the text's source matches hashed first (0.35 s for a word in a
     # tenth of the sources). Kept apart (OFFSET 0), so the check is planned and run once per
@@ -221,13 +225,12 @@ def text_scan_query(
     found = (
         select(checked)
         .where(or_(checked.c.hit, checked.c.position == rows))
-        .order_by(*ordered(checked.c.event_date, checked.c.event_id))
+        .order_by(*_ordered(descending, checked.c.event_date, checked.c.event_id))
         .limit(limit)
         .subquery("found")
     )
-    document = literal_column(geojson_feature() if geojson else DOCUMENT, Text)
     listed = (
-        select(document.label("document"))
+        select(_document(geojson).label("document"))
         .where(Event.id == found.c.event_id, Event.event_date == found.c.event_date, found.c.hit)
         .offset(0)
         .lateral("listed")
@@ -255,19 +258,17 @@ def capped_walk_query(
     page is empty. The page is the text's when the count is at most walk_rows."""
     descending = sort.startswith("-")
     capped = text_matches(filters).limit(walk_rows + 1).cte("capped").prefix_with("MATERIALIZED")
-    document = literal_column(geojson_feature() if geojson else DOCUMENT, Text)
     conditions = filter_conditions(filters, text_walked=True)
     # Walked only when they are all there: a one-time check before the walk starts.
     matches = select(func.count()).select_from(capped).scalar_subquery()
     few = select(capped).where(matches <= walk_rows).subquery("few")
-    walked = _walk(few, conditions, document, descending, limit, after, distinct=True)
+    walked = _walk(few, conditions, _document(geojson), descending, limit, after, distinct=True)
     walk = walked.subquery("walk")
     counted = select(matches.label("matches")).subquery("counted")
-    order = (walk.c.event_date, walk.c.id)
     return (
         select(counted.c.matches, walk.c.document, walk.c.event_date, walk.c.id)
         .select_from(counted.outerjoin(walk, true()))
-        .order_by(*(c.desc() if descending else c.asc() for c in order))
+        .order_by(*_ordered(descending, walk.c.event_date, walk.c.id))
     )
 
 
