@@ -293,13 +293,18 @@ def _tsquery(filters: EventFilters) -> Any:
     return func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
 
 
+def own_text_hit(filters: EventFilters, search: Any) -> Any:
+    """Whether an event's own search vector matches filters.q (its sources aside)."""
+    return search.op("@@")(_tsquery(filters))
+
+
 def text_matches(filters: EventFilters) -> Any:
     """(event_id, event_date) of the events whose own text or a source's matches filters.q,
     as one set from the two full-text indexes, within the date filters' bounds on
     event_date (partitions pruned); an event in it once or more."""
     query = _tsquery(filters)
     matching = select(_MATCHED.id.label("event_id"), _MATCHED.event_date).where(
-        _MATCHED.search.op("@@")(query), *event_date_bounds(filters, _MATCHED.event_date)
+        own_text_hit(filters, _MATCHED.search), *event_date_bounds(filters, _MATCHED.event_date)
     )
     by_source = select(SourceReport.event_id, SourceReport.event_date).where(
         SourceReport.search.op("@@")(query), *event_date_bounds(filters, SourceReport.event_date)
@@ -313,7 +318,7 @@ def text_hit(filters: EventFilters, search: Any, event_id: Any, event_date: Any)
     checking events read in another order."""
     query = _tsquery(filters)
     return or_(
-        search.op("@@")(query),
+        own_text_hit(filters, search),
         exists().where(
             SourceReport.event_id == event_id,
             SourceReport.event_date == event_date,

@@ -1,6 +1,7 @@
 """Queries on events, their sources and units. The only place event SQL is built."""
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -41,6 +42,7 @@ from app.events.filters import (
     event_date_bounds,
     filter_conditions,
     joined_unit,
+    own_text_hit,
     text_hit,
     text_matches,
 )
@@ -173,10 +175,19 @@ def _walk(
 # from the first few hundred: a first scan of TEXT_SCAN_ROWS events and, if it found some
 # matches but not a page, a second of twice as many more as their density says the page
 # needs, up to TEXT_SCAN_MAX_ROWS; then, if the page is still short, the walk of all the
-# matches from where the scans stopped.
+# matches from where the scans stopped. Counting a common word's first matches costs as much
+# as scanning for its page (a GIN index gives them only as a bitmap of a whole partition's),
+# so a text the planner expects more than TEXT_COUNT_SKIP events to match by their own text
+# (its statistics of the search vectors' words, EXPLAINed once per text and kept for
+# EXPECTED_KEPT_S seconds) is not counted: it is scanned for at once.
 TEXT_WALK_ROWS = 2000
 TEXT_SCAN_ROWS = 300
 TEXT_SCAN_MAX_ROWS = 10_000
+TEXT_COUNT_SKIP = 20_000
+EXPECTED_KEPT_S = 300.0
+EXPECTED_KEPT = 1000
+# q -> (when estimated, by time.monotonic(); the events expected to match by their own text)
+_expected: dict[str, tuple[float, float]] = {}
 
 
 def text_scan_query(
@@ -272,6 +283,29 @@ def capped_walk_query(
     )
 
 
+async def expected_own_matches(session: AsyncSession, filters: EventFilters) -> float:
+    """How many live events the planner expects to match filters.q by their own text: its
+    estimate for the statement (EXPLAIN, nothing run), kept a while per text."""
+    assert filters.q is not None
+    now = time.monotonic()
+    kept = _expected.get(filters.q)
+    if kept is not None and now - kept[0] < EXPECTED_KEPT_S:
+        return kept[1]
+    statement = select(literal(1)).where(
+        Event.deleted_at.is_(None), own_text_hit(filters, Event.search)
+    )
+    compiled = statement.compile(dialect=session.get_bind().dialect)
+    connection = await session.connection()
+    plan = (
+        await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params)
+    ).scalar_one()
+    expected = float(plan[0]["Plan"]["Plan Rows"])
+    if len(_expected) >= EXPECTED_KEPT:
+        _expected.clear()
+    _expected[filters.q] = (now, expected)
+    return expected
+
+
 async def _text_page(
     session: AsyncSession,
     filters: EventFilters,
@@ -280,13 +314,14 @@ async def _text_page(
     after: tuple[Any, uuid.UUID] | None,
     geojson: bool,
 ) -> list[tuple[str, Any, uuid.UUID]]:
-    """A text's page by date: its matches walked when they are few, else scanned for
-    (text_scan_query) while that promises to fill the page, the rest walked from where the
-    scans stopped (list_query)."""
-    query = capped_walk_query(filters, sort, limit, after, TEXT_WALK_ROWS, geojson)
-    result = (await session.execute(query)).all()
-    if result[0][0] <= TEXT_WALK_ROWS:
-        return [(row[1], row[2], row[3]) for row in result if row[3] is not None]
+    """A text's page by date: its matches walked when they are few, else (or when the planner
+    expects many) scanned for (text_scan_query) while that promises to fill the page, the
+    rest walked from where the scans stopped (list_query)."""
+    if await expected_own_matches(session, filters) <= TEXT_COUNT_SKIP:
+        query = capped_walk_query(filters, sort, limit, after, TEXT_WALK_ROWS, geojson)
+        result = (await session.execute(query)).all()
+        if result[0][0] <= TEXT_WALK_ROWS:
+            return [(row[1], row[2], row[3]) for row in result if row[3] is not None]
     page: list[tuple[str, Any, uuid.UUID]] = []
     rows: int | None = TEXT_SCAN_ROWS
     for _ in range(2):

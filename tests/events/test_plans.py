@@ -12,8 +12,14 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.events import repository
 from app.events.filters import EventListParams, resolve_names
-from app.events.repository import capped_walk_query, list_query, text_scan_query
+from app.events.repository import (
+    capped_walk_query,
+    expected_own_matches,
+    list_query,
+    text_scan_query,
+)
 from bench import data
 from tests.live import bearer, live_app
 
@@ -52,7 +58,9 @@ async def _analyzed(session: AsyncSession, statement: Any) -> list[dict[str, Any
 
 
 @pytest.mark.slow
-async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url: str) -> None:
+async def test_main_filters_use_indexes_and_prune_partitions(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with live_app(fresh_database_url) as (database, keys, client):
         rows = list(data.events(3000, seed=7))
         body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
@@ -140,3 +148,10 @@ async def test_main_filters_use_indexes_and_prune_partitions(fresh_database_url:
                 else:  # the events read: kept as matches, or passed over
                     events_read = read["Actual Rows"] + read.get("Rows Removed by Filter", 0)
                     assert 3 <= events_read <= 20, read
+            # Whether such a text is counted at all: the planner's estimate of its own matches
+            # (about a thousand say "battles"; none a made-up word), EXPLAINed once and kept.
+            monkeypatch.setattr(repository, "_expected", {})
+            assert 500 <= await expected_own_matches(session, filters) <= 2000
+            made_up = EventListParams.model_validate({"q": "zqxjkvw"})
+            assert await expected_own_matches(session, made_up) < 50
+            assert set(repository._expected) == {"battles", "zqxjkvw"}

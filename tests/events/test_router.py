@@ -32,6 +32,7 @@ async def ids(client: httpx.AsyncClient, **params: Any) -> set[str]:
 async def all_pages(client: httpx.AsyncClient, params: dict[str, Any]) -> list[str]:
     """The ids of every page of a list, following next_cursor."""
     seen: list[str] = []
+    cursors: set[str] = set()
     cursor = None
     while True:
         page = await client.get(
@@ -41,6 +42,8 @@ async def all_pages(client: httpx.AsyncClient, params: dict[str, Any]) -> list[s
         seen += [item["id"] for item in page.json()["items"]]
         if not (cursor := page.json()["next_cursor"]):
             return seen
+        assert cursor not in cursors, ("a page came round again", params, seen)
+        cursors.add(cursor)
 
 
 async def test_create_get_list_round_trip(analyst: httpx.AsyncClient, reader: httpx.AsyncClient):
@@ -515,11 +518,15 @@ async def test_one_units_events_page_by_page_with_other_filters(
 
 # How a text's page by date is found (app.events.repository._text_page), with limits small
 # enough for a few events to take each path: (TEXT_WALK_ROWS, TEXT_SCAN_ROWS,
-# TEXT_SCAN_MAX_ROWS).
+# TEXT_SCAN_MAX_ROWS, TEXT_COUNT_SKIP). The planner expects at least one match of any text.
 TEXT_PATHS = {
-    "walked": (2000, 300, 10_000),  # the service's own: a handful of matches are walked
-    "scanned": (0, 1, 50),  # scanned for, one event and then as many as the density says
-    "scanned then walked": (0, 1, 1),  # one event scanned, the rest walked from there
+    "walked": (2000, 300, 10_000, 20_000),  # the service's own: a handful of matches are walked
+    # counted, too many to walk: scanned for, one event and then as many as the density says
+    "counted then scanned": (0, 1, 50, 10**9),
+    "counted then scanned then walked": (0, 1, 1, 10**9),  # one event scanned, then walked
+    # expected to be too many to walk, so not counted
+    "scanned": (2000, 1, 50, 0),
+    "scanned then walked": (2000, 1, 1, 0),
 }
 
 
@@ -536,7 +543,9 @@ async def test_a_texts_events_page_by_page_with_other_filters(
     pages in either order hold each match once, with the other filters and without
     deleted events."""
     for name, value in zip(
-        ("TEXT_WALK_ROWS", "TEXT_SCAN_ROWS", "TEXT_SCAN_MAX_ROWS"), TEXT_PATHS[path], strict=True
+        ("TEXT_WALK_ROWS", "TEXT_SCAN_ROWS", "TEXT_SCAN_MAX_ROWS", "TEXT_COUNT_SKIP"),
+        TEXT_PATHS[path],
+        strict=True,
     ):
         monkeypatch.setattr(repository, name, value)
     word = f"zq{uuid.uuid4().hex[:10]}"
