@@ -178,16 +178,18 @@ def _walk(
 # matches from where the scans stopped. Counting a common word's first matches costs as much
 # as scanning for its page (a GIN index gives them only as a bitmap of a whole partition's),
 # so a text the planner expects more than TEXT_COUNT_SKIP events to match by their own text
-# (its statistics of the search vectors' words, EXPLAINed once per text and kept for
-# EXPECTED_KEPT_S seconds) is not counted: it is scanned for at once.
+# within the dates asked for (its statistics of the search vectors' words, EXPLAINed once per
+# text and dates and kept for EXPECTED_KEPT_S seconds) is not counted: it is scanned for at
+# once.
 TEXT_WALK_ROWS = 2000
 TEXT_SCAN_ROWS = 300
 TEXT_SCAN_MAX_ROWS = 10_000
 TEXT_COUNT_SKIP = 20_000
 EXPECTED_KEPT_S = 300.0
 EXPECTED_KEPT = 1000
-# q -> (when estimated, by time.monotonic(); the events expected to match by their own text)
-_expected: dict[str, tuple[float, float]] = {}
+# (q, date_from, date_to) -> (when estimated, by time.monotonic(); the events expected to
+# match by their own text), oldest first
+_expected: dict[tuple[str, Any, Any], tuple[float, float]] = {}
 
 
 def text_scan_query(
@@ -284,25 +286,32 @@ def capped_walk_query(
 
 
 async def expected_own_matches(session: AsyncSession, filters: EventFilters) -> float:
-    """How many live events the planner expects to match filters.q by their own text: its
-    estimate for the statement (EXPLAIN, nothing run), kept a while per text."""
+    """How many live events the planner expects to match filters.q by their own text within
+    the date filters' bounds: its estimate for the statement (EXPLAIN, nothing run), kept a
+    while per text and dates."""
     assert filters.q is not None
+    key = (filters.q, filters.date_from, filters.date_to)
     now = time.monotonic()
-    kept = _expected.get(filters.q)
+    kept = _expected.get(key)
     if kept is not None and now - kept[0] < EXPECTED_KEPT_S:
         return kept[1]
     statement = select(literal(1)).where(
-        Event.deleted_at.is_(None), own_text_hit(filters, Event.search)
+        Event.deleted_at.is_(None),
+        own_text_hit(filters, Event.search),
+        *event_date_bounds(filters, Event.event_date),
     )
     compiled = statement.compile(dialect=session.get_bind().dialect)
     connection = await session.connection()
     plan = (
         await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params)
     ).scalar_one()
-    expected = float(plan[0]["Plan"]["Plan Rows"])
-    if len(_expected) >= EXPECTED_KEPT:
-        _expected.clear()
-    _expected[filters.q] = (now, expected)
+    expected = float(
+        (orjson.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+    )
+    _expected.pop(key, None)  # kept in the order estimated: the oldest goes first
+    while len(_expected) >= EXPECTED_KEPT:
+        del _expected[next(iter(_expected))]
+    _expected[key] = (now, expected)
     return expected
 
 

@@ -3,6 +3,7 @@ read from PostgreSQL's own EXPLAIN of the statement the list runs, with sequenti
 priced out (`enable_seqscan = off`), so a filter no index can serve still shows one. The
 service's connections run without JIT, without parallel workers and with custom plans."""
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -154,4 +155,16 @@ async def test_main_filters_use_indexes_and_prune_partitions(
             assert 500 <= await expected_own_matches(session, filters) <= 2000
             made_up = EventListParams.model_validate({"q": "zqxjkvw"})
             assert await expected_own_matches(session, made_up) < 50
-            assert set(repository._expected) == {"battles", "zqxjkvw"}
+            # within the dates asked for: none of these events is from 1990
+            long_ago = EventListParams.model_validate(
+                {"q": "battles", "date_from": "1990-01-01", "date_to": "1990-12-31"}
+            )
+            assert await expected_own_matches(session, long_ago) < 50
+            estimated = dict(repository._expected)
+            assert set(estimated) == {
+                ("battles", None, None),
+                ("zqxjkvw", None, None),
+                ("battles", dt.date(1990, 1, 1), dt.date(1990, 12, 31)),
+            }
+            assert 500 <= await expected_own_matches(session, filters) <= 2000
+            assert repository._expected == estimated  # kept, not estimated again

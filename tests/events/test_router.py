@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -518,15 +519,15 @@ async def test_one_units_events_page_by_page_with_other_filters(
 
 # How a text's page by date is found (app.events.repository._text_page), with limits small
 # enough for a few events to take each path: (TEXT_WALK_ROWS, TEXT_SCAN_ROWS,
-# TEXT_SCAN_MAX_ROWS, TEXT_COUNT_SKIP). The planner expects at least one match of any text.
+# TEXT_SCAN_MAX_ROWS, TEXT_COUNT_SKIP).
 TEXT_PATHS = {
     "walked": (2000, 300, 10_000, 20_000),  # the service's own: a handful of matches are walked
     # counted, too many to walk: scanned for, one event and then as many as the density says
     "counted then scanned": (0, 1, 50, 10**9),
     "counted then scanned then walked": (0, 1, 1, 10**9),  # one event scanned, then walked
     # expected to be too many to walk, so not counted
-    "scanned": (2000, 1, 50, 0),
-    "scanned then walked": (2000, 1, 1, 0),
+    "scanned": (2000, 1, 50, -1),
+    "scanned then walked": (2000, 1, 1, -1),
 }
 
 
@@ -548,6 +549,15 @@ async def test_a_texts_events_page_by_page_with_other_filters(
         strict=True,
     ):
         monkeypatch.setattr(repository, name, value)
+    # Which statements each path runs: the count first, or the scan without it.
+    statements: Counter[str] = Counter()
+    for name in ("capped_walk_query", "text_scan_query"):
+
+        def spy(*args: Any, _name: str = name, _made: Any = getattr(repository, name)) -> Any:
+            statements[_name] += 1
+            return _made(*args)
+
+        monkeypatch.setattr(repository, name, spy)
     word = f"zq{uuid.uuid4().hex[:10]}"
 
     def source(excerpt: str) -> dict[str, Any]:
@@ -607,4 +617,14 @@ async def test_a_texts_events_page_by_page_with_other_filters(
     assert await paged(unit=unit, date_to="2025-01-31") == [
         e["id"] for e in newest_first if e["event_date"] < "2025-02-01"
     ]
-    assert sorted(await paged(admin, include_deleted="true")) == sorted(e["id"] for e in made)
+    with_deleted = sorted(made, key=lambda e: (e["event_date"], e["id"]), reverse=True)
+    assert await paged(admin, include_deleted="true") == [e["id"] for e in with_deleted]
+    counted, scanned = statements["capped_walk_query"], statements["text_scan_query"]
+    if path == "walked":
+        assert counted, statements
+    elif path.startswith("counted"):
+        assert counted, statements
+        assert scanned, statements
+    else:
+        assert not counted, statements
+        assert scanned, statements
