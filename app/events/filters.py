@@ -289,25 +289,22 @@ _MATCHED = aliased(Event, name="event_matched")
 _LINKED = aliased(EventUnit, name="event_unit_linked")
 
 
-def _tsquery(filters: EventFilters) -> Any:
-    return func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
-
-
-def own_text_hit(filters: EventFilters, search: Any) -> Any:
-    """Whether an event's own search vector matches filters.q (its sources aside)."""
-    return search.op("@@")(_tsquery(filters))
+def text_hit_in(filters: EventFilters, search: Any) -> Any:
+    """Whether a search vector (an event's own, or a source's) matches filters.q."""
+    query = func.websearch_to_tsquery(literal_column("'simple'::regconfig"), filters.q)
+    return search.op("@@")(query)
 
 
 def text_matches(filters: EventFilters) -> Any:
     """(event_id, event_date) of the events whose own text or a source's matches filters.q,
     as one set from the two full-text indexes, within the date filters' bounds on
     event_date (partitions pruned); an event in it once or more."""
-    query = _tsquery(filters)
     matching = select(_MATCHED.id.label("event_id"), _MATCHED.event_date).where(
-        own_text_hit(filters, _MATCHED.search), *event_date_bounds(filters, _MATCHED.event_date)
+        text_hit_in(filters, _MATCHED.search), *event_date_bounds(filters, _MATCHED.event_date)
     )
     by_source = select(SourceReport.event_id, SourceReport.event_date).where(
-        SourceReport.search.op("@@")(query), *event_date_bounds(filters, SourceReport.event_date)
+        text_hit_in(filters, SourceReport.search),
+        *event_date_bounds(filters, SourceReport.event_date),
     )
     return union_all(matching, by_source)
 
@@ -316,13 +313,12 @@ def text_hit(filters: EventFilters, search: Any, event_id: Any, event_date: Any)
     """Whether an event (its search vector, id and date, columns of the statement's FROM)
     matches filters.q, by its own text or a source's (looked up by the event's key): for
     checking events read in another order."""
-    query = _tsquery(filters)
     return or_(
-        own_text_hit(filters, search),
+        text_hit_in(filters, search),
         exists().where(
             SourceReport.event_id == event_id,
             SourceReport.event_date == event_date,
-            SourceReport.search.op("@@")(query),
+            text_hit_in(filters, SourceReport.search),
         ),
     )
 

@@ -42,8 +42,8 @@ from app.events.filters import (
     event_date_bounds,
     filter_conditions,
     joined_unit,
-    own_text_hit,
     text_hit,
+    text_hit_in,
     text_matches,
 )
 from app.events.models import (
@@ -297,7 +297,7 @@ async def expected_own_matches(session: AsyncSession, filters: EventFilters) -> 
         return kept[1]
     statement = select(literal(1)).where(
         Event.deleted_at.is_(None),
-        own_text_hit(filters, Event.search),
+        text_hit_in(filters, Event.search),
         *event_date_bounds(filters, Event.event_date),
     )
     compiled = statement.compile(dialect=session.get_bind().dialect)
