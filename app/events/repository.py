@@ -78,6 +78,12 @@ def _document(geojson: bool) -> Any:
     return literal_column(geojson_feature() if geojson else DOCUMENT, Text)
 
 
+def _text_walked(filters: EventFilters, column: Any) -> bool:
+    """Whether a page walks a text's matches by date (list_query), or finds them so
+    (list_events: _text_page): a text, by date, and no one unit's links walked instead."""
+    return bool(filters.q) and column is Event.event_date and joined_unit(filters) is None
+
+
 def list_query(
     filters: EventFilters,
     sort: str,
@@ -98,7 +104,7 @@ def list_query(
         )
         conditions = filter_conditions(filters, unit_joined=True)
         return _walk(links.subquery("link"), conditions, document, descending, limit, after)
-    if filters.q and column is Event.event_date:
+    if _text_walked(filters, column):
         matches = text_matches(filters).subquery("match")
         conditions = filter_conditions(filters, text_walked=True)
         return _walk(matches, conditions, document, descending, limit, after, distinct=True)
@@ -365,7 +371,7 @@ async def list_events(
 
     The JSON is the stored document (rendered on write), so a page costs a query (or a
     few) and no ORM objects or rendering."""
-    if filters.q and sort.lstrip("-") == "event_date" and joined_unit(filters) is None:
+    if _text_walked(filters, SORT_COLUMNS[sort.lstrip("-")]):
         return await _text_page(session, filters, sort, limit, after, geojson)
     result = await session.execute(list_query(filters, sort, limit, after, geojson))
     return [(row[0], row[1], row[2]) for row in result]
