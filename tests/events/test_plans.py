@@ -48,13 +48,15 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-async def _analyzed(session: AsyncSession, statement: Any) -> list[dict[str, Any]]:
-    """The nodes of EXPLAIN ANALYZE of a statement, its values written in."""
+async def _explained(
+    session: AsyncSession, statement: Any, analyze: bool = True
+) -> list[dict[str, Any]]:
+    """The nodes of EXPLAIN (ANALYZE, unless not asked) of a statement, its values written
+    in."""
     dialect = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
     sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    plan = (
-        await session.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace(":", "\\:")))
-    ).scalar()
+    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+    plan = (await session.execute(text(f"EXPLAIN ({options}) " + sql.replace(":", "\\:")))).scalar()
     return _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
 
 
@@ -90,14 +92,7 @@ async def test_main_filters_use_indexes_and_prune_partitions(
                 )
                 await resolve_names(session, filters)
                 statement = list_query(filters, filters.sort, 101, None)
-                dialect = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
-                sql = str(
-                    statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-                )
-                plan = (
-                    await session.execute(text("EXPLAIN (FORMAT JSON) " + sql.replace(":", "\\:")))
-                ).scalar()
-                nodes = _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+                nodes = await _explained(session, statement, analyze=False)
                 scanned = {n["Relation Name"] for n in nodes if "Relation Name" in n}
                 seq = {n["Relation Name"] for n in nodes if n["Node Type"] == "Seq Scan"}
                 events = {
@@ -125,7 +120,7 @@ async def test_main_filters_use_indexes_and_prune_partitions(
                     {k: [v] if k == "unit" else v for k, v in wanted.items()}
                 )
                 await resolve_names(session, filters)
-                nodes = await _analyzed(session, list_query(filters, filters.sort, 3, None))
+                nodes = await _explained(session, list_query(filters, filters.sort, 3, None))
                 # The walk: candidates outside, the event looked up inside, once per loop.
                 walk = next(node for node in nodes if node["Node Type"] == "Nested Loop")
                 inner = [c for c in walk["Plans"] if c["Parent Relationship"] == "Inner"]
@@ -141,7 +136,7 @@ async def test_main_filters_use_indexes_and_prune_partitions(
             ):
                 read = next(
                     node
-                    for node in await _analyzed(session, statement)
+                    for node in await _explained(session, statement)
                     if wanted_node in (node.get("Subplan Name"), node.get("Alias"))
                 )
                 if wanted_node == "CTE capped":
