@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.factories import event_body
 from tests.ui.dashboard import PageFactory, apply_filters, shot, sign_in
@@ -163,6 +164,34 @@ def test_the_map_shows_who_holds_what_on_its_day(
     _chips(page, [])
 
 
+def _hover_chip(page: Page, name: str) -> tuple[float, float]:
+    """Put the mouse on a place's chip, beside its dot, until the chip's hint shows, and
+    return where (page coordinates). The map may still be moving (fitted to the filters, the
+    phone's sheet closing) when the chip is first drawn: where it was is then no longer where
+    it is, so the chip is looked up again, once the map stands still, until the hover hits."""
+    popup = page.locator(".event-popup")
+    for _ in range(60):  # a guard against hanging, not a measure of speed
+        page.wait_for_function("() => !document.getElementById('map').dashboardMap.isMoving()")
+        x, y = page.evaluate(
+            """(name) => { const map = document.getElementById("map").dashboardMap;
+                           const [chip] = map.queryRenderedFeatures({ layers: ["control"] })
+                             .filter((f) => f.properties.name === name);
+                           const { x, y } = map.project(chip.geometry.coordinates);
+                           return [x + 35, y]; }""",
+            name,
+        )
+        box = page.locator("#map").bounding_box()
+        assert box is not None
+        page.mouse.move(0, 0)  # off the map: the move back is a new hover
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        try:
+            popup.wait_for(state="visible", timeout=2000)
+        except PlaywrightTimeoutError:
+            continue
+        return box["x"] + x, box["y"] + y
+    raise AssertionError(f"no hint on hovering {name}'s chip")
+
+
 def test_a_chip_opens_the_event_of_its_claim(
     open_page: PageFactory, server: Any, claims: dict[str, Any]
 ):
@@ -178,22 +207,13 @@ def test_a_chip_opens_the_event_of_its_claim(
         page.wait_for_function(f"() => ({DRAWN_CHIPS})().some(([name]) => name === 'Loknya')")
         # Beside Loknya's dot, on its chip: the hint, then a click opens one of the claims
         # that hold on the day (two, of one date).
-        x, y = page.evaluate(
-            """() => { const map = document.getElementById("map").dashboardMap;
-                       const [chip] = map.queryRenderedFeatures({ layers: ["control"] })
-                         .filter((f) => f.properties.name === "Loknya");
-                       const { x, y } = map.project(chip.geometry.coordinates);
-                       return [x + 35, y]; }"""
-        )
-        box = page.locator("#map").bounding_box()
-        assert box is not None
-        page.mouse.move(box["x"] + x, box["y"] + y)
+        x, y = _hover_chip(page, "Loknya")
         expect(page.locator(".event-popup")).to_have_text(
             "Loknya: contested by RU and UA (latest claim 2025-02-01). "
             "Click for that claim's event."
         )
         shot(page, f"control-hover-{name}", full_page=False)
-        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.mouse.click(x, y)
         drawer = page.locator("#detail")
         expect(drawer).to_be_visible()
         either = re.compile("^({})$".format("|".join(claims["loknya"])))
