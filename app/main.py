@@ -30,6 +30,7 @@ from app.imports.router import router as imports_router
 from app.ogc.router import router as ogc_router
 from app.ops.background import background_work
 from app.ops.router import router as ops_router
+from app.stats.answers import Answers
 from app.stats.router import router as stats_router
 from app.subscriptions.router import searches as searches_router
 from app.subscriptions.router import subscriptions as subscriptions_router
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.export_slots = Slots("exports")
     app.state.import_slots = Slots("imports")
+    app.state.stats_answers = Answers(int(settings.stats_answers_mb * 1024 * 1024))
     install_error_handlers(app)
     document_problems(app)
     app.include_router(ops_router)

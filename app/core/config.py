@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # Loopback, private and link-local addresses are refused as webhook URLs unless this is
     # set (by whoever runs the service: a receiver on the same network).
     webhook_allow_private: bool = False
+    # Room per process for stats answers kept under their ETag (app/stats/answers.py); 0 keeps
+    # none.
+    stats_answers_mb: float = Field(default=64, ge=0, le=4096)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -24,6 +24,9 @@ LATENCY = Histogram(
 )
 EXPORT_ROWS = Counter("incidents_export_rows_total", "Rows streamed by exports", ["format"])
 IMPORT_ROWS = Counter("incidents_import_rows_total", "Rows handled by imports", ["outcome"])
+STATS_ANSWERS = Counter(
+    "incidents_stats_answers_total", "Stats answers sent, by where they came from", ["source"]
+)
 
 
 class RequestMetrics:

@@ -325,9 +325,10 @@ async def date_range(
     return row[0], row[1]
 
 
-async def data_version(session: AsyncSession) -> str:
+async def data_version(session: AsyncSession) -> tuple[str, bool]:
     """Changes whenever this reader's view of the events does: the basis of the stats' and
-    the tiles' ETags.
+    the tiles' ETags; and whether this transaction has written nothing (its view is then of
+    committed data alone, and an answer may be kept under the version: stats/answers.py).
 
     Not the last change's sequence number alone: a transaction that took a lower one commits
     after a higher one became visible (a long import, a slow write), and a client would keep
@@ -345,8 +346,9 @@ async def data_version(session: AsyncSession) -> str:
     recent = (
         select(func.count()).select_from(EventChange).where(EventChange.xid >= WATERMARK)
     ).scalar_subquery()
-    row = (await session.execute(select(func.coalesce(ended, "0"), recent))).one()
-    return f"{row[0]}.{row[1]}"
+    wrote = func.pg_current_xact_id_if_assigned().is_not(None)
+    row = (await session.execute(select(func.coalesce(ended, "0"), recent, wrote))).one()
+    return f"{row[0]}.{row[1]}", not row[2]
 
 
 async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:

@@ -169,11 +169,12 @@ async def summary(session: AsyncSession, filters: EventFilters) -> Summary:
     )
 
 
-async def etag(session: AsyncSession, query: list[tuple[str, str]]) -> str:
-    """Changes whenever any event changes, or the question does."""
-    version = await repository.data_version(session)
+async def etag(session: AsyncSession, query: list[tuple[str, str]]) -> tuple[str, bool]:
+    """The ETag, which changes whenever any event changes, or the question does; and whether
+    the answer may be kept under it (repository.data_version)."""
+    version, keepable = await repository.data_version(session)
     asked = hashlib.sha256(repr(sorted(query)).encode()).hexdigest()[:16]
-    return f'W/"{version}-{asked}"'
+    return f'W/"{version}-{asked}"', keepable
 
 
 async def grid(session: AsyncSession, filters: EventFilters, cell_km: float) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from app.auth.dependencies import Reader
 from app.core.errors import UnprocessableContent
 from app.core.replica import ReadSessionDep
 from app.events import EventFilters, check_filters
-from app.stats.router import CACHE_CONTROL, NOT_MODIFIED, not_modified, unchanged
+from app.stats.router import NOT_MODIFIED, answered
 from app.tiles import service
 from app.tiles.grid import MAX_ZOOM, Tile
 
@@ -32,7 +32,6 @@ async def tile(
     session: ReadSessionDep,
     reader: Reader,
     request: Request,
-    response: Response,
 ) -> Response:
     """The events of a Web Mercator tile (XYZ scheme, as OpenStreetMap's) that match the list
     filters: each event a point (layer `events`: id, status, event_type, event_date,
@@ -45,11 +44,8 @@ async def tile(
             errors=[{"loc": ["path", "x" if x >= 1 << z else "y"], "msg": "outside the zoom"}],
         )
     await check_filters(session, params, reader)
-    if await not_modified(request, session, response, params):
-        return unchanged(response)
-    content = await service.render(session, Tile(z, x, y), params)
-    return Response(
-        content,
-        media_type=MEDIA_TYPE,
-        headers={"ETag": response.headers["ETag"], "Cache-Control": CACHE_CONTROL},
-    )
+
+    async def compute() -> bytes:
+        return await service.render(session, Tile(z, x, y), params)
+
+    return await answered(request, session, params, compute, MEDIA_TYPE)

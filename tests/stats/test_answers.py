@@ -1,0 +1,188 @@
+"""Stats and tile answers kept per process under their ETag (app/stats/answers.py): served
+again while the data and the question are the same, asked afresh after any write."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from prometheus_client import REGISTRY
+from sqlalchemy import event, text
+
+from app.core.db import Database
+from app.stats.answers import Answers
+from tests.conftest import ClientFactory
+from tests.factories import event_body
+from tests.live import bearer, live_app
+
+QUESTIONS = [
+    ("/v1/stats/timeseries", {"interval": "week", "group_by": "region"}),
+    ("/v1/stats/summary", {"region": "RU-BEL"}),
+    ("/v1/stats/grid", {"cell_km": "25"}),
+    # The tile holding Demidovka (50.95 N, 35.55 E) at zoom 7.
+    ("/v1/tiles/7/76/42.mvt", {}),
+]
+FRESH = {"Cache-Control": "no-cache"}
+
+
+def answered_from(source: str) -> float:
+    return REGISTRY.get_sample_value("incidents_stats_answers_total", {"source": source}) or 0.0
+
+
+@contextmanager
+def statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements the app runs meanwhile."""
+    ran: list[str] = []
+
+    def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        ran.append(statement)
+
+    engine = database.read_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        yield ran
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+
+
+async def _create(client: httpx.AsyncClient, headers: dict[str, str], **changes: Any) -> str:
+    created = await client.post("/v1/events", json=event_body(**changes), headers=headers)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def _weekly_total(body: dict[str, Any]) -> int:
+    return sum(point["count"] for series in body["series"] for point in series["points"])
+
+
+async def test_a_kept_answer_is_served_until_a_write(fresh_database_url: str):
+    async with live_app(fresh_database_url) as (database, keys, client):
+        analyst, reader = bearer(keys, "analyst"), bearer(keys, "reader")
+        await _create(client, analyst, event_date="2025-03-03", date_precision="day")
+        for path, params in QUESTIONS:
+            with statements(database) as asked:
+                first = await client.get(path, params=params, headers=analyst)
+            assert first.status_code == 200, (path, first.text)
+            kept_before = answered_from("kept")
+            # Another key, another role, the same question: the kept answer, and the database
+            # was not asked the question again (only the key, the filters and the version).
+            with statements(database) as asked_again:
+                again = await client.get(path, params=params, headers=reader)
+            assert again.status_code == 200
+            assert again.content == first.content, path
+            assert again.headers["etag"] == first.headers["etag"]
+            assert again.headers["content-type"] == first.headers["content-type"]
+            assert answered_from("kept") == kept_before + 1, path
+            question = set(asked) - set(asked_again)
+            assert question, path
+            assert not set(asked_again) - set(asked), path
+            # no-cache asks the database again, and gives the same bytes.
+            with statements(database) as asked_fresh:
+                fresh = await client.get(path, params=params, headers={**reader, **FRESH})
+            assert fresh.content == first.content
+            assert question <= set(asked_fresh), path
+            assert answered_from("kept") == kept_before + 1
+
+        # no-store: asked afresh and not kept, so the next asker asks the database too.
+        path, params = QUESTIONS[0][0], {**QUESTIONS[0][1], "interval": "month"}
+        for cache_control, source in (("no-store", "database"), ("", "database"), ("", "kept")):
+            before = answered_from(source)
+            headers = {**reader, "Cache-Control": cache_control}
+            assert (await client.get(path, params=params, headers=headers)).status_code == 200
+            assert answered_from(source) == before + 1, cache_control
+
+        # Numbers changed behind the service's back (no event changed, so the data version
+        # stands): the kept answer is still served, no-cache shows the change.
+        path, params = QUESTIONS[0]
+        kept = (await client.get(path, params=params, headers=reader)).json()
+        async with database.write_engine.begin() as conn:
+            await conn.execute(text("UPDATE event_rollup SET events = events + 100"))
+        assert (await client.get(path, params=params, headers=reader)).json() == kept
+        recounted = (await client.get(path, params=params, headers={**reader, **FRESH})).json()
+        assert _weekly_total(recounted) == _weekly_total(kept) + 100
+        async with database.write_engine.begin() as conn:
+            await conn.execute(text("UPDATE event_rollup SET events = events - 100"))
+
+        # Each write through the API gives every question a new answer.
+        event_id = await _create(client, analyst, event_date="2025-03-04", date_precision="day")
+        await _same_as_fresh(client, reader)
+        current = await client.get(f"/v1/events/{event_id}", headers=analyst)
+        patched = await client.patch(
+            f"/v1/events/{event_id}",
+            json={"event_date": "2025-05-05"},
+            headers={**analyst, "If-Match": current.headers["etag"]},
+        )
+        assert patched.status_code == 200, patched.text
+        await _same_as_fresh(client, reader)
+        deleted = await client.delete(f"/v1/events/{event_id}", headers=analyst)
+        assert deleted.status_code == 204, deleted.text
+        await _same_as_fresh(client, reader)
+        weekly = await client.get(QUESTIONS[0][0], params=QUESTIONS[0][1], headers=reader)
+        assert _weekly_total(weekly.json()) == 1
+
+
+async def _same_as_fresh(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    for path, params in QUESTIONS:
+        served = await client.get(path, params=params, headers=headers)
+        fresh = await client.get(path, params=params, headers={**headers, **FRESH})
+        assert served.status_code == fresh.status_code == 200, path
+        assert served.content == fresh.content, path
+        assert served.headers["etag"] == fresh.headers["etag"], path
+
+
+async def test_an_answer_seen_by_a_transaction_that_wrote_is_not_kept(
+    client_for: ClientFactory,
+):
+    """The tests' requests join a transaction that wrote (and is rolled back at the end): what
+    it sees may never be committed, so nothing it answers is kept."""
+    analyst = client_for("analyst")
+    created = await analyst.post("/v1/events", json=event_body())
+    assert created.status_code == 201
+    for path, params in QUESTIONS:
+        kept_before = answered_from("kept")
+        for _ in range(2):
+            assert (await analyst.get(path, params=params)).status_code == 200
+        assert answered_from("kept") == kept_before, path
+
+
+async def test_side_doors_stay_shut_with_answers_kept(fresh_database_url: str):
+    """A kept answer never answers a question its asker may not ask: deleted events are an
+    admin's question whether or not an admin's answer is kept."""
+    async with live_app(fresh_database_url) as (_database, keys, client):
+        analyst = bearer(keys, "analyst")
+        event_id = await _create(client, analyst)
+        deleted = await client.delete(f"/v1/events/{event_id}", headers=analyst)
+        assert deleted.status_code == 204, deleted.text
+        for path, params in QUESTIONS:
+            asked = {**params, "include_deleted": "true"}
+            admin = await client.get(path, params=asked, headers=bearer(keys, "admin"))
+            assert admin.status_code == 200, admin.text
+            for role in ("reader", "analyst"):
+                refused = await client.get(path, params=asked, headers=bearer(keys, role))
+                assert refused.status_code == 403, (path, role)
+            assert (await client.get(path, params=asked)).status_code == 401
+
+
+def test_answers_are_bounded_by_their_bytes():
+    answers = Answers(max_bytes=100)
+    answers.keep("a", b"x" * 20)
+    answers.keep("b", b"y" * 20)
+    assert answers.get("a") == b"x" * 20  # now the most recently used
+    answers.keep("c", b"z" * 25)
+    answers.keep("d", b"w" * 25)
+    answers.keep("e", b"v" * 25)  # past 100 bytes: b, the least recently used, goes
+    assert answers.get("b") is None
+    assert answers.get("a") == b"x" * 20
+    assert answers.size == 95
+    assert len(answers) == 4
+    answers.keep("f", b"u" * 26)  # over a quarter of the room: not kept
+    assert answers.get("f") is None
+    answers.keep("a", b"t" * 10)  # kept again under the same tag: replaced
+    assert answers.get("a") == b"t" * 10
+    assert answers.size == 85
+    nothing = Answers(max_bytes=0)  # INCIDENTS_STATS_ANSWERS_MB=0
+    nothing.keep("a", b"")
+    nothing.keep("b", b"x")
+    assert nothing.get("a") is None
+    assert nothing.get("b") is None
+    assert len(nothing) == 0
