@@ -49,8 +49,12 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path):
         assert results["E1"][encoding]["ratio_to_plain"] > 2  # JSON compresses
     assert results["E2"]["ratio"] > 0
     assert results["D1"]["peer"]["n"] == 20
-    for scenario in ("Q1", "Q2", "Q3", "D1", "D2", "D3", "D4", "D5", "D5c", "D6", "D7"):
+    for scenario in ("Q1", "Q2", "Q2c", "Q3", "D1", "D2", "D3", "D4", "D5", "D5c", "D6", "D7"):
         assert results[scenario]["api"]["n"] == 20
+    # Q2 asked the database each time; Q2c was answered from what the service kept, all 20
+    # warm-up and 20 measured requests (Q2 kept the answer it asked for)
+    assert results["Q2"]["kept"] == 0
+    assert results["Q2c"]["kept"] == 40
     # every dashboard filter found events on this data set
     for scenario in ("D1", "D2", "D3", "D4", "D5", "D5c", "D6", "D7"):
         assert results[scenario]["rows"] > 0, scenario
