@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.auth.dependencies import Reader
 from app.core.metrics import STATS_ANSWERS
 from app.core.replica import ReadSessionDep
-from app.events import EventFilters, check_filters
+from app.events import EventFilters, check_filters, resolved_names
 from app.stats import service
 from app.stats.answers import Answers
 from app.stats.schemas import GridParams, Summary, Timeseries, TimeseriesParams
@@ -36,11 +36,16 @@ async def answered(
     data, the same question: app/stats/answers.py), else `compute`'s, kept for the next
     asker. `Cache-Control: no-cache` in the request asks the database again (no-store too,
     and keeps nothing).
-    The question is the query and the filters it came to (a saved search's may change)."""
+    The question is the query, the filters it came to (a saved search's may change) and what
+    their names resolved to (an alias moved to another region or unit changes no event)."""
+    names = resolved_names(params)
     asked = [
         ("path", request.url.path),
         *request.query_params.multi_items(),
         ("filters", params.model_dump_json()),
+        ("regions", ",".join(sorted(names.region_codes))),
+        ("units", ",".join(sorted(map(str, names.unit_ids)))),
+        ("places", ",".join(sorted(map(str, names.place_ids)))),
     ]
     tag, keepable = await service.etag(session, asked)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}

@@ -163,6 +163,37 @@ async def test_side_doors_stay_shut_with_answers_kept(fresh_database_url: str):
             assert (await client.get(path, params=asked)).status_code == 401
 
 
+async def test_an_alias_moved_to_another_region_asks_again(fresh_database_url: str):
+    """The same words may come to name another region (an alias taken from one and given
+    to another writes no event): the question is what the names resolved to."""
+    async with live_app(fresh_database_url) as (_database, keys, client):
+        analyst, reader = bearer(keys, "analyst"), bearer(keys, "reader")
+        await _create(client, analyst)  # in RU-BEL
+        alias = {"add_aliases": ["Borderland"]}
+        added = await client.patch("/v1/regions/RU-BEL", json=alias, headers=analyst)
+        assert added.status_code == 200, added.text
+        asked = {"region": "Borderland"}
+        for path, params in QUESTIONS[:3]:
+            for _ in range(2):  # the second one kept
+                answer = await client.get(path, params={**params, **asked}, headers=reader)
+                assert answer.status_code == 200, answer.text
+        summary = await client.get("/v1/stats/summary", params=asked, headers=reader)
+        assert summary.json()["total"] == 1
+        removed = await client.patch(
+            "/v1/regions/RU-BEL", json={"remove_aliases": ["Borderland"]},
+            headers=bearer(keys, "verifier"),
+        )  # fmt: skip
+        assert removed.status_code == 200, removed.text
+        moved = await client.patch("/v1/regions/RU-KRS", json=alias, headers=analyst)
+        assert moved.status_code == 200, moved.text
+        summary = await client.get("/v1/stats/summary", params=asked, headers=reader)
+        assert summary.json()["total"] == 0
+        for path, params in QUESTIONS[:3]:
+            served = await client.get(path, params={**params, **asked}, headers=reader)
+            fresh = await client.get(path, params={**params, **asked}, headers={**reader, **FRESH})
+            assert served.content == fresh.content, path
+
+
 def test_answers_are_bounded_by_their_bytes():
     answers = Answers(max_bytes=100)
     answers.keep("a", b"x" * 20)
