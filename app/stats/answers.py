@@ -3,6 +3,11 @@ answered without asking the database again while the data stays the same."""
 
 from collections import OrderedDict
 
+# What an entry costs beyond its answer's bytes (the tag, the dictionary's slot): an empty
+# answer (a tile with no event) must use room too, or a flood of distinct questions would
+# keep them without bound.
+ENTRY_BYTES = 256
+
 
 class Answers:
     """Rendered answers (JSON bytes) by ETag, the least recently used dropped past max_bytes.
@@ -25,16 +30,16 @@ class Answers:
 
     def keep(self, tag: str, answer: bytes) -> None:
         # One answer may take a quarter of the room: a few huge ones must not push out all.
-        if not self.max_bytes or len(answer) > self.max_bytes // 4:
+        if ENTRY_BYTES + len(answer) > self.max_bytes // 4:
             return
         replaced = self._answers.pop(tag, None)
         if replaced is not None:
-            self.size -= len(replaced)
+            self.size -= ENTRY_BYTES + len(replaced)
         self._answers[tag] = answer
-        self.size += len(answer)
+        self.size += ENTRY_BYTES + len(answer)
         while self.size > self.max_bytes:
             _, dropped = self._answers.popitem(last=False)
-            self.size -= len(dropped)
+            self.size -= ENTRY_BYTES + len(dropped)
 
     def __len__(self) -> int:
         return len(self._answers)
