@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     "If-Match",
                     "If-None-Match",
                     "Idempotency-Key",
+                    # no-cache: a stats answer or tile asked of the database (docs/tiles.md)
+                    "Cache-Control",
                 ],
                 expose_headers=["ETag", "Location", "Idempotent-Replayed", "X-Request-ID"],
             )

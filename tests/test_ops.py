@@ -139,7 +139,7 @@ async def test_cors_for_configured_origins(fresh_database_url: str):
             headers={
                 "Origin": "https://dash.example",
                 "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "Authorization, If-None-Match",
+                "Access-Control-Request-Headers": "Authorization, If-None-Match, Cache-Control",
             },
         )
         assert preflight.status_code == 200

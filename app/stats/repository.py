@@ -335,7 +335,8 @@ async def data_version(session: AsyncSession) -> tuple[str, bool]:
     its copy without the late one for good. The change feed's split does it: the last
     (xid, seq) of the transactions that have all ended (below the snapshot's xmin) grows
     whenever one of them joins it, and until then the number of visible changes of the
-    transactions at or above the xmin grows as each commits."""
+    transactions at or above the xmin grows as each commits. Prefixed with the server's
+    start time (milliseconds since 1970)."""
     ended = (
         select(func.concat(EventChange.xid, ".", EventChange.seq))
         .where(EventChange.xid < WATERMARK)
@@ -347,8 +348,11 @@ async def data_version(session: AsyncSession) -> tuple[str, bool]:
         select(func.count()).select_from(EventChange).where(EventChange.xid >= WATERMARK)
     ).scalar_subquery()
     wrote = func.pg_current_xact_id_if_assigned().is_not(None)
-    row = (await session.execute(select(func.coalesce(ended, "0"), recent, wrote))).one()
-    return f"{row[0]}.{row[1]}", not row[2]
+    # The server's start: a restored or promoted server may reuse transaction ids and so a
+    # version with other data, and a replica's view is not the primary's at the same version.
+    started = cast(func.extract("epoch", func.pg_postmaster_start_time()) * 1000, BigInteger)
+    row = (await session.execute(select(started, func.coalesce(ended, "0"), recent, wrote))).one()
+    return f"{row[0]}.{row[1]}.{row[2]}", not row[3]
 
 
 async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:

@@ -173,7 +173,8 @@ async def etag(session: AsyncSession, query: list[tuple[str, str]]) -> tuple[str
     """The ETag, which changes whenever any event changes, or the question does; and whether
     the answer may be kept under it (repository.data_version)."""
     version, keepable = await repository.data_version(session)
-    asked = hashlib.sha256(repr(sorted(query)).encode()).hexdigest()[:16]
+    # 128 bits: tags key the answers kept for every asker, so no two questions may share one.
+    asked = hashlib.sha256(repr(sorted(query)).encode()).hexdigest()[:32]
     return f'W/"{version}-{asked}"', keepable
 
 

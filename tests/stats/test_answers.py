@@ -214,6 +214,20 @@ async def test_an_alias_moved_to_another_region_asks_again(fresh_database_url: s
             assert served.content == fresh.content, path
 
 
+async def test_the_version_begins_with_the_server_start(fresh_database_url: str):
+    """A server restored from a backup or a promoted replica may reuse transaction ids, and
+    so a version, with other data: the version begins with the server's start time, which no
+    other run of a server shares."""
+    async with live_app(fresh_database_url) as (database, keys, client):
+        answer = await client.get("/v1/stats/summary", headers=bearer(keys, "reader"))
+        async with database.read_engine.connect() as conn:
+            started = await conn.scalar(
+                text("SELECT extract(epoch FROM pg_postmaster_start_time())")
+            )
+        version = answer.headers["etag"].removeprefix('W/"').split("-")[0]
+        assert int(version.split(".")[0]) == int(started * 1000)
+
+
 def test_answers_are_bounded_by_their_bytes():
     entry = ENTRY_BYTES  # what each entry costs beside its answer
     room = 4 * (entry + 40)  # answers up to 40 bytes fit in a quarter of it
