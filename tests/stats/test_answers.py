@@ -14,8 +14,8 @@ from sqlalchemy import event, text
 from app.core.db import Database
 from app.stats.answers import ENTRY_BYTES, Answers
 from tests.conftest import ClientFactory
-from tests.factories import event_body
-from tests.live import bearer, live_app
+from tests.factories import create_event, event_body
+from tests.live import KeyedClient, bearer, live_app
 
 QUESTIONS = [
     ("/v1/stats/timeseries", {"interval": "week", "group_by": "region"}),
@@ -63,12 +63,6 @@ async def settled(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     raise AssertionError(f"the data version never settled: {tag}")
 
 
-async def _create(client: httpx.AsyncClient, headers: dict[str, str], **changes: Any) -> str:
-    created = await client.post("/v1/events", json=event_body(**changes), headers=headers)
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
-
-
 def _weekly_total(body: dict[str, Any]) -> int:
     return sum(point["count"] for series in body["series"] for point in series["points"])
 
@@ -76,7 +70,9 @@ def _weekly_total(body: dict[str, Any]) -> int:
 async def test_a_kept_answer_is_served_until_a_write(fresh_database_url: str):
     async with live_app(fresh_database_url) as (database, keys, client):
         analyst, reader = bearer(keys, "analyst"), bearer(keys, "reader")
-        await _create(client, analyst, event_date="2025-03-03", date_precision="day")
+        await create_event(
+            KeyedClient(client, analyst), event_date="2025-03-03", date_precision="day"
+        )
         for path, params in QUESTIONS:
             await settled(client, reader)
             with statements(database) as asked:
@@ -125,7 +121,10 @@ async def test_a_kept_answer_is_served_until_a_write(fresh_database_url: str):
             await conn.execute(text("UPDATE event_rollup SET events = events - 100"))
 
         # Each write through the API gives every question a new answer.
-        event_id = await _create(client, analyst, event_date="2025-03-04", date_precision="day")
+        created = await create_event(
+            KeyedClient(client, analyst), event_date="2025-03-04", date_precision="day"
+        )
+        event_id = created["id"]
         await _same_as_fresh(client, reader)
         current = await client.get(f"/v1/events/{event_id}", headers=analyst)
         patched = await client.patch(
@@ -170,7 +169,7 @@ async def test_side_doors_stay_shut_with_answers_kept(fresh_database_url: str):
     admin's question whether or not an admin's answer is kept."""
     async with live_app(fresh_database_url) as (_database, keys, client):
         analyst = bearer(keys, "analyst")
-        event_id = await _create(client, analyst)
+        event_id = (await create_event(KeyedClient(client, analyst)))["id"]
         deleted = await client.delete(f"/v1/events/{event_id}", headers=analyst)
         assert deleted.status_code == 204, deleted.text
         for path, params in QUESTIONS:
@@ -188,7 +187,7 @@ async def test_an_alias_moved_to_another_region_asks_again(fresh_database_url: s
     to another writes no event): the question is what the names resolved to."""
     async with live_app(fresh_database_url) as (_database, keys, client):
         analyst, reader = bearer(keys, "analyst"), bearer(keys, "reader")
-        await _create(client, analyst)  # in RU-BEL
+        await create_event(KeyedClient(client, analyst))  # in RU-BEL
         alias = {"add_aliases": ["Borderland"]}
         added = await client.patch("/v1/regions/RU-BEL", json=alias, headers=analyst)
         assert added.status_code == 200, added.text
