@@ -30,6 +30,8 @@ from app.gazetteer.models import Place, Region, Unit
 # One partition per year (itk_event_partition makes a year's for event and for its source
 # reports, unit links and revisions, which carry their event's date) and a default one.
 PARTITIONED_WITH_EVENT = {"postgresql_partition_by": "RANGE (event_date)"}
+# What the rollups sum per key beside their key.
+ROLLUP_MEASURES = ["events", "fatalities", "fatalities_low", "fatalities_best", "fatalities_high"]
 
 # The last day a date-precise event may have happened: what date filters overlap with.
 # No period is longer than MAX_PERIOD_DAYS after its first day (a 31-day month).
@@ -330,6 +332,14 @@ class EventRollup(Base):
                 "fatalities_high",
             ],
         ),
+        # The deltas the compactor has not yet added to event_rollup_area.
+        Index(
+            "ix_event_rollup_unfolded",
+            "grain",
+            "bucket",
+            postgresql_include=["date_precision", "country", "region_code", *ROLLUP_MEASURES],
+            postgresql_where=text("NOT folded"),
+        ),
         CheckConstraint("grain IN ('day', 'week', 'month')", name="grain"),
         # event_rollup_day, _week and _month (migration b9e4f2a6c8d1).
         {"postgresql_partition_by": "LIST (grain)"},
@@ -349,6 +359,45 @@ class EventRollup(Base):
     fatalities_low: Mapped[int] = mapped_column(BigInteger, server_default="0")
     fatalities_best: Mapped[int] = mapped_column(BigInteger, server_default="0")
     fatalities_high: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Added to event_rollup_area by itk_rollup_compact(), which marks it so (the triggers
+    # append every delta unfolded).
+    folded: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class EventRollupArea(Base):
+    """The rollup summed over event type and status: one row per (grain, bucket, precision,
+    country, region), kept by itk_rollup_compact() from event_rollup's deltas as it folds
+    them. The questions it answers (by region or country, or none, filtered by place and
+    date) read it with the deltas not yet folded (event_rollup.folded false): a weekly series
+    by region reads a row per region and week, not one per type and status too."""
+
+    __tablename__ = "event_rollup_area"
+    __table_args__ = (
+        UniqueConstraint(
+            "grain",
+            "bucket",
+            "date_precision",
+            "country",
+            "region_code",
+            name="uq_event_rollup_area_key",
+            postgresql_nulls_not_distinct=True,
+        ),
+        CheckConstraint("grain IN ('day', 'week', 'month')", name="grain"),
+        # event_rollup_area_day, _week and _month (migration c3a8e5d1f7b9).
+        {"postgresql_partition_by": "LIST (grain)"},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    grain: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[dt.date] = mapped_column(Date)
+    date_precision: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str | None] = mapped_column(Text)
+    events: Mapped[int] = mapped_column(BigInteger)
+    fatalities: Mapped[int] = mapped_column(BigInteger)
+    fatalities_low: Mapped[int] = mapped_column(BigInteger)
+    fatalities_best: Mapped[int] = mapped_column(BigInteger)
+    fatalities_high: Mapped[int] = mapped_column(BigInteger)
 
 
 class EventCell(Base):

@@ -11,6 +11,9 @@ log = logging.getLogger("app.stats")
 
 # Any constant: advisory lock keys are shared by every process on the database.
 COMPACTION_LOCK = 0x17C0_11AB
+# After folding this many rows (an import's), the rollups' statistics are taken again: the
+# planner reads the unfolded deltas by their partial index while it knows them to be few.
+ANALYZE_AFTER_ROWS = 10_000
 
 
 async def compact_once(database: Database) -> int | None:
@@ -23,8 +26,14 @@ async def compact_once(database: Database) -> int | None:
         if not await conn.scalar(lock, {"k": COMPACTION_LOCK}):
             return None
         # The stats rollup, and the map tiles' cells (app/tiles): the same kind of deltas.
-        folded = await conn.scalar(text("SELECT itk_rollup_compact() + itk_cells_compact()"))
-        return int(folded or 0)
+        rollup = int(await conn.scalar(text("SELECT itk_rollup_compact()")) or 0)
+        cells = int(await conn.scalar(text("SELECT itk_cells_compact()")) or 0)
+    if rollup >= ANALYZE_AFTER_ROWS:
+        async with database.write_engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ("event_rollup", "event_rollup_area"):
+                await conn.execute(text(f"ANALYZE {table}"))
+    return rollup + cells
 
 
 ENSURE_PARTITIONS = text(

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import ClientFactory, assert_problem
-from tests.factories import event_body
+from tests.factories import create_event, event_body
 
 
 async def _create(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
@@ -317,10 +317,91 @@ async def test_compaction_keeps_the_numbers(fresh_database_url: str):
         assert after.json() == before.json()
 
 
+async def test_the_area_rollup_sums_folded_and_unfolded_deltas(fresh_database_url: str):
+    """Questions about places and dates (by region, country or none) read event_rollup_area
+    and the deltas the compactor has not yet folded into it: before any compaction, after
+    one, with writes after it (a move to another region, a delete, an event without a
+    region) and after a second, every series and summary equals the one counted from the
+    events themselves (a tag filter reads the events)."""
+    from sqlalchemy import text
+
+    from app.stats.compaction import compact_once
+    from tests.live import KeyedClient, bearer, live_app
+
+    async with live_app(fresh_database_url) as (database, keys, client):
+        analyst = KeyedClient(client, bearer(keys, "analyst"))
+
+        async def unfolded() -> int:
+            async with database.write_engine.connect() as conn:
+                return int(await conn.scalar(
+                    text("SELECT count(*) FROM event_rollup WHERE NOT folded")
+                ))  # fmt: skip
+
+        async def agree() -> None:
+            for params in (
+                {"group_by": "region"},
+                {"group_by": "country", "date_from": "2025-03-04", "date_to": "2025-03-30"},
+                {"region": "RU-BEL", "date_from": "2025-03-10"},
+                {"country": "UA", "group_by": "region"},
+                {},
+            ):
+                for interval in ("day", "week", "month"):
+                    asked = {"interval": interval, **params}
+                    from_rollup = await _series(analyst, **asked)
+                    from_events = await _series(analyst, **asked, tag="x")
+                    assert from_rollup == from_events, asked
+                    assert from_rollup["series"], asked
+                filters = {k: v for k, v in params.items() if k != "group_by"}
+                summary = await analyst.get("/v1/stats/summary", params=filters)
+                counted = await analyst.get("/v1/stats/summary", params={**filters, "tag": "x"})
+                assert summary.status_code == counted.status_code == 200, summary.text
+                assert summary.json() == counted.json(), params
+
+        written = [
+            ("2025-03-03", "day", {}),
+            ("2025-03-03", "day", {}),
+            ("2025-03-12", "week", {"country": "UA", "region_code": "UA-59"}),
+            ("2025-03-01", "month", {}),
+            ("2025-03-20", "day", {"country": "UA", "region_code": "UA-59"}),
+        ]
+        made = []
+        for n, (day, precision, place) in enumerate(written):
+            made.append(
+                await create_event(
+                    analyst, event_date=day, date_precision=precision, fatalities=n,
+                    tags=["x"], **place,
+                )
+            )  # fmt: skip
+        assert await unfolded() > 0
+        await agree()
+        assert await compact_once(database)
+        assert await unfolded() == 0
+        await agree()
+
+        moved = await client.patch(
+            f"/v1/events/{made[0]['id']}",
+            json={"country": "UA", "region_code": "UA-59", "event_date": "2025-03-18"},
+            headers={**bearer(keys, "analyst"), "If-Match": '"1"'},
+        )
+        assert moved.status_code == 200, moved.text
+        assert (await analyst.delete(f"/v1/events/{made[4]['id']}")).status_code == 204
+        await create_event(analyst, event_date="2025-03-25", date_precision="day",
+                           region_code=None, tags=["x"])  # fmt: skip
+        assert await unfolded() > 0
+        await agree()
+        assert await compact_once(database)
+        assert await unfolded() == 0
+        await agree()
+        by_region = await _series(analyst, interval="month", group_by="region")
+        counts = {s["key"]: sum(p["count"] for p in s["points"]) for s in by_region["series"]}
+        assert counts == {"RU-BEL": 2, "UA-59": 2, None: 1}
+
+
 async def test_a_weekly_series_reads_the_weeks_of_the_rollup_alone(fresh_database_url: str):
-    """The rollup is partitioned by grain: the statement a weekly series runs scans
-    event_rollup_week and no other partition (read from EXPLAIN), and answers the same
-    numbers as the list."""
+    """The rollups are partitioned by grain: the statement a weekly series runs scans the
+    week's partitions and no other (read from EXPLAIN), and answers the same numbers as the
+    list. By region, it reads event_rollup_area's weeks with event_rollup's (the deltas not
+    yet folded); by event type, event_rollup's alone."""
     from sqlalchemy import text
 
     from app.events.filters import EventFilters
@@ -347,17 +428,26 @@ async def test_a_weekly_series_reads_the_weeks_of_the_rollup_alone(fresh_databas
         assert counted == [("2025-03-03", 1), ("2025-03-10", 1), ("2025-03-31", 1)]
         assert len(belgorod["points"]) == 5  # zero-filled: the weeks of 17 and 24 March
 
-        query = filled_series_query(EventFilters(), "week", "region", "events", None, None,
-                                    (10_000, 100_000))  # fmt: skip
         async with database.write_engine.connect() as conn:
-            compiled = query.compile(dialect=conn.dialect)
-            plan = await conn.exec_driver_sql(
-                "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
-            )
-            found = json.dumps(plan.scalar())
-            scanned = set(await conn.scalars(
+            tables = set(await conn.scalars(
                 text("SELECT relname FROM pg_class WHERE relname LIKE 'event_rollup%'"
                      " AND relkind = 'r'")
             ))  # fmt: skip
-        assert scanned == {"event_rollup_day", "event_rollup_week", "event_rollup_month"}
-        assert {name for name in scanned if f'"{name}"' in found} == {"event_rollup_week"}
+
+            async def scanned(group_by: str) -> set[str]:
+                query = filled_series_query(EventFilters(), "week", group_by, "events", None,
+                                            None, (10_000, 100_000))  # fmt: skip
+                compiled = query.compile(dialect=conn.dialect)
+                plan = await conn.exec_driver_sql(
+                    "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
+                )
+                found = json.dumps(plan.scalar())
+                return {name for name in tables if f'"{name}"' in found}
+
+            assert await scanned("region") == {"event_rollup_area_week", "event_rollup_week"}
+            assert await scanned("event_type") == {"event_rollup_week"}
+        assert tables == {
+            f"event_rollup{area}_{grain}"
+            for area in ("", "_area")
+            for grain in ("day", "week", "month")
+        }
