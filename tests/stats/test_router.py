@@ -53,6 +53,19 @@ async def test_weekly_series_is_zero_filled_in_iso_weeks(client_for: ClientFacto
     assert _points(monthly) == [("2025-03-01", 3)]  # default range: the data's
 
 
+async def test_events_starting_before_the_range_count_in_its_first_bucket(
+    client_for: ClientFactory,
+):
+    """Every event started before date_from (no date_to): the series is the range from
+    date_from to the first bucket (was a 500: the range ended at the events' first bucket,
+    before it began)."""
+    analyst = client_for("analyst")
+    await _create(analyst, event_date="2025-03-01", date_precision="month", tags=["x"])
+    for tag in ({}, {"tag": "x"}):  # from the rollup, and from the events
+        body = await _series(analyst, interval="day", date_from="2025-03-10", **tag)
+        assert _points(body) == [("2025-03-10", 1)]
+
+
 async def test_week_and_month_precision_count_in_their_own_bucket(client_for: ClientFactory):
     analyst = client_for("analyst")
     await _create(analyst, event_date="2025-03-01", date_precision="month")
