@@ -9,6 +9,7 @@ deltas the compactor has not yet added to it.
 """
 
 import datetime as dt
+import functools
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -19,6 +20,8 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     func,
@@ -28,7 +31,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import INTERVAL, aggregate_order_by, array
+from sqlalchemy.dialects.postgresql import ARRAY, INTERVAL, aggregate_order_by, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import WATERMARK
@@ -103,11 +106,11 @@ def _period_end(day: Any, precision: Any) -> ColumnElement[Any]:
     )
 
 
-def _rollup_source(filters: EventFilters, group_by: str | None) -> Any:
+def _rollup_source(used: frozenset[str], group_by: str | None) -> Any:
     """What the rollup rows are read from: event_rollup_area with the deltas not yet folded
     into it, when the question is about places and dates alone (one row per region and
     bucket, not one per type and status too), else event_rollup."""
-    if used_filters(filters) <= AREA_FILTERS and group_by in AREA_GROUPS:
+    if used <= AREA_FILTERS and group_by in AREA_GROUPS:
         area = EventRollupArea.__table__
         deltas = EventRollup.__table__
         return union_all(
@@ -120,35 +123,48 @@ def _rollup_source(filters: EventFilters, group_by: str | None) -> Any:
     return EventRollup.__table__
 
 
-def _rollup_conditions(filters: EventFilters, source: Any) -> list[ColumnElement[bool]]:
+def _rollup_conditions(used: frozenset[str], source: Any) -> list[ColumnElement[bool]]:
+    """The filters in `used` as conditions on the rollup rows, their values bound by name
+    (rollup_params)."""
     conditions: list[ColumnElement[bool]] = []
-    if filters.country:
-        conditions.append(source.c.country.in_([code.upper() for code in filters.country]))
-    if filters.region:
-        conditions.append(source.c.region_code.in_(resolved_names(filters).region_codes))
-    if filters.status:
-        conditions.append(source.c.status.in_(filters.status))
-    if filters.event_type:
-        conditions.append(source.c.event_type.in_(filters.event_type))
+    for name, column in (
+        ("country", "country"), ("region", "region_code"), ("status", "status"),
+        ("event_type", "event_type"),
+    ):  # fmt: skip
+        if name in used:
+            values = bindparam(f"rollup_{name}", type_=ARRAY(Text))
+            conditions.append(cast(source.c[column], Text) == any_(values))
     return conditions
 
 
-def _rollup_rows(filters: EventFilters, grain: str, group_by: str | None) -> Any:
-    """(bucket, key, events, *MEASURES) rows of the rollup for these filters."""
-    source = _rollup_source(filters, group_by)
-    conditions = _rollup_conditions(filters, source)
+def rollup_params(filters: EventFilters) -> dict[str, Any]:
+    """The values of the rollup's bound parameters (_rollup_conditions, _rollup_rows)."""
+    return {
+        "rollup_country": [code.upper() for code in filters.country or ()],
+        "rollup_region": resolved_names(filters).region_codes if filters.region else [],
+        "rollup_status": list(filters.status or ()),
+        "rollup_event_type": list(filters.event_type or ()),
+        "rollup_lower": filters.date_from or dt.date(1, 1, 1),
+        "rollup_upper": filters.date_to or dt.date(9999, 12, 31),
+    }
+
+
+def _rollup_rows(grain: str, group_by: str | None, used: frozenset[str]) -> Any:
+    """(bucket, key, events, *MEASURES) rows of the rollup for the filters in `used`."""
+    source = _rollup_source(used, group_by)
+    conditions = _rollup_conditions(used, source)
     key = source.c[ROLLUP_GROUPS[group_by]] if group_by else literal(None, Text)
     columns = (
         key.label("key"),
         source.c.events.label("events"),
         *(source.c[name].label(name) for name in MEASURES),
     )
-    if filters.date_from is None and filters.date_to is None:
+    if not used & {"date_from", "date_to"}:
         return select(source.c.bucket.label("bucket"), *columns).where(
             source.c.grain == grain, *conditions
         )
-    lower = filters.date_from or dt.date(1, 1, 1)
-    upper = filters.date_to or dt.date(9999, 12, 31)
+    lower = bindparam("rollup_lower", type_=Date)
+    upper = bindparam("rollup_upper", type_=Date)
     interior = select(source.c.bucket.label("bucket"), *columns).where(
         source.c.grain == grain,
         source.c.bucket >= lower,
@@ -166,23 +182,31 @@ def _rollup_rows(filters: EventFilters, grain: str, group_by: str | None) -> Any
     return union_all(interior, edges)
 
 
+def _rollup_series(grain: str, group_by: str | None, used: frozenset[str]) -> Select[Any]:
+    """(bucket, key, events, *MEASURES) per bucket and key, from the rollup."""
+    rows = _rollup_rows(grain, group_by, used).subquery()
+    return (
+        select(
+            rows.c.bucket,
+            rows.c.key,
+            # bigint, not sum()'s numeric: slower to add up again and to render.
+            cast(func.sum(rows.c.events), BigInteger),
+            *(cast(func.sum(rows.c[name]), BigInteger) for name in MEASURES),
+        )
+        .group_by(rows.c.bucket, rows.c.key)
+        .having(func.sum(rows.c.events) > 0)
+    )
+
+
 def _series_query(
     filters: EventFilters, grain: str, group_by: str | None, kind: str = "events"
-) -> Select[Any]:
+) -> tuple[Select[Any], dict[str, Any]]:
+    """(bucket, key, events, *MEASURES) per bucket and key, with the values of its bound
+    parameters: from the rollup when it can answer, else from the events."""
     key: Any
     if rollup_can_answer(filters, group_by, kind):
-        rows = _rollup_rows(filters, grain, group_by).subquery()
-        return (
-            select(
-                rows.c.bucket,
-                rows.c.key,
-                # bigint, not sum()'s numeric: slower to add up again and to render.
-                cast(func.sum(rows.c.events), BigInteger),
-                *(cast(func.sum(rows.c[name]), BigInteger) for name in MEASURES),
-            )
-            .group_by(rows.c.bucket, rows.c.key)
-            .having(func.sum(rows.c.events) > 0)
-        )
+        used = frozenset(used_filters(filters))
+        return _rollup_series(grain, group_by, used), rollup_params(filters)
     bucket = cast(func.date_trunc(grain, Event.event_date), Date)
     if group_by == "unit":
         key = cast(EventUnit.unit_id, Text)
@@ -196,7 +220,7 @@ def _series_query(
     )
     if group_by == "unit":
         query = query.join(EventUnit, of_its_event(EventUnit))
-    return query.group_by(bucket, key)
+    return query.group_by(bucket, key), {}
 
 
 class Filled(NamedTuple):
@@ -238,37 +262,62 @@ def filled_series_query(
     first: dt.date | None,
     last: dt.date | None,
     limits: tuple[int, int],
-) -> Select[Any]:
+) -> tuple[Select[Any], dict[str, Any]]:
     """Every series zero-filled from first (else the first bucket with events) to last (else
     the last), an event starting before `first` counted in it, each series' points rendered
     as JSON by the database: a dashboard's weekly series over years and regions is thousands
     of points, which Python would build one object at a time. Nothing is filled when the
-    range holds more than limits[0] buckets or all series more than limits[1] points. Rows of
-    (first, last, n_series, key, events, points); see filled_series."""
-    rows = _series_query(filters, grain, group_by, kind).cte("rows").prefix_with("MATERIALIZED")
+    range holds more than limits[0] buckets or all series more than limits[1] points. The
+    statement, whose rows are (first, last, n_series, key, events, points), and the values of
+    its bound parameters; see filled_series.
+
+    A question the rollup answers has its statement built once per shape (grain, grouping,
+    the filters set, a first bucket or not) and kept: building it took 2 ms of a 15 ms
+    answer."""
+    params = {"first": first, "last": last, "max_points": limits[0], "max_total": limits[1]}
+    if rollup_can_answer(filters, group_by, kind):
+        used = frozenset(used_filters(filters))
+        query = _filled_rollup_series(grain, group_by, used, first is not None)
+        return query, {**params, **rollup_params(filters)}
+    rows, _ = _series_query(filters, grain, group_by, kind)
+    return _filled(rows, grain, first is not None), params
+
+
+@functools.lru_cache(maxsize=256)
+def _filled_rollup_series(
+    grain: str, group_by: str | None, used: frozenset[str], from_first: bool
+) -> Select[Any]:
+    return _filled(_rollup_series(grain, group_by, used), grain, from_first)
+
+
+def _filled(series: Select[Any], grain: str, from_first: bool) -> Select[Any]:
+    """filled_series_query's statement around `series`' (bucket, key, events, *MEASURES)
+    rows; `from_first`: a first bucket is bound (else the first with events)."""
+    first = bindparam("first", type_=Date)
+    last = bindparam("last", type_=Date)
+    rows = series.cte("rows").prefix_with("MATERIALIZED")
     bucket, key = rows.c[0], rows.c[1]
     sums = list(rows.c)[2:]
     bounds = select(
-        func.coalesce(literal(first, Date), func.min(bucket)).label("first"),
+        func.coalesce(first, func.min(bucket)).label("first"),
         # The last bucket with events, or the first asked for when every event started
         # before it (they count in the first).
-        func.coalesce(
-            literal(last, Date),
-            func.max(bucket if first is None else func.greatest(bucket, literal(first, Date))),
-        ).label("last"),
+        func.coalesce(last, func.max(func.greatest(bucket, first) if from_first else bucket)).label(
+            "last"
+        ),
         (
             func.count(key.distinct())
             + cast(func.coalesce(func.bool_or(key.is_(None)), False), Integer)
         ).label("n_series"),
     ).cte("bounds")
-    if first is None:  # the range starts at the first bucket with events: nothing before it
+    if not from_first:  # the range starts at the first bucket with events: nothing before it
         clamped = select(
             bucket.label("bucket"),
             key.label("key"),
             *(column.label(f"s{n}") for n, column in enumerate(sums)),
         ).cte("clamped")
     else:
-        clamped_bucket = func.greatest(bucket, literal(first, Date))
+        clamped_bucket = func.greatest(bucket, first)
         clamped = (
             select(
                 clamped_bucket.label("bucket"),
@@ -292,7 +341,10 @@ def filled_series_query(
                 Date,
             ).label("t")
         )
-        .where(count <= limits[0], bounds.c.n_series * count <= limits[1])
+        .where(
+            count <= bindparam("max_points", type_=Integer),
+            bounds.c.n_series * count <= bindparam("max_total", type_=Integer),
+        )
         .cte("buckets")
     )
     events, *measures = (func.coalesce(clamped.c[f"s{n}"], 0) for n in range(len(sums)))
@@ -333,10 +385,12 @@ def filled_series_query(
     ).select_from(bounds.outerjoin(filled, literal(True)))  # fmt: skip
 
 
-async def filled_series(session: AsyncSession, query: Select[Any]) -> Filled:
+async def filled_series(
+    session: AsyncSession, query: Select[Any], params: dict[str, Any]
+) -> Filled:
     """The answer of a filled_series_query."""
     # Core, not the ORM: a few rows, without an ORM result's per-row work.
-    result = (await (await session.connection()).execute(query)).all()
+    result = (await (await session.connection()).execute(query, params)).all()
     head = result[0]
     return Filled(
         first=head.first,
@@ -350,10 +404,12 @@ async def totals(
     session: AsyncSession, filters: EventFilters, group_by: str, kind: str = "events"
 ) -> list[tuple[str | None, int, Sums]]:
     """(group key, events or changes of control, MEASURES' sums) over the whole filter."""
-    rows = _series_query(filters, "month", group_by, kind).subquery()
+    series, params = _series_query(filters, "month", group_by, kind)
+    rows = series.subquery()
     sums = (func.sum(column) for column in list(rows.c)[3:])
     query = select(rows.c[1], func.sum(rows.c[2]), *sums).group_by(rows.c[1])
-    return [(row[0], int(row[1]), _sums(row[2:])) for row in await session.execute(query)]
+    result = await session.execute(query, params)
+    return [(row[0], int(row[1]), _sums(row[2:])) for row in result]
 
 
 async def date_range(

@@ -109,10 +109,10 @@ async def timeseries(
     last = bucket_of(filters.date_to, interval) if filters.date_to else None
     if first and last and bucket_count(first, last, interval) > MAX_POINTS:
         raise _too_many(bucket_count(first, last, interval))
-    query = repository.filled_series_query(
+    query, params = repository.filled_series_query(
         filters, interval, group_by, kind, first, last, (MAX_POINTS, MAX_TOTAL_POINTS)
     )
-    filled = await repository.filled_series(session, query)
+    filled = await repository.filled_series(session, query, params)
     document: dict[str, Any] = {
         "interval": interval,
         "group_by": group_by,
