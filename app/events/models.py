@@ -307,7 +307,19 @@ class EventChange(Base):
     __mapper_args__ = {"primary_key": [seq]}
 
 
-class EventRollup(Base):
+class RollupKey:
+    """The columns both rollups key their rows by: a partition per grain, a bucket of it (on
+    day rows with the events' date precision), the place."""
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    grain: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[dt.date] = mapped_column(Date)
+    date_precision: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str | None] = mapped_column(Text)
+
+
+class EventRollup(RollupKey, Base):
     """Live-event count deltas per (day|week|month bucket, precision, place, type, status),
     appended by statement-level triggers on event in the writing transaction (so stats are
     exact at once) and folded together by itk_rollup_compact(). A partition per grain: a
@@ -345,12 +357,6 @@ class EventRollup(Base):
         {"postgresql_partition_by": "LIST (grain)"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    grain: Mapped[str] = mapped_column(Text, primary_key=True)
-    bucket: Mapped[dt.date] = mapped_column(Date)
-    date_precision: Mapped[str] = mapped_column(Text)
-    country: Mapped[str] = mapped_column(String(2))
-    region_code: Mapped[str | None] = mapped_column(Text)
     event_type: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     events: Mapped[int] = mapped_column(BigInteger)
@@ -364,7 +370,7 @@ class EventRollup(Base):
     folded: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
-class EventRollupArea(Base):
+class EventRollupArea(RollupKey, Base):
     """The rollup summed over event type and status: one row per (grain, bucket, precision,
     country, region), kept by itk_rollup_compact() from event_rollup's deltas as it folds
     them. The questions it answers (by region or country, or none, filtered by place and
@@ -387,12 +393,6 @@ class EventRollupArea(Base):
         {"postgresql_partition_by": "LIST (grain)"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    grain: Mapped[str] = mapped_column(Text, primary_key=True)
-    bucket: Mapped[dt.date] = mapped_column(Date)
-    date_precision: Mapped[str] = mapped_column(Text)
-    country: Mapped[str] = mapped_column(String(2))
-    region_code: Mapped[str | None] = mapped_column(Text)
     events: Mapped[int] = mapped_column(BigInteger)
     fatalities: Mapped[int] = mapped_column(BigInteger)
     fatalities_low: Mapped[int] = mapped_column(BigInteger)

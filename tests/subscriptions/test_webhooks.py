@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -152,12 +153,30 @@ async def test_retries_after_errors_and_downtime_lose_nothing(fresh_database_url
 
         # The receiver goes down; events keep coming; it comes back and gets them all, in
         # order (with max failures 4, downtime longer than that pauses it: resumed below).
+        # The four come in one import, so the worker queues them in one step before its
+        # failures pause it (four creates one by one may be paused after the first: a
+        # paused subscription queues nothing more until it is resumed).
         await receiver.stop()
-        later = [await _create(analyst, summary=f"while down {n}") for n in range(4)]
+        imported = await client.post(
+            "/v1/imports",
+            content=b"".join(
+                orjson.dumps(event_body(summary=f"while down {n}")) + b"\n" for n in range(4)
+            ),
+            headers={**analyst.headers, "Content-Type": "application/x-ndjson"},
+        )
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["created"] == 4
         await _wait_state(analyst, subscription["id"], "paused")
         shown = await _ok(await analyst.get(f"/v1/subscriptions/{subscription['id']}"))
         assert "in a row failed" in shown["paused_reason"]
         assert shown["pending"] == 4
+        feed = (await client.get("/v1/changes", headers=analyst.headers)).json()["items"]
+        later = [
+            {"id": item["event_id"]}
+            for item in feed
+            if item["event"]["summary"].startswith("while down")
+        ]
+        assert len(later) == 4
         await receiver.start()
         resumed = await analyst.patch(
             f"/v1/subscriptions/{subscription['id']}", json={"active": True}
