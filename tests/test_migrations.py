@@ -122,6 +122,40 @@ def test_events_from_before_the_stored_estimates_get_them_and_the_rollup_sums(
     command.upgrade(config, "head")
 
 
+def test_the_area_rollup_waits_for_a_compactor_and_folds_every_row(fresh_database_url: str):
+    """c3a8e5d1f7b9 takes the compactor's advisory lock to its commit (a compactor of a
+    process not yet upgraded must not run the old function on the new table): it waits for
+    one in progress, then folds every existing row into event_rollup_area."""
+    from app.stats.compaction import COMPACTION_LOCK
+
+    config = alembic_config(fresh_database_url)
+    url = libpq_url(fresh_database_url)
+    command.downgrade(config, "b9e4f2a6c8d1")
+    migrate = [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade",
+               "c3a8e5d1f7b9"]  # fmt: skip
+    environment = {**os.environ, "INCIDENTS_DATABASE_URL": fresh_database_url}
+    with psycopg.connect(url, autocommit=True) as holder:
+        holder.execute(SEED_EVENT)
+        holder.execute("SELECT pg_advisory_lock(%s)", (COMPACTION_LOCK,))
+        migrator = subprocess.Popen(migrate, cwd=ROOT, env=environment, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while _waiting_for_the_migration_lock(holder) < 1:
+            assert migrator.poll() is None, migrator.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the migration never waited for the lock"
+            time.sleep(0.05)
+        holder.execute("SELECT pg_advisory_unlock(%s)", (COMPACTION_LOCK,))
+        errors = migrator.communicate(timeout=300)[1].decode()
+        assert migrator.returncode == 0, errors
+        sums = holder.execute(
+            "SELECT grain, sum(events) FROM event_rollup_area GROUP BY grain ORDER BY grain"
+        ).fetchall()
+        assert sums == [("day", 1), ("month", 1), ("week", 1)]
+        assert holder.execute(
+            "SELECT count(*) FROM event_rollup WHERE NOT folded"
+        ).fetchone() == (0,)  # fmt: skip
+    command.upgrade(config, "head")
+
+
 def test_models_match_migrations(fresh_database_url: str):
     load_all_models()
     engine = create_engine(sqlalchemy_url(fresh_database_url))
