@@ -298,13 +298,12 @@ def _filled(series: Select[Any], grain: str, from_first: bool) -> Select[Any]:
     rows = series.cte("rows").prefix_with("MATERIALIZED")
     bucket, key = rows.c[0], rows.c[1]
     sums = list(rows.c)[2:]
+    # The last bucket with events, or the first asked for when every event started before it
+    # (they count in the first).
+    counted_in = func.greatest(bucket, first) if from_first else bucket
     bounds = select(
         func.coalesce(first, func.min(bucket)).label("first"),
-        # The last bucket with events, or the first asked for when every event started
-        # before it (they count in the first).
-        func.coalesce(last, func.max(func.greatest(bucket, first) if from_first else bucket)).label(
-            "last"
-        ),
+        func.coalesce(last, func.max(counted_in)).label("last"),
         (
             func.count(key.distinct())
             + cast(func.coalesce(func.bool_or(key.is_(None)), False), Integer)
