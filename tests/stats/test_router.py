@@ -10,12 +10,6 @@ from tests.conftest import ClientFactory, assert_problem
 from tests.factories import create_event, event_body
 
 
-async def _create(client: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    response = await client.post("/v1/events", json=event_body(**changes))
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def _series(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
     response = await client.get("/v1/stats/timeseries", params=params)
     assert response.status_code == 200, response.text
@@ -29,9 +23,9 @@ def _points(body: dict[str, Any], key: str | None = None) -> list[tuple[str, int
 
 async def test_weekly_series_is_zero_filled_in_iso_weeks(client_for: ClientFactory):
     analyst = client_for("analyst")
-    await _create(analyst, event_date="2025-03-05", date_precision="day", fatalities=2)
-    await _create(analyst, event_date="2025-03-19", date_precision="day")
-    await _create(analyst, event_date="2025-03-20", date_precision="day", fatalities=1)
+    await create_event(analyst, event_date="2025-03-05", date_precision="day", fatalities=2)
+    await create_event(analyst, event_date="2025-03-19", date_precision="day")
+    await create_event(analyst, event_date="2025-03-20", date_precision="day", fatalities=1)
     body = await _series(analyst, interval="week", date_from="2025-03-01", date_to="2025-03-31")
     assert body["interval"] == "week"
     assert body["group_by"] is None
@@ -60,7 +54,7 @@ async def test_events_starting_before_the_range_count_in_its_first_bucket(
     date_from to the first bucket (was a 500: the range ended at the events' first bucket,
     before it began)."""
     analyst = client_for("analyst")
-    await _create(analyst, event_date="2025-03-01", date_precision="month", tags=["x"])
+    await create_event(analyst, event_date="2025-03-01", date_precision="month", tags=["x"])
     for tag in ({}, {"tag": "x"}):  # from the rollup, and from the events
         body = await _series(analyst, interval="day", date_from="2025-03-10", **tag)
         assert _points(body) == [("2025-03-10", 1)]
@@ -71,9 +65,9 @@ async def test_questions_of_one_shape_answer_for_their_own_values(client_for: Cl
     each ask: the same filters with other values (regions, countries, statuses, types,
     dates) answer for those values, asked one after the other."""
     analyst = client_for("analyst")
-    await _create(analyst, event_date="2025-03-03", date_precision="day")
-    await _create(analyst, event_date="2025-03-04", date_precision="day")
-    await _create(analyst, event_date="2025-03-12", date_precision="day", country="UA",
+    await create_event(analyst, event_date="2025-03-03", date_precision="day")
+    await create_event(analyst, event_date="2025-03-04", date_precision="day")
+    await create_event(analyst, event_date="2025-03-12", date_precision="day", country="UA",
                   region_code="UA-59", event_type="explosions_remote_violence",
                   sub_event_type="shelling_artillery_missile_attack")  # fmt: skip
 
@@ -96,8 +90,8 @@ async def test_questions_of_one_shape_answer_for_their_own_values(client_for: Cl
 
 async def test_week_and_month_precision_count_in_their_own_bucket(client_for: ClientFactory):
     analyst = client_for("analyst")
-    await _create(analyst, event_date="2025-03-01", date_precision="month")
-    await _create(analyst, event_date="2025-03-12", date_precision="week")  # week of 10 March
+    await create_event(analyst, event_date="2025-03-01", date_precision="month")
+    await create_event(analyst, event_date="2025-03-12", date_precision="week")  # week of 10 March
     weekly = await _series(analyst, interval="week")
     assert _points(weekly) == [("2025-02-24", 1), ("2025-03-03", 0), ("2025-03-10", 1)]
     # A range inside March still holds the month-long event: the series covers exactly the
@@ -118,14 +112,14 @@ async def test_week_and_month_precision_count_in_their_own_bucket(client_for: Cl
 
 async def test_group_by_and_filters_narrow(client_for: ClientFactory):
     analyst = client_for("analyst")
-    await _create(analyst, event_date="2025-03-03", date_precision="day")
-    await _create(
+    await create_event(analyst, event_date="2025-03-03", date_precision="day")
+    await create_event(
         analyst, event_date="2025-03-04", date_precision="day", country="UA",
         region_code="UA-59", event_type="explosions_remote_violence",
         sub_event_type="shelling_artillery_missile_attack", tags=["shelling"],
         units=[{"name": "47th Mechanized Brigade", "side": "UA"}],
     )  # fmt: skip
-    await _create(analyst, event_date="2025-03-05", date_precision="day", region_code="RU-KRS")
+    await create_event(analyst, event_date="2025-03-05", date_precision="day", region_code="RU-KRS")
     by_region = await _series(analyst, interval="week", group_by="region")
     assert {s["key"]: s["label"] for s in by_region["series"]} == {
         "RU-BEL": "Belgorod Oblast",
@@ -188,7 +182,7 @@ async def test_stats_equal_a_direct_count_after_every_kind_of_write(
 ):
     analyst, verifier, admin = client_for("analyst"), client_for("verifier"), client_for("admin")
     made = [
-        await _create(analyst, event_date=day, date_precision=precision, tags=["x"])
+        await create_event(analyst, event_date=day, date_precision=precision, tags=["x"])
         for day, precision in [
             ("2025-03-01", "month"), ("2025-03-12", "week"), ("2025-03-20", "day"),
             ("2025-04-01", "day"), ("2025-02-27", "day"),
@@ -233,7 +227,7 @@ async def test_stats_equal_a_direct_count_after_every_kind_of_write(
 
 async def test_etag_304_until_a_write(client_for: ClientFactory):
     analyst = client_for("analyst")
-    await _create(analyst)
+    await create_event(analyst)
     for path in ("/v1/stats/timeseries", "/v1/stats/summary", "/v1/stats/grid"):
         first = await analyst.get(path, params={"region": "RU-BEL"})
         assert first.status_code == 200
@@ -245,7 +239,7 @@ async def test_etag_304_until_a_write(client_for: ClientFactory):
         other = await analyst.get(path, params={"region": "UA-59"}, headers={"If-None-Match": tag})
         assert other.status_code == 200  # another question, another tag
     tag = (await analyst.get("/v1/stats/timeseries")).headers["etag"]
-    await _create(analyst)
+    await create_event(analyst)
     after = await analyst.get("/v1/stats/timeseries", headers={"If-None-Match": tag})
     assert after.status_code == 200
     assert after.headers["etag"] != tag
@@ -253,8 +247,8 @@ async def test_etag_304_until_a_write(client_for: ClientFactory):
 
 async def test_summary(client_for: ClientFactory):
     analyst = client_for("analyst")
-    await _create(analyst, event_date="2025-03-01", date_precision="month", fatalities=3)
-    await _create(analyst, event_date="2025-05-02", date_precision="day", region_code="RU-KRS")
+    await create_event(analyst, event_date="2025-03-01", date_precision="month", fatalities=3)
+    await create_event(analyst, event_date="2025-05-02", date_precision="day", region_code="RU-KRS")
     summary = (await analyst.get("/v1/stats/summary")).json()
     assert summary["total"] == 2
     assert summary["fatalities"] == 3
@@ -266,10 +260,10 @@ async def test_summary(client_for: ClientFactory):
 
 async def test_grid_cells(client_for: ClientFactory):
     analyst = client_for("analyst")
-    await _create(analyst, lat=50.95, lon=35.55)
-    await _create(analyst, lat=50.951, lon=35.551)
-    await _create(analyst, lat=51.7, lon=36.2)
-    await _create(analyst, lat=None, lon=None, geo_precision="region")
+    await create_event(analyst, lat=50.95, lon=35.55)
+    await create_event(analyst, lat=50.951, lon=35.551)
+    await create_event(analyst, lat=51.7, lon=36.2)
+    await create_event(analyst, lat=None, lon=None, geo_precision="region")
     grid = (await analyst.get("/v1/stats/grid", params={"cell_km": 10})).json()
     assert grid["type"] == "FeatureCollection"
     counts = sorted(f["properties"]["count"] for f in grid["features"])
@@ -298,8 +292,8 @@ async def test_bad_stats_requests(client_for: ClientFactory, params: dict[str, A
 
 async def test_too_many_points_from_the_data_range(client_for: ClientFactory):
     analyst = client_for("analyst")
-    await _create(analyst, event_date="1990-01-01", date_precision="day")
-    await _create(analyst, event_date="2025-01-01", date_precision="day")
+    await create_event(analyst, event_date="1990-01-01", date_precision="day")
+    await create_event(analyst, event_date="2025-01-01", date_precision="day")
     assert_problem(await analyst.get("/v1/stats/timeseries", params={"interval": "day"}), 422)
     assert (
         await analyst.get("/v1/stats/timeseries", params={"interval": "month"})
@@ -308,8 +302,8 @@ async def test_too_many_points_from_the_data_range(client_for: ClientFactory):
 
 async def test_event_list_as_geojson(client_for: ClientFactory):
     analyst = client_for("analyst")
-    located = await _create(analyst)
-    unlocated = await _create(analyst, lat=None, lon=None, geo_precision="region")
+    located = await create_event(analyst)
+    unlocated = await create_event(analyst, lat=None, lon=None, geo_precision="region")
     response = await analyst.get("/v1/events", params={"format": "geojson", "limit": 1})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/geo+json"
