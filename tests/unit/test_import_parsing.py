@@ -23,6 +23,7 @@ from app.imports.parsing import (
     LineTooLong,
     NdjsonLines,
     RowError,
+    country_code,
     csv_layout,
     csv_row,
     ndjson_row,
@@ -479,3 +480,41 @@ def test_a_line_past_the_first_thousand_is_counted_once():
         errors.add(line, [{"loc": ["country"], "msg": "required"}])
         errors.add(line, [{"loc": ["region_code"], "msg": "unknown"}])
     assert errors.count == MAX_REPORTED_ERRORS + 1
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Russia", "RU"),
+        ("Ukraine", "UA"),
+        ("Democratic Republic of Congo", "CD"),
+        ("Republic of Congo", "CG"),
+        ("Ivory Coast", "CI"),
+        ("Cote d'Ivoire", "CI"),
+        ("Turkey", "TR"),
+        ("Curacao", "CW"),  # a fuzzy search filed it under the Netherlands
+        ("Saint-Barthelemy", "BL"),  # ... and this under France
+        ("Reunion", "RE"),
+        ("Saint Martin", "MF"),
+        ("eSwatini", "SZ"),
+        ("Czech Republic", "CZ"),
+        ("Bosnia and Herzegovina", "BA"),
+        ("Kosovo", "RS"),
+        ("rus", "RU"),
+    ],
+)
+def test_acled_country_names_are_iso_codes(name: str, code: str):
+    assert country_code(name) == code
+
+
+def test_a_country_name_no_country_has_is_none_however_long(monkeypatch: pytest.MonkeyPatch):
+    """A dictionary look-up, never pycountry's fuzzy search (13 ms a name: a file of made-up
+    names would keep a worker busy for hours; and a cache of them grew without bound)."""
+    import pycountry
+
+    def no_fuzzy_search(*args: Any) -> None:
+        raise AssertionError("fuzzy search")
+
+    monkeypatch.setattr(pycountry.countries, "search_fuzzy", no_fuzzy_search)
+    for name in ("Nowhere 7", "Belgorod", "Z" * 5000, ""):
+        assert country_code(name) is None
