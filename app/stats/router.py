@@ -60,7 +60,7 @@ async def answered(
     if body is None:
         body = await compute()
         if keepable and "no-store" not in directives:
-            answers.keep(tag, body)
+            answers.keep(tag, body, owner=request.state.key_id)
     return Response(body, media_type=media_type, headers=headers)
 
 
