@@ -10,26 +10,23 @@ from collections.abc import Hashable
 ENTRY_BYTES = 256
 
 
-# No one key's answers take more than this share of the room: a reader asking many distinct
-# questions drops its own least recently used answers, not every other dashboard's.
-OWNER_SHARE = 8
-
-
 class Answers:
-    """Rendered answers (JSON bytes) by ETag, the least recently used dropped past max_bytes,
-    and a key's own least recently used past its share (OWNER_SHARE) of them.
+    """Rendered answers (JSON bytes) by ETag, in at most max_bytes. When they would take more,
+    the key whose answers take the most room gives up its least recently used first: one key
+    asking many distinct questions pushes out its own answers, not every other dashboard's,
+    and a service asking with one key for all its users may use the whole room. An answer
+    counts against the key that asked it first (its owner), whoever asks it again.
 
     An ETag names the data version an answer was computed at (repository.data_version) and
     the question, so the same tag later means the same answer: exactly as fresh as the 304
     a client gets for its own copy. Only answers of transactions that wrote nothing are kept
-    (service.etag says which): they hold committed data alone. An answer counts against the
-    key that asked it first (its owner), whoever asks it again."""
+    (service.etag says which): they hold committed data alone."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.owner_max_bytes = max_bytes // OWNER_SHARE
         self.size = 0
-        self._answers: OrderedDict[str, tuple[bytes, Hashable]] = OrderedDict()
+        self._answers: dict[str, tuple[bytes, Hashable]] = {}
+        # Each owner's tags, least recently used first, and the room they take.
         self._owned: dict[Hashable, OrderedDict[str, None]] = {}
         self._owned_size: dict[Hashable, int] = {}
 
@@ -37,14 +34,13 @@ class Answers:
         entry = self._answers.get(tag)
         if entry is None:
             return None
-        self._answers.move_to_end(tag)
         self._owned[entry[1]].move_to_end(tag)
         return entry[0]
 
     def keep(self, tag: str, answer: bytes, owner: Hashable) -> None:
         cost = ENTRY_BYTES + len(answer)
-        # One answer may take at most a key's share: a few huge ones must not push out all.
-        if cost > self.owner_max_bytes:
+        # One answer may take a quarter of the room: a few huge ones must not push out all.
+        if cost > self.max_bytes // 4:
             return
         if tag in self._answers:
             self._drop(tag)
@@ -52,11 +48,9 @@ class Answers:
         self._owned.setdefault(owner, OrderedDict())[tag] = None
         self._owned_size[owner] = self._owned_size.get(owner, 0) + cost
         self.size += cost
-        owned = self._owned[owner]
-        while self._owned_size[owner] > self.owner_max_bytes:
-            self._drop(next(iter(owned)))
         while self.size > self.max_bytes:
-            self._drop(next(iter(self._answers)))
+            largest = max(self._owned_size, key=self._owned_size.__getitem__)
+            self._drop(next(iter(self._owned[largest])))
 
     def _drop(self, tag: str) -> None:
         answer, owner = self._answers.pop(tag)
