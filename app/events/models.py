@@ -307,6 +307,16 @@ class EventChange(Base):
     __mapper_args__ = {"primary_key": [seq]}
 
 
+class EventChangeXact(Base):
+    """One row per transaction that logged changes (itk_log_change_xact): the data version
+    counts these above the snapshot's xmin, not the changes (app/stats/repository.py). Rows
+    below every snapshot's xmin are dropped by the compactor."""
+
+    __tablename__ = "event_change_xact"
+
+    xid: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
 class RollupKey:
     """The columns both rollups key their rows by: a partition per grain, a bucket of it (on
     day rows with the events' date precision), the place."""

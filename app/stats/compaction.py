@@ -16,6 +16,15 @@ COMPACTION_LOCK = 0x17C0_11AB
 ANALYZE_AFTER_ROWS = 10_000
 
 
+# The data version counts event_change_xact's rows at or above a snapshot's xmin: the ones
+# below this one's are below every later snapshot's too (and an earlier snapshot still
+# running sees them still).
+FORGET_ENDED_TRANSACTIONS = text(
+    "DELETE FROM event_change_xact"
+    " WHERE xid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
+)
+
+
 async def compact_once(database: Database) -> int | None:
     """Compact if no other process is doing it; the number of delta rows folded, or None.
 
@@ -28,6 +37,7 @@ async def compact_once(database: Database) -> int | None:
         # The stats rollup, and the map tiles' cells (app/tiles): the same kind of deltas.
         rollup = int(await conn.scalar(text("SELECT itk_rollup_compact()")) or 0)
         cells = int(await conn.scalar(text("SELECT itk_cells_compact()")) or 0)
+        await conn.execute(FORGET_ENDED_TRANSACTIONS)
     if rollup >= ANALYZE_AFTER_ROWS:
         async with database.write_engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")

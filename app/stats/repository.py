@@ -38,6 +38,7 @@ from app.changes import WATERMARK
 from app.events import (
     Event,
     EventChange,
+    EventChangeXact,
     EventFilters,
     EventRollup,
     EventRollupArea,
@@ -434,9 +435,10 @@ async def data_version(session: AsyncSession) -> tuple[str, bool]:
     after a higher one became visible (a long import, a slow write), and a client would keep
     its copy without the late one for good. The change feed's split does it: the last
     (xid, seq) of the transactions that have all ended (below the snapshot's xmin) grows
-    whenever one of them joins it, and until then the number of visible changes of the
-    transactions at or above the xmin grows as each commits. Prefixed with the server's
-    start time (milliseconds since 1970)."""
+    whenever one of them joins it, and until then the number of visible transactions at or
+    above the xmin that logged changes grows as each commits (event_change_xact: one row a
+    transaction, so an import of a million events counts one while an older writer stays
+    open). Prefixed with the server's start time (milliseconds since 1970)."""
     ended = (
         select(func.concat(EventChange.xid, ".", EventChange.seq))
         .where(EventChange.xid < WATERMARK)
@@ -445,14 +447,26 @@ async def data_version(session: AsyncSession) -> tuple[str, bool]:
         .scalar_subquery()
     )
     recent = (
-        select(func.count()).select_from(EventChange).where(EventChange.xid >= WATERMARK)
+        select(func.count()).select_from(EventChangeXact).where(EventChangeXact.xid >= WATERMARK)
     ).scalar_subquery()
-    wrote = func.pg_current_xact_id_if_assigned().is_not(None)
+    # A transaction that wrote counts as one above however much it writes: its own changes
+    # are counted too, so its view's version moves with each of its writes (a request is one
+    # transaction; the tests' share one).
+    xid = func.pg_current_xact_id_if_assigned()
+    own = (
+        select(func.count())
+        .select_from(EventChange)
+        .where(EventChange.xid == cast(cast(xid, Text), BigInteger))
+    ).scalar_subquery()
+    wrote = xid.is_not(None)
     # The server's start: a restored or promoted server may reuse transaction ids and so a
     # version with other data, and a replica's view is not the primary's at the same version.
     started = cast(func.extract("epoch", func.pg_postmaster_start_time()) * 1000, BigInteger)
-    row = (await session.execute(select(started, func.coalesce(ended, "0"), recent, wrote))).one()
-    return f"{row[0]}.{row[1]}.{row[2]}", not row[3]
+    statement = select(started, func.coalesce(ended, "0"), recent, wrote, own)
+    row = (await session.execute(statement)).one()
+    version = f"{row[0]}.{row[1]}.{row[2]}"
+    # A fourth number for a writing transaction's view: never the same as a committed one's.
+    return (f"{version}.{row[4]}", False) if row[3] else (version, True)
 
 
 async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
