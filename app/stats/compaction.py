@@ -3,9 +3,11 @@
 import asyncio
 import logging
 
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
+from app.changes import WATERMARK
 from app.core.db import Database
+from app.events import EventChangeXact
 
 log = logging.getLogger("app.stats")
 
@@ -19,10 +21,7 @@ ANALYZE_AFTER_ROWS = 10_000
 # The data version counts event_change_xact's rows at or above a snapshot's xmin: the ones
 # below this one's are below every later snapshot's too (and an earlier snapshot still
 # running sees them still).
-FORGET_ENDED_TRANSACTIONS = text(
-    "DELETE FROM event_change_xact"
-    " WHERE xid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
-)
+FORGET_ENDED_TRANSACTIONS = delete(EventChangeXact).where(EventChangeXact.xid < WATERMARK)
 
 
 async def compact_once(database: Database) -> int | None:
