@@ -5,6 +5,7 @@ service's connections run without JIT, without parallel workers and with custom 
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import orjson
@@ -163,3 +164,173 @@ async def test_main_filters_use_indexes_and_prune_partitions(
             }
             assert 500 <= await expected_own_matches(session, filters) <= 2000
             assert repository._expected == estimated  # kept, not estimated again
+
+
+# Pages one plan may serve for any values (repository.one_plan_fits), and pages planned for
+# their values: (query, whether one plan may serve it, the index each partition is then read by).
+ONE_PLAN_PAGES: list[tuple[dict[str, Any], bool, str | None]] = [
+    ({"region": "RU-BEL"}, True, "region_code_event_date"),
+    ({"region": "Belgorod Oblast", "date_from": "2023-06-01"}, True, "region_code_event_date"),
+    ({"region": "RU-BEL", **HALF_YEAR}, True, "region_code_event_date"),
+    ({"country": "RU"}, True, "country_event_date"),
+    ({"country": "UA", **HALF_YEAR}, True, "country_event_date"),
+    ({"date_from": "2024-03-01"}, True, "event_date_id"),
+    ({}, True, "event_date_id"),
+    ({"region": ["RU-BEL", "UA-63"], **HALF_YEAR}, False, None),
+    ({"country": "UA", "region": "UA-63"}, False, None),
+    ({"country": "UA", "event_type": "battles", **HALF_YEAR}, False, None),
+    ({"bbox": "36.0,50.2,37.0,50.9", **HALF_YEAR}, False, None),
+    ({"region": "RU-BEL", "status": "claimed"}, False, None),
+    ({"region": "RU-BEL", "sort": "-updated_at"}, False, None),
+    ({"region": "RU-BEL", "include_deleted": "true"}, False, None),
+]
+
+
+async def _ids_by_page(client: Any, headers: dict[str, str], params: dict[str, Any]) -> list[str]:
+    """The ids of the first pages of 20 (up to 8 pages), in order."""
+    ids: list[str] = []
+    cursor = None
+    for _ in range(8):
+        page = await client.get(
+            "/v1/events",
+            params={**params, "limit": 20, **({"cursor": cursor} if cursor else {})},
+            headers=headers,
+        )
+        assert page.status_code == 200, page.text
+        ids += [item["id"] for item in page.json()["items"]]
+        if not (cursor := page.json()["next_cursor"]):
+            break
+    return ids
+
+
+async def _plans_counted(session: AsyncSession) -> dict[str, tuple[int, int]]:
+    """The statements prepared on this connection: (generic plans, custom plans) each."""
+    rows = await session.execute(
+        text("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+async def _pages_and_plans(
+    database: Any,
+    client: Any,
+    reader: dict[str, str],
+    params: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, tuple[int, int]]:
+    """Walks the pages planned for each request's values (five times: psycopg prepares a
+    statement from its fifth run on a connection), then three times as the service plans
+    them, and checks they are the same; the generic and custom plans the latter added, by
+    statement. (Committed: a rollback drops a connection's prepared statements, psycopg's
+    rule.)"""
+    with monkeypatch.context() as patched:
+        patched.setattr(repository, "one_plan_fits", lambda *_: False)
+        for _ in range(5):
+            planned_each_time = await _ids_by_page(client, reader, params)
+    assert planned_each_time, params
+    async with database.sessionmaker() as session, session.begin():
+        before = await _plans_counted(session)
+    for _ in range(3):
+        assert await _ids_by_page(client, reader, params) == planned_each_time, params
+    async with database.sessionmaker() as session, session.begin():
+        after = await _plans_counted(session)
+    return {
+        statement: (
+            generic - before.get(statement, (0, 0))[0],
+            custom - before.get(statement, (0, 0))[1],
+        )
+        for statement, (generic, custom) in after.items()
+        if "coalesce(event.doc" in statement and after[statement] != before.get(statement)
+    }
+
+
+async def _generic_plan(database: Any, filters: EventListParams) -> list[dict[str, Any]]:
+    """The nodes of EXPLAIN ANALYZE of the page's one plan, on the first page's values."""
+    statement = list_query(filters, filters.sort, 21, None)
+    compiled = statement.compile(
+        dialect=postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
+        compile_kwargs={"render_postcompile": True},
+    )
+    names = list(compiled.params)
+    prepared = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", str(compiled))
+    values = ", ".join(f"'{compiled.params[name]}'" for name in names)
+    async with database.sessionmaker() as session, session.begin():
+        await session.execute(text(f"PREPARE one_plan AS {prepared}"))
+        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        plan = (
+            await session.execute(
+                text(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE one_plan({values})")
+            )
+        ).scalar()
+        await session.execute(text("DEALLOCATE one_plan"))
+    return _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+
+
+@pytest.mark.slow
+async def test_a_page_by_date_of_one_region_or_country_keeps_one_plan(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a page's statement is prepared and then planned once for any values when
+    PostgreSQL's one plan walks the code's index: the same pages as planned for each
+    request's values, each partition read by that index, the partitions the dates rule out
+    skipped as it runs. When its statistics make it walk every event by date instead (few
+    codes), and for every other filter, pages are planned for their values."""
+    # One connection, so the prepared statements the requests leave are the test's to read.
+    async with live_app(fresh_database_url, pool_size=1, max_overflow=0) as (
+        database,
+        keys,
+        client,
+    ):
+        rows = list(data.events(2000, seed=11))
+        body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+        imported = await client.post(
+            "/v1/imports", content=body, headers={**NDJSON, **bearer(keys, "analyst")}
+        )
+        assert imported.json()["created"] == 2000, imported.text
+        reader = bearer(keys, "reader")
+        async with database.sessionmaker() as session, session.begin():
+            # Never inlined, so never parsed when a page is planned (a function with a SET
+            # clause is not).
+            config = await session.execute(
+                text("SELECT proconfig FROM pg_proc WHERE proname = 'itk_event_json'")
+            )
+            assert config.scalar() == ["jit=off"]
+        # Sequential scans priced out, as above: so few events fit in a few pages.
+        async with database.sessionmaker() as session, session.begin():
+            name = (await session.execute(text("SELECT current_database()"))).scalar()
+            await session.execute(text(f'ALTER DATABASE "{name}" SET enable_seqscan = off'))
+        await database.write_engine.dispose()  # connections made again, with the setting
+        # A page of one code walks the code's index, whatever the code; without that index
+        # PostgreSQL's one plan would walk every event by date, filtered (a full scan of the
+        # dates for a rare code), and pages are planned for their values.
+        for indexed in (True, False):
+            monkeypatch.setattr(repository, "_one_plan_checked", {})
+            if not indexed:
+                async with database.sessionmaker() as session, session.begin():
+                    for column in ("region_code", "country"):
+                        await session.execute(text(f"DROP INDEX ix_event_{column}_event_date_id"))
+            for params, fits, index in ONE_PLAN_PAGES:
+                filters = EventListParams.model_validate(params)
+                async with database.sessionmaker() as session, session.begin():
+                    await resolve_names(session, filters)
+                assert repository.one_plan_fits(filters, filters.sort) is fits, params
+                asking = bearer(keys, "admin") if "include_deleted" in params else reader
+                grown = await _pages_and_plans(database, client, asking, params, monkeypatch)
+                assert grown, params  # the pages ran prepared
+                by_code = bool(filters.region or filters.country)
+                kept = {generic > 0 for generic, _ in grown.values()}
+                for generic, custom in grown.values():
+                    assert (generic > 0) != (custom > 0), (params, grown)  # one way or the other
+                if not fits or (by_code and not indexed):
+                    assert kept == {False}, (params, grown)
+                    continue
+                assert kept == {True}, (params, grown)
+                nodes = await _generic_plan(database, filters)
+                reads = [n for n in nodes if str(n.get("Relation Name", "")).startswith("event_")]
+                assert reads, (params, nodes)
+                for node in reads:
+                    assert node["Node Type"] in ("Index Scan", "Index Only Scan"), (params, node)
+                    assert index in node["Index Name"], (params, node)
+                if "date_from" in params:
+                    removed = sum(n.get("Subplans Removed", 0) for n in nodes)
+                    assert removed > 0, (params, nodes)  # years before the dates, skipped
