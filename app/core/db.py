@@ -114,6 +114,13 @@ def session_options(settings: Settings, statement_timeout_ms: int | None = None)
     )
 
 
+# Within a transaction, the statements after PLAN_ONCE keep one plan for any values once
+# prepared (psycopg prepares a statement from its fifth run on a connection); after PLAN_EACH
+# they are planned for their values again, as the connections are (session_options).
+PLAN_ONCE = text("SET LOCAL plan_cache_mode = force_generic_plan")
+PLAN_EACH = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 @dataclass
 class ReplicaState:
     """What this process knows of its read replica (used by app.core.replica)."""

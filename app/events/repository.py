@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.types import Text
 
+from app.core.db import PLAN_EACH, PLAN_ONCE
 from app.events.fields import (
     DOCUMENT,
     FIELDS,
@@ -380,13 +381,13 @@ async def list_events(
         return await _text_page(session, filters, sort, limit, after, geojson)
     query = list_query(filters, sort, limit, after, geojson)
     if one_plan_fits(filters, sort):
-        await session.execute(ONE_PLAN_PER_STATEMENT)  # the page is the request's last
+        await session.execute(PLAN_ONCE)  # the page is the request's last statement
         shape = (
             bool(filters.region), sort, geojson, after is None,
             filters.date_from is None, filters.date_to is None,
         )  # fmt: skip
         if not await _one_plan_walks(session, query, filters, shape):
-            await session.execute(PLAN_EACH_STATEMENT)
+            await session.execute(PLAN_EACH)
     result = await session.execute(query)
     return [(row[0], row[1], row[2]) for row in result]
 
@@ -394,7 +395,6 @@ async def list_events(
 # A page in date order walks the (event_date, id) index, or one region's or one country's
 # (code, event_date, id) index, whatever the code and the dates are.
 ONE_PLAN_FILTERS = ({"region", "date_from", "date_to"}, {"country", "date_from", "date_to"})
-PLAN_EACH_STATEMENT = text("SET LOCAL plan_cache_mode = force_custom_plan")
 # A page's statement, by what makes it (the filter, sort, format and which of the dates and the
 # cursor it has: at most 64) -> (when checked, by time.monotonic(); whether its one plan walks
 # the code's index), checked again after EXPECTED_KEPT_S seconds.
@@ -444,29 +444,9 @@ async def _one_plan_walks(
     kept = _one_plan_checked.get(shape)
     if kept is not None and now - kept[0] < EXPECTED_KEPT_S:
         return kept[1]
-    compiled = query.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
-    )
-    statement = str(compiled)
-    names = list(compiled.params)
-    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement)
-    numbered = numbered.replace("%%", "%")  # sent as it is: no parameters to write in
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    # A name of its own: a prepared statement outlives its transaction, and one left by a
-    # request cancelled before its DEALLOCATE must not fail the next check on the connection.
-    prepared = f"itk_one_plan_{uuid.uuid4().hex}"
-    # The values written in by psycopg (EXECUTE's arguments take no parameters' types).
-    arguments = sql.SQL(", ").join(sql.Literal(compiled.params[name]) for name in names)
-    explain = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE {}({})").format(
-        sql.Identifier(prepared), arguments
-    )
-    await connection.exec_driver_sql(f"PREPARE {prepared} AS {numbered}")
-    plan = (await connection.exec_driver_sql(explain.as_string(driver))).scalar_one()
-    await connection.exec_driver_sql(f"DEALLOCATE {prepared}")
     reads = [
         node
-        for node in _plan_nodes((orjson.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+        for node in await explain_one_plan(session, query)
         if str(node.get("Relation Name", "")).startswith("event_")
     ]
     if not reads:  # these values rule every partition out: nothing to judge the plan by
@@ -476,11 +456,39 @@ async def _one_plan_walks(
     return walks
 
 
-def _plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+async def explain_one_plan(
+    session: AsyncSession, query: Any, analyze: bool = False
+) -> list[dict[str, Any]]:
+    """The nodes of EXPLAIN (run too, with analyze) of the plan a prepared statement gets on
+    the statement's own values: with PLAN_ONCE set in the transaction, the one plan for any
+    values (PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN))."""
+    compiled = query.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
+    names = list(compiled.params)
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", str(compiled))
+    numbered = numbered.replace("%%", "%")  # sent as it is: no parameters to write in
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    # A name of its own: a prepared statement outlives its transaction, and one left by a
+    # request cancelled before its DEALLOCATE must not fail the next check on the connection.
+    prepared = f"itk_one_plan_{uuid.uuid4().hex}"
+    # The values written in by psycopg (EXECUTE's arguments take no parameters' types).
+    arguments = sql.SQL(", ").join(sql.Literal(compiled.params[name]) for name in names)
+    explain = sql.SQL("EXPLAIN ({}FORMAT JSON) EXECUTE {}({})").format(
+        sql.SQL("ANALYZE, " if analyze else ""), sql.Identifier(prepared), arguments
+    )
+    await connection.exec_driver_sql(f"PREPARE {prepared} AS {numbered}")
+    plan = (await connection.exec_driver_sql(explain.as_string(driver))).scalar_one()
+    await connection.exec_driver_sql(f"DEALLOCATE {prepared}")
+    return plan_nodes((orjson.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     """A plan's nodes, from EXPLAIN (FORMAT JSON)."""
     found = [plan]
     for child in plan.get("Plans", []):
-        found += _plan_nodes(child)
+        found += plan_nodes(child)
     return found
 
 
@@ -719,9 +727,8 @@ INSERT_EVENT = text(
 # The service plans every statement for its values (app.core.db: a list page's date range or
 # box decides its plan). A new event's statements are single-row writes by key whose plan
 # never depends on the values, and the event's insert, which renders its documents over the
-# partitions of its children, took 6 ms to plan each time (its execution: 3 ms): from here to
-# the commit, prepared statements keep one plan.
-ONE_PLAN_PER_STATEMENT = text("SET LOCAL plan_cache_mode = force_generic_plan")
+# partitions of its children, took 6 ms to plan each time (its execution: 3 ms): from there to
+# the commit (insert_event), prepared statements keep one plan (PLAN_ONCE).
 
 
 async def insert_event(
@@ -742,7 +749,7 @@ async def insert_event(
             if values.get(name) is not None
         }
     )
-    await session.execute(ONE_PLAN_PER_STATEMENT)
+    await session.execute(PLAN_ONCE)
     await session.execute(
         INSERT_KEY,
         {

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Double, func, literal, select, text, true
+from sqlalchemy import BigInteger, ColumnElement, Double, func, literal, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import PLAN_ONCE
 from app.events import (
     Event,
     EventCell,
@@ -171,7 +172,7 @@ async def _plan_once(session: AsyncSession) -> None:
     """Let the statements after this one in the transaction keep one plan for any values
     once prepared (the service's connections plan each execution for its values): planning
     over the event table's yearly partitions costs more than these statements run."""
-    await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    await session.execute(PLAN_ONCE)
 
 
 async def points_in(

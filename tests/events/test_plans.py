@@ -5,7 +5,6 @@ service's connections run without JIT, without parallel workers and with custom 
 
 import datetime as dt
 import json
-import re
 from typing import Any
 
 import orjson
@@ -14,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import PLAN_ONCE
 from app.events import repository
 from app.events.filters import EventListParams, resolve_names
 from app.events.repository import (
@@ -42,11 +42,7 @@ FILTERS: list[tuple[dict[str, Any], set[str] | None]] = [
 ]
 
 
-def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [plan]
-    for child in plan.get("Plans", []):
-        found += _nodes(child)
-    return found
+_nodes = repository.plan_nodes
 
 
 async def _explained(
@@ -257,24 +253,10 @@ async def _pages_and_plans(
 
 async def _generic_plan(database: Any, filters: EventListParams) -> list[dict[str, Any]]:
     """The nodes of EXPLAIN ANALYZE of the page's one plan, on the first page's values."""
-    statement = list_query(filters, filters.sort, 21, None)
-    compiled = statement.compile(
-        dialect=postgresql.psycopg.dialect(),  # type: ignore[no-untyped-call]
-        compile_kwargs={"render_postcompile": True},
-    )
-    names = list(compiled.params)
-    prepared = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", str(compiled))
-    values = ", ".join(f"'{compiled.params[name]}'" for name in names)
     async with database.sessionmaker() as session, session.begin():
-        await session.execute(text(f"PREPARE one_plan AS {prepared}"))
-        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-        plan = (
-            await session.execute(
-                text(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE one_plan({values})")
-            )
-        ).scalar()
-        await session.execute(text("DEALLOCATE one_plan"))
-    return _nodes((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
+        await session.execute(PLAN_ONCE)
+        statement = list_query(filters, filters.sort, 21, None)
+        return await repository.explain_one_plan(session, statement, analyze=True)
 
 
 @pytest.mark.slow
