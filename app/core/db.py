@@ -1,14 +1,15 @@
 """Database URLs, engines, pools and the per-request session."""
 
 import logging
+import select
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Request
-from sqlalchemy import make_url, text
+from sqlalchemy import Dialect, event, exc, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -172,18 +173,19 @@ class Database:
         pool_size: int | None = None,
         max_overflow: int | None = None,
     ) -> AsyncEngine:
-        return create_async_engine(
+        engine = create_async_engine(
             sqlalchemy_url(url),
             pool_size=settings.pool_size if pool_size is None else pool_size,
             max_overflow=settings.max_overflow if max_overflow is None else max_overflow,
             pool_timeout=settings.pool_timeout_s,
-            # A restarted database must not leave dead connections in the pool.
-            pool_pre_ping=True,
             connect_args={
                 "connect_timeout": 5,
                 "options": session_options(settings),
             },
         )
+        # A restarted database must not leave dead connections in the pool.
+        event.listen(engine.sync_engine, "checkout", ping_if_spoken_to(engine.dialect))
+        return engine
 
     async def dispose(self) -> None:
         await self.delivery_engine.dispose()
@@ -191,6 +193,33 @@ class Database:
         await self.write_engine.dispose()
         if self.has_replica:
             await self.read_engine.dispose()
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def ping_if_spoken_to(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
+    """A pool checkout listener: pool_pre_ping's check without its round trip (a quarter
+    of a millisecond, a twentieth of a dashboard page). An idle connection hears nothing
+    from its server unless the server is ending it (a restart, a crash,
+    pg_terminate_backend: its FATAL message, then the socket's end) or sends a notice or a
+    notification; so only a connection whose socket has something to read, or whose state
+    is not OK, is pinged (as pool_pre_ping would), and one that fails the ping is replaced
+    (the pool tries a fresh connection)."""
+
+    def check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            pgconn = dbapi_connection.driver_connection.pgconn
+            if pgconn.status == psycopg.pq.ConnStatus.OK and not _readable(pgconn.socket):
+                return
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"a pooled connection was closed: {error}") from error
+
+    return check
 
 
 def get_database(request: Request) -> Database:

@@ -44,7 +44,7 @@ async def _replica_session(
     deadline = time.monotonic() + wait_s
     session = database.read_sessionmaker()
     try:
-        await session.connection()  # checked out (and pre-pinged) now, not at first query
+        await session.connection()  # checked out (and checked: ping_if_spoken_to) now
         while wanted_lsn is not None:
             if (await session.execute(CAUGHT_UP, {"lsn": wanted_lsn})).scalar():
                 break
