@@ -5,6 +5,7 @@ service's connections run without JIT, without parallel workers and with custom 
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 import orjson
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import PLAN_ONCE
 from app.events import repository
-from app.events.filters import EventListParams, resolve_names
+from app.events.filters import EventListParams, ResolvedNames, resolve_names
 from app.events.repository import (
     capped_walk_query,
     expected_own_matches,
@@ -296,8 +297,16 @@ async def test_a_page_by_date_of_one_region_or_country_keeps_one_plan(
         # A page of one code walks the code's index, whatever the code; without that index
         # PostgreSQL's one plan would walk every event by date, filtered (a full scan of the
         # dates for a rare code), and pages are planned for their values.
+        fast: list[int] = []  # pages run as SQL made once (OnePlanPage.rows)
+        rows = repository.OnePlanPage.rows
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            fast.append(1)
+            return await rows(*args, **kwargs)
+
+        monkeypatch.setattr(repository.OnePlanPage, "rows", counted)
         for indexed in (True, False):
-            monkeypatch.setattr(repository, "_one_plan_checked", {})
+            monkeypatch.setattr(repository, "_one_plan_pages", {})
             if not indexed:
                 async with database.sessionmaker() as session, session.begin():
                     for column in ("region_code", "country"):
@@ -308,9 +317,13 @@ async def test_a_page_by_date_of_one_region_or_country_keeps_one_plan(
                     await resolve_names(session, filters)
                 assert repository.one_plan_fits(filters, filters.sort) is fits, params
                 asking = bearer(keys, "admin") if "include_deleted" in params else reader
+                fast.clear()
                 grown = await _pages_and_plans(database, client, asking, params, monkeypatch)
                 assert grown, params  # the pages ran prepared
                 by_code = bool(filters.region or filters.country)
+                # After a shape's first page, its pages ran as SQL made once (OnePlanPage),
+                # the same pages as above.
+                assert bool(fast) == (fits and (indexed or not by_code)), (params, len(fast))
                 kept = {generic > 0 for generic, _ in grown.values()}
                 for generic, custom in grown.values():
                     assert (generic > 0) != (custom > 0), (params, grown)  # one way or the other
@@ -327,3 +340,43 @@ async def test_a_page_by_date_of_one_region_or_country_keeps_one_plan(
                 if "date_from" in params:
                     removed = sum(n.get("Subplans Removed", 0) for n in nodes)
                     assert removed > 0, (params, nodes)  # years before the dates, skipped
+
+
+async def test_a_one_plan_page_is_kept_as_sql_only_when_its_probe_gives_back_the_page(
+    sessionmaker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OnePlanPage: the statement list_query builds for a probe of the page's shape, with
+    each parameter traced to the value it takes; kept only when it gives back the page's
+    own statement and parameters."""
+    filters = EventListParams.model_validate(
+        {"region": "RU-BEL", "date_from": "2024-03-01", "date_to": "2024-08-31"}
+    )
+    filters._names = ResolvedNames(["RU-BEL"], [], [])
+    after = (dt.date(2024, 5, 1), uuid.UUID(int=5))
+    query = list_query(filters, "-event_date", 21, after)
+    async with sessionmaker() as session:
+        page = repository.OnePlanPage.made(session, query, filters, "-event_date", 21, after, False)
+        assert page is not None
+        traced_to = {key for key, _ in page.parameters.values()}
+        assert traced_to == set(repository._page_values(filters, 21, after))
+        compiled = query.compile(
+            dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+        )
+        assert (page.sql, page.values(filters, 21, after)) == (str(compiled), compiled.params)
+        # Another page of the shape: its own values in place.
+        other = filters.model_copy(update={"date_to": dt.date(2024, 7, 1)})
+        other._names = ResolvedNames(["UA-63"], [], [])
+        moved = (dt.date(2024, 6, 2), uuid.UUID(int=9))
+        again = list_query(other, "-event_date", 51, moved)
+        compiled = again.compile(
+            dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+        )
+        assert (page.sql, page.values(other, 51, moved)) == (str(compiled), compiled.params)
+
+        # A value not traced as the statement takes it: no SQL kept for the shape.
+        traced = repository._page_values
+        monkeypatch.setattr(
+            repository, "_page_values", lambda *args: {**traced(*args), "lookback": None}
+        )
+        made = repository.OnePlanPage.made(session, query, filters, "-event_date", 21, after, False)
+        assert made is None
