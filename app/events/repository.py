@@ -378,63 +378,71 @@ async def list_events(
     after: tuple[Any, uuid.UUID] | None,
     geojson: bool = False,
 ) -> list[tuple[str, Any, uuid.UUID]]:
-    """One page of events matching filters (list_query; a text's by date, _text_page).
+    """One page of events matching filters (list_query; a text's by date, _text_page; a
+    simple page's as SQL made once, PageStatement, with one plan where it fits).
 
     The JSON is the stored document (rendered on write), so a page costs a query (or a
     few) and no ORM objects or rendering."""
     if _text_walked(filters, SORT_COLUMNS[sort.lstrip("-")]):
         return await _text_page(session, filters, sort, limit, after, geojson)
-    if one_plan_fits(filters, sort):
-        code = "region" if filters.region else "country" if filters.country else None
-        shape = (
-            code,
-            sort,
-            geojson,
-            after is None,
-            filters.date_from is None,
-            filters.date_to is None,
+    if not simple_page(filters, sort):
+        built = await session.execute(list_query(filters, sort, limit, after, geojson))
+        return [(row[0], row[1], row[2]) for row in built]
+    code = "region" if filters.region else "country" if filters.country else None
+    shape = (code, sort, geojson, after is None, filters.date_from is None, filters.date_to is None)
+    if shape not in _page_statements:
+        query = list_query(filters, sort, limit, after, geojson)
+        _page_statements[shape] = PageStatement.made(
+            session, query, filters, sort, limit, after, geojson
         )
-        kept = _one_plan_pages.get(shape)
-        if kept is not None and time.monotonic() - kept[0] < EXPECTED_KEPT_S:
-            if kept[1] is not None:
-                return await kept[1].rows(session, filters, limit, after)
-        else:
-            query = list_query(filters, sort, limit, after, geojson)
-            await session.execute(PLAN_ONCE)  # the page is the request's last statement
-            page = await _one_plan_page(
-                session, query, filters, shape, (sort, limit, after, geojson)
-            )
-            if page is None:
-                await session.execute(PLAN_EACH)
-            result = await session.execute(query)
-            return [(row[0], row[1], row[2]) for row in result]
-    result = await session.execute(list_query(filters, sort, limit, after, geojson))
+    statement = _page_statements[shape]
+    if statement is None:  # (never, unless list_query changed in a way the probe misses)
+        built = await session.execute(list_query(filters, sort, limit, after, geojson))
+        return [(row[0], row[1], row[2]) for row in built]
+    values = statement.values(filters, limit, after)
+    one_plan = one_plan_fits(filters, sort) and await _one_plan_walks(
+        session, statement, values, filters, shape
+    )
+    connection = await session.connection()
+    if one_plan:  # the page is the request's last statement
+        await connection.exec_driver_sql(PLAN_ONCE.text)
+    result: Any = await connection.exec_driver_sql(statement.sql, values)
     return [(row[0], row[1], row[2]) for row in result]
 
 
-# A page in date order walks the (event_date, id) index, or one region's or one country's
-# (code, event_date, id) index, whatever the code and the dates are.
-ONE_PLAN_FILTERS = ({"region", "date_from", "date_to"}, {"country", "date_from", "date_to"})
-# A page's statement, by what makes it (the filter, sort, format and which of the dates and the
-# cursor it has: at most 96) -> (when checked, by time.monotonic(); the statement as its pages
-# run it, or None where its one plan does not walk the code's index), checked again after
-# EXPECTED_KEPT_S seconds.
-_one_plan_pages: dict[tuple[Any, ...], tuple[float, "OnePlanPage | None"]] = {}
+# A simple page: in date order, of one region or one country or none, filtered by dates at
+# most. It walks the (event_date, id) index, or the code's (code, event_date, id) index.
+SIMPLE_FILTERS = ({"region", "date_from", "date_to"}, {"country", "date_from", "date_to"})
+# A simple page's statement, by its shape (the filter, sort, format and which of the dates and
+# the cursor it has: at most 96), made once (PageStatement; None if it could not be).
+_page_statements: dict[tuple[Any, ...], "PageStatement | None"] = {}
+# A simple page's shape -> (when checked, by time.monotonic(); whether its one plan walks the
+# code's index), checked again after EXPECTED_KEPT_S seconds.
+_one_plan_checked: dict[tuple[Any, ...], tuple[float, bool]] = {}
+
+
+def simple_page(filters: EventFilters, sort: str) -> bool:
+    """Whether a page is simple (SIMPLE_FILTERS): the dashboard's pages of a region or a
+    country over a period."""
+    if sort.lstrip("-") != "event_date":
+        return False
+    used = used_filters(filters)
+    if not any(used <= allowed for allowed in SIMPLE_FILTERS):
+        return False
+    if "region" in used:
+        return len(resolved_names(filters).region_codes) == 1
+    return "country" not in used or len(filters.country) == 1
 
 
 def one_plan_fits(filters: EventFilters, sort: str) -> bool:
-    """Whether one plan may serve this page for any values: in date order, of one region or
-    one country or none, filtered by dates at most (not from a year's first month, below).
-    Planning such a page over the yearly
+    """Whether one plan may serve this page for any values: a simple page, not from a date in
+    a year's first month (below). Planning such a page over the yearly
     partitions took as long as running it (PostgreSQL 15, 200,000 events: 1.1 ms of a 2.2 ms
     page); prepared (psycopg does so from a statement's fifth run on a connection), it is
     planned once per connection, and skips the partitions its dates rule out as it runs.
     Every other filter's best plan depends on its values (a box's or a date range's size, a
     text's matches, several codes' sizes), and is made for them (app.core.db)."""
-    if sort.lstrip("-") != "event_date":
-        return False
-    used = used_filters(filters)
-    if not any(used <= allowed for allowed in ONE_PLAN_FILTERS):
+    if not simple_page(filters, sort):
         return False
     # From a date in a year's first month, the lookback for events begun before it (the
     # month's bound on event_date, earliest_start) reaches the year before: the one plan reads
@@ -442,51 +450,52 @@ def one_plan_fits(filters: EventFilters, sort: str) -> bool:
     # the values reads the years in order and stops), and its walk there is a month of the
     # code's events, all ended before the date (D1's half-year from 1 January at 1,000,000
     # events on PostgreSQL 15: 2.4 ms, against 1.0 planned for its values).
-    if filters.date_from and earliest_start(filters.date_from).year != filters.date_from.year:
-        return False
-    if "region" in used:
-        return len(resolved_names(filters).region_codes) == 1
-    return "country" not in used or len(filters.country) == 1
+    return not (
+        filters.date_from and earliest_start(filters.date_from).year != filters.date_from.year
+    )
 
 
-async def _one_plan_page(
+async def _one_plan_walks(
     session: AsyncSession,
-    query: Any,
+    statement: "PageStatement",
+    values: dict[str, Any],
     filters: EventFilters,
     shape: tuple[Any, ...],
-    page_of: tuple[str, int, tuple[Any, uuid.UUID] | None, bool],
-) -> "OnePlanPage | None":
-    """The statement a page of this shape runs once its one plan is known to walk the code's
-    (code, event_date, id) index in every partition it reads (kept a while, with the shape):
-    made from its statistics alone, the plan might walk all events by date instead (without
-    that index, say), fine for a common code and a full scan of the dates for a rare one.
-    EXPLAINed (nothing run), with PLAN_ONCE set; a page by date alone has no other index to
-    walk. None (and nothing kept) where these values rule every partition out: nothing to
+) -> bool:
+    """Whether the one plan PostgreSQL makes of a region's or a country's page (for any code)
+    walks the code's (code, event_date, id) index in every partition it reads: made from its
+    statistics alone, it might walk all events by date instead (without that index, say),
+    fine for a common code and a full scan of the dates for a rare one. EXPLAINed (nothing
+    run) once per shape and kept a while; a page by date alone has no other index to
+    walk. False (and nothing kept) where these values rule every partition out: nothing to
     judge the plan by."""
-    walks = True
-    if filters.region or filters.country:
-        index = "_region_code_event_date_" if filters.region else "_country_event_date_"
-        reads = [
-            node
-            for node in await explain_one_plan(session, query)
-            if str(node.get("Relation Name", "")).startswith("event_")
-        ]
-        if not reads:
-            return None
-        walks = all(index in node.get("Index Name", "") + "_" for node in reads)
-    page = OnePlanPage.made(session, query, filters, *page_of) if walks else None
-    _one_plan_pages[shape] = (time.monotonic(), page)
-    return page
+    if not (filters.region or filters.country):
+        return True
+    index = "_region_code_event_date_" if filters.region else "_country_event_date_"
+    now = time.monotonic()
+    kept = _one_plan_checked.get(shape)
+    if kept is not None and now - kept[0] < EXPECTED_KEPT_S:
+        return kept[1]
+    await session.execute(PLAN_ONCE)
+    nodes = await explain_one_plan(session, statement.sql, values)
+    await session.execute(PLAN_EACH)
+    reads = [node for node in nodes if str(node.get("Relation Name", "")).startswith("event_")]
+    if not reads:
+        return False
+    walks = all(index in node.get("Index Name", "") + "_" for node in reads)
+    _one_plan_checked[shape] = (now, walks)
+    return walks
 
 
 @dataclass(frozen=True)
-class OnePlanPage:
-    """A one-plan page's statement as SQL, run with each page's values (what varies within
-    its shape: the code, the dates, the cursor's position, the limit) and nothing built: the
+class PageStatement:
+    """A simple page's statement as SQL, run with each page's values (what varies within its
+    shape: the code, the dates, the cursor's position, the limit) and nothing built: the
     statement's construction by SQLAlchemy (list_query, its cache key) was a sixth of the
-    page's time in the service (0.66 of 4.2 ms in process at 200,000 events). Made from the
-    statement list_query builds for a probe of the same shape with values of its own, and
-    kept only when it gives back the page's own statement and parameters (made_for)."""
+    page's time in the service (0.6-0.8 of 3.8 ms in process at 200,000 events). Made from
+    the statement list_query builds for a probe of the same shape with values of its own,
+    each parameter traced to the value it takes, and kept only when it gives back the page's
+    own statement and parameters."""
 
     sql: str
     # parameter -> (the value it takes, a key of _page_values, or None and a constant)
@@ -502,9 +511,9 @@ class OnePlanPage:
         limit: int,
         after: tuple[Any, uuid.UUID] | None,
         geojson: bool,
-    ) -> "OnePlanPage | None":
-        """Made from a probe (the class's docstring); None, and a warning logged, when the
-        probe's statement is not the page's."""
+    ) -> "PageStatement | None":
+        """Made from a probe (above) for the page `query` is; None, and a warning logged,
+        when the probe's statement is not the page's."""
         probe = filters.model_copy(
             update={
                 "region": ["ZZ-PROBE"] if filters.region else [],
@@ -523,18 +532,17 @@ class OnePlanPage:
         by_value = {
             (type(value), value): key for key, value in probe_values.items() if value is not None
         }
-        page = cls(
+        statement = cls(
             sql_text,
             {
                 name: (key, None) if (key := by_value.get((type(value), value))) else (None, value)
                 for name, value in parameters.items()
             },
         )
-        # The probe's statement must be the page's own, with the page's values in place.
-        if (sql_text, page.values(filters, limit, after)) != _compiled(query, dialect):
-            log.warning("a one-plan page's statement could not be made from a probe: %s", sql_text)
+        if (sql_text, statement.values(filters, limit, after)) != _compiled(query, dialect):
+            log.warning("a page's statement could not be made from a probe: %s", sql_text)
             return None
-        return page
+        return statement
 
     def values(
         self, filters: EventFilters, limit: int, after: tuple[Any, uuid.UUID] | None
@@ -545,20 +553,8 @@ class OnePlanPage:
             for name, (key, constant) in self.parameters.items()
         }
 
-    async def rows(
-        self,
-        session: AsyncSession,
-        filters: EventFilters,
-        limit: int,
-        after: tuple[Any, uuid.UUID] | None,
-    ) -> list[tuple[str, Any, uuid.UUID]]:
-        connection = await session.connection()
-        await connection.exec_driver_sql(PLAN_ONCE.text)
-        result: Any = await connection.exec_driver_sql(self.sql, self.values(filters, limit, after))
-        return [(row[0], row[1], row[2]) for row in result]
 
-
-# A probe's values: none a page's could be confused with (the dates not in January).
+# A probe's values: none a page's could be confused with.
 _PROBE_FROM = dt.date(1901, 6, 15)
 _PROBE_TO = dt.date(1902, 7, 16)
 _PROBE_AFTER = (dt.date(1903, 8, 17), uuid.UUID(int=0x17C0DE))
@@ -568,7 +564,7 @@ _PROBE_LIMIT = 4321
 def _page_values(
     filters: EventFilters, limit: int, after: tuple[Any, uuid.UUID] | None
 ) -> dict[str, Any]:
-    """What varies between the pages of one shape."""
+    """What varies between the simple pages of one shape."""
     codes = resolved_names(filters).region_codes if filters.region else filters.country
     return {
         "code": codes[0].upper() if codes else None,
@@ -582,21 +578,19 @@ def _page_values(
 
 
 def _compiled(query: Any, dialect: Any) -> tuple[str, dict[str, Any]]:
+    """A statement's SQL for psycopg and its parameters (lists written out)."""
     compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     return str(compiled), dict(compiled.params)
 
 
 async def explain_one_plan(
-    session: AsyncSession, query: Any, analyze: bool = False
+    session: AsyncSession, statement: str, parameters: dict[str, Any], analyze: bool = False
 ) -> list[dict[str, Any]]:
-    """The nodes of EXPLAIN (run too, with analyze) of the plan a prepared statement gets on
-    the statement's own values: with PLAN_ONCE set in the transaction, the one plan for any
-    values (PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN))."""
-    compiled = query.compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
-    )
-    names = list(compiled.params)
-    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", str(compiled))
+    """The nodes of EXPLAIN (run too, with analyze) of the plan a prepared statement (SQL for
+    psycopg, _compiled) gets on its values: with PLAN_ONCE set in the transaction, the one
+    plan for any values (PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN))."""
+    names = list(parameters)
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", statement)
     numbered = numbered.replace("%%", "%")  # sent as it is: no parameters to write in
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
@@ -604,7 +598,7 @@ async def explain_one_plan(
     # request cancelled before its DEALLOCATE must not fail the next check on the connection.
     prepared = f"itk_one_plan_{uuid.uuid4().hex}"
     # The values written in by psycopg (EXECUTE's arguments take no parameters' types).
-    arguments = sql.SQL(", ").join(sql.Literal(compiled.params[name]) for name in names)
+    arguments = sql.SQL(", ").join(sql.Literal(parameters[name]) for name in names)
     explain = sql.SQL("EXPLAIN ({}FORMAT JSON) EXECUTE {}({})").format(
         sql.SQL("ANALYZE, " if analyze else ""), sql.Identifier(prepared), arguments
     )
