@@ -532,10 +532,17 @@ class PageStatement:
         by_value = {
             (type(value), value): key for key, value in probe_values.items() if value is not None
         }
+
+        def traced(value: Any) -> str | None:
+            try:
+                return by_value.get((type(value), value))
+            except TypeError:  # unhashable (an array): a constant, or not made (below)
+                return None
+
         statement = cls(
             sql_text,
             {
-                name: (key, None) if (key := by_value.get((type(value), value))) else (None, value)
+                name: (key, None) if (key := traced(value)) else (None, value)
                 for name, value in parameters.items()
             },
         )
