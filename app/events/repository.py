@@ -385,22 +385,21 @@ async def list_events(
     few) and no ORM objects or rendering."""
     if _text_walked(filters, SORT_COLUMNS[sort.lstrip("-")]):
         return await _text_page(session, filters, sort, limit, after, geojson)
-    if not simple_page(filters, sort):
-        built = await session.execute(list_query(filters, sort, limit, after, geojson))
-        return [(row[0], row[1], row[2]) for row in built]
-    code = "region" if filters.region else "country" if filters.country else None
-    shape = (code, sort, geojson, after is None, filters.date_from is None, filters.date_to is None)
-    if shape not in _page_statements:
-        query = list_query(filters, sort, limit, after, geojson)
-        _page_statements[shape] = PageStatement.made(
-            session, query, filters, sort, limit, after, geojson
-        )
-    statement = _page_statements[shape]
-    if statement is None:  # (never, unless list_query changed in a way the probe misses)
+    shape = _simple_shape(filters, sort, geojson, after)
+    statement = None
+    if shape is not None:
+        if shape not in _page_statements:
+            query = list_query(filters, sort, limit, after, geojson)
+            _page_statements[shape] = PageStatement.made(
+                session, query, filters, sort, limit, after, geojson
+            )
+        # None (never, unless list_query changed in a way the probe misses): built each time.
+        statement = _page_statements[shape]
+    if shape is None or statement is None:
         built = await session.execute(list_query(filters, sort, limit, after, geojson))
         return [(row[0], row[1], row[2]) for row in built]
     values = statement.values(filters, limit, after)
-    one_plan = one_plan_fits(filters, sort) and await _one_plan_walks(
+    one_plan = not _from_january(filters) and await _one_plan_walks(
         session, statement, values, filters, shape
     )
     connection = await session.connection()
@@ -436,23 +435,36 @@ def simple_page(filters: EventFilters, sort: str) -> bool:
 
 def one_plan_fits(filters: EventFilters, sort: str) -> bool:
     """Whether one plan may serve this page for any values: a simple page, not from a date in
-    a year's first month (below). Planning such a page over the yearly
+    a year's first month (_from_january). Planning such a page over the yearly
     partitions took as long as running it (PostgreSQL 15, 200,000 events: 1.1 ms of a 2.2 ms
     page); prepared (psycopg does so from a statement's fifth run on a connection), it is
     planned once per connection, and skips the partitions its dates rule out as it runs.
     Every other filter's best plan depends on its values (a box's or a date range's size, a
     text's matches, several codes' sizes), and is made for them (app.core.db)."""
-    if not simple_page(filters, sort):
-        return False
-    # From a date in a year's first month, the lookback for events begun before it (the
-    # month's bound on event_date, earliest_start) reaches the year before: the one plan reads
-    # that year's partition too (a Merge Append starts every partition's walk; a plan made for
-    # the values reads the years in order and stops), and its walk there is a month of the
-    # code's events, all ended before the date (D1's half-year from 1 January at 1,000,000
-    # events on PostgreSQL 15: 2.4 ms, against 1.0 planned for its values).
-    return not (
+    return simple_page(filters, sort) and not _from_january(filters)
+
+
+def _from_january(filters: EventFilters) -> bool:
+    """Whether a page is from a date in a year's first month. Then the lookback for events
+    begun before it (the month's bound on event_date, earliest_start) reaches the year
+    before: the one plan reads that year's partition too (a Merge Append starts every
+    partition's walk; a plan made for the values reads the years in order and stops), and
+    its walk there is a month of the code's events, all ended before the date (D1's
+    half-year from 1 January at 1,000,000 events on PostgreSQL 15: 2.4 ms, against 1.0
+    planned for its values)."""
+    return bool(
         filters.date_from and earliest_start(filters.date_from).year != filters.date_from.year
     )
+
+
+def _simple_shape(
+    filters: EventFilters, sort: str, geojson: bool, after: tuple[Any, uuid.UUID] | None
+) -> tuple[Any, ...] | None:
+    """A simple page's shape (what its statement depends on), or None for another page."""
+    if not simple_page(filters, sort):
+        return None
+    code = "region" if filters.region else "country" if filters.country else None
+    return (code, sort, geojson, after is None, filters.date_from is None, filters.date_to is None)
 
 
 async def _one_plan_walks(
